@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
@@ -7,8 +7,8 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PrismaClient } from "../../gen/prisma/client.js";
-import { openPostgresMigrationTarget } from "../adapters/postgres/migration-target.js";
 import { pgliteMigrationTarget } from "../adapters/pglite/migration-target.js";
+import { openPostgresMigrationTarget } from "../adapters/postgres/migration-target.js";
 import { createTestDatabase, type TestDatabase } from "../testing/postgres.js";
 import { applyMigrations, type MigrationTarget, readMigrations } from "./runner.js";
 
@@ -22,7 +22,10 @@ interface MigrationRow {
 
 // The same behaviour is required of both databases: the embedded profile
 // (PGlite) and the distributed one (PostgreSQL 15) share migrations.
-function suite(name: string, open: () => Promise<{ target: MigrationTarget; prisma: PrismaClient; close(): Promise<void> }>) {
+function suite(
+  name: string,
+  open: () => Promise<{ target: MigrationTarget; prisma: PrismaClient; close(): Promise<void> }>,
+) {
   describe(`applyMigrations on ${name}`, () => {
     let env: Awaited<ReturnType<typeof open>>;
     beforeAll(async () => {
@@ -53,7 +56,9 @@ function suite(name: string, open: () => Promise<{ target: MigrationTarget; pris
     });
 
     it("leaves a usable schema for the Prisma client", async () => {
-      await env.prisma.sequenceHighWater.create({ data: { appId: 10001, seqKey: "p2p:b_a", maxValue: 1000n } });
+      await env.prisma.sequenceHighWater.create({
+        data: { appId: 10001, seqKey: "p2p:b_a", maxValue: 1000n },
+      });
       const row = await env.prisma.sequenceHighWater.findUnique({
         where: { appId_seqKey: { appId: 10001, seqKey: "p2p:b_a" } },
       });
@@ -64,7 +69,10 @@ function suite(name: string, open: () => Promise<{ target: MigrationTarget; pris
       const dir = await mkdtemp(join(tmpdir(), "ws-migrations-"));
       try {
         await mkdir(join(dir, "99990101000000_broken"));
-        await writeFile(join(dir, "99990101000000_broken", "migration.sql"), "CREATE TABLE t1 (a int);\nSELEC oops;");
+        await writeFile(
+          join(dir, "99990101000000_broken", "migration.sql"),
+          "CREATE TABLE t1 (a int);\nSELEC oops;",
+        );
         const broken = [...(await readMigrations()), ...(await readMigrations(dir))];
         await expect(applyMigrations(env.target, broken)).rejects.toThrow(/99990101000000_broken failed/);
         // The script ran in one transaction: its first statement left nothing behind.

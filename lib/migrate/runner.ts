@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
-import { readFile, readdir } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -67,7 +67,10 @@ export async function readMigrations(dir = migrationsDir): Promise<Migration[]> 
  * folder name. Refuses to run while a failed migration is recorded (Prisma's
  * P3009), and records the error in `logs` when a script fails.
  */
-export async function applyMigrations(target: MigrationTarget, migrations: Migration[]): Promise<MigrationResult> {
+export async function applyMigrations(
+  target: MigrationTarget,
+  migrations: Migration[],
+): Promise<MigrationResult> {
   await target.query("SELECT pg_advisory_lock($1)", [PRISMA_ADVISORY_LOCK]);
   try {
     await target.query(CREATE_TABLE);
@@ -76,7 +79,9 @@ export async function applyMigrations(target: MigrationTarget, migrations: Migra
     );
     if (failed.length > 0) {
       const names = failed.map((f) => f.migration_name).join(", ");
-      throw new Error(`migrate: failed migration(s) recorded (${names}); resolve them before migrating again`);
+      throw new Error(
+        `migrate: failed migration(s) recorded (${names}); resolve them before migrating again`,
+      );
     }
     const done = new Set(
       (

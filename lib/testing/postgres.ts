@@ -6,7 +6,8 @@ import pg from "pg";
  * developer machine and in CI (trust auth); override with
  * WHALESHARK_TEST_DATABASE_URL to point elsewhere.
  */
-export const testServerUrl = process.env.WHALESHARK_TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
+export const testServerUrl =
+  process.env.WHALESHARK_TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 
 /** A database of its own for one test run; `drop()` removes it. */
 export interface TestDatabase {

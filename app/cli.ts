@@ -1,0 +1,112 @@
+import { parseArgs } from "node:util";
+import { generateUserSign } from "../lib/auth/index.js";
+import { type Config, ConfigError, loadConfig } from "../lib/config/index.js";
+import { createRootLogger, roleLogger } from "../lib/log/index.js";
+import type { RoleName } from "../lib/role/role.js";
+import { runAllInOne } from "./embedded.js";
+import { runUntilSignal } from "./lifecycle.js";
+import { runMigrate } from "./migrate.js";
+import { roles } from "./roles.js";
+
+const usage = `usage: whaleshark <command> [options]
+
+commands:
+  start                       every role in one process (profile from config; embedded by default)
+  gateway | domain | store    one role
+  migrate                     apply prisma/migrations to the profile's database
+  token --app ID --user ID [--expire SECONDS]
+                              print a userSign for that user, signed with the app's key
+  help                        this text
+
+options:
+  --config FILE               configuration file (YAML or JSON); also WHALESHARK_CONFIG
+
+Every setting can also come from WHALESHARK_* variables; see README.md "Configuration".`;
+
+/** Runs one `whaleshark` command and resolves with the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command = "help", ...rest] = argv;
+  let args: ReturnType<typeof parse>;
+  try {
+    args = parse(rest);
+  } catch (err) {
+    process.stderr.write(`whaleshark: ${(err as Error).message}\n${usage}\n`);
+    return 2;
+  }
+  if (command === "help" || command === "--help" || command === "-h") {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  let config: Config;
+  try {
+    config = loadConfig(args.values.config ? { file: args.values.config } : {});
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  switch (command) {
+    case "token":
+      return printToken(config, args.values);
+    case "migrate":
+      return runMigrate(config, createRootLogger(config.log, { cmd: "migrate" }));
+    case "start":
+      return runAllInOne(config, createRootLogger(config.log, { node: config.nodeId }));
+    case "gateway":
+    case "domain":
+    case "store":
+      return runOne(command, config);
+    default:
+      process.stderr.write(`whaleshark: unknown command "${command}"\n${usage}\n`);
+      return 2;
+  }
+}
+
+function parse(rest: string[]) {
+  return parseArgs({
+    args: rest,
+    options: {
+      config: { type: "string" },
+      app: { type: "string" },
+      user: { type: "string" },
+      expire: { type: "string" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+}
+
+async function runOne(name: RoleName, config: Config): Promise<number> {
+  const logger = createRootLogger(config.log, { node: config.nodeId });
+  const handle = await roles[name]({ logger: roleLogger(logger, name) }, config);
+  return runUntilSignal([handle], logger);
+}
+
+/** `whaleshark token`: the userSign alone on stdout, so scripts can capture it. */
+function printToken(config: Config, values: { app?: string; user?: string; expire?: string }): number {
+  const { app, user } = values;
+  if (!app || !/^\d+$/.test(app) || !user) {
+    process.stderr.write("whaleshark token: --app <numeric appId> and --user <userId> are required\n");
+    return 2;
+  }
+  const appConfig = config.apps[app];
+  if (!appConfig) {
+    process.stderr.write(`whaleshark token: app ${app} is not configured (apps.${app}.privateKey)\n`);
+    return 2;
+  }
+  const expireSeconds = values.expire === undefined ? config.auth.userSignTtlSeconds : Number(values.expire);
+  if (!Number.isInteger(expireSeconds) || expireSeconds <= 0) {
+    process.stderr.write("whaleshark token: --expire must be a positive number of seconds\n");
+    return 2;
+  }
+  const token = generateUserSign({
+    appId: Number(app),
+    identifier: user,
+    privateKey: appConfig.privateKey,
+    expireSeconds,
+  });
+  process.stdout.write(`${token}\n`);
+  return 0;
+}

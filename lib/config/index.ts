@@ -1,0 +1,7 @@
+/** Public surface of the configuration module (DESIGN §7). */
+export { ConfigError } from "./config-error.js";
+export type { DeepPartial } from "./deep.js";
+export { DEFAULT_CONFIG_FILE } from "./file-source.js";
+export { type LoadConfigOptions, loadConfig } from "./load-config.js";
+export { redactConfig } from "./redact-config.js";
+export { type AppConfig, type Config, LOG_LEVELS, PROFILES } from "./schema.js";
