@@ -1,0 +1,48 @@
+/**
+ * The kv port: sessions, routes, sequences, de-duplication and caches (DESIGN.md §3).
+ *
+ * Semantics every adapter keeps (checked by `kv.contract.ts`):
+ * - Keys and values are strings. The adapter applies its own key prefix
+ *   (`redis.keyPrefix`), so callers never add one and tests can share a server.
+ * - TTLs are milliseconds; absent or 0 means "no expiry". An expired key reads
+ *   as missing, exactly like one never written.
+ * - Single-key operations are atomic (`incrBy`, `incrAbove`, `set` with
+ *   `ifAbsent`); nothing spans two keys.
+ * - NOT durable. Redis may restart empty (it keeps nothing on disk here), and
+ *   the memory adapter dies with its process. Whatever must survive lives in
+ *   the database; kv only speeds it up (DESIGN.md §4: sequences restart above
+ *   their durable high-water mark with `incrAbove`).
+ * Deliberately absent: key scans, transactions over several keys, pub/sub
+ * (cross-node signals travel on the bus).
+ */
+export interface KvStore {
+  /** The value, or null when the key is missing or expired. */
+  get(key: string): Promise<string | null>;
+  /**
+   * Writes `value`. With `ifAbsent` the write happens only when the key is
+   * missing, and the result says whether it happened (the de-duplication
+   * primitive). Without it the result is always true.
+   */
+  set(key: string, value: string, opts?: { ttlMs?: number; ifAbsent?: boolean }): Promise<boolean>;
+  /** Deletes the keys; resolves with how many existed. */
+  del(...keys: string[]): Promise<number>;
+  /** Adds `by` (default 1) and returns the new value; a missing key counts from 0. Keeps the TTL. */
+  incrBy(key: string, by?: number): Promise<number>;
+  /**
+   * Atomically sets the value to `max(current, floor) + by` (missing = 0) and
+   * returns it: a counter that lost its data resumes above `floor`.
+   */
+  incrAbove(key: string, floor: number, by?: number): Promise<number>;
+  /** Sets a TTL on an existing key; false when the key is missing. */
+  expire(key: string, ttlMs: number): Promise<boolean>;
+  /** One field of a hash, or null. */
+  hget(key: string, field: string): Promise<string | null>;
+  /** Writes the given fields of a hash (others are kept). Keeps the key's TTL. */
+  hset(key: string, fields: Record<string, string>): Promise<void>;
+  /** Deletes fields; resolves with how many existed. A hash left empty disappears. */
+  hdel(key: string, ...fields: string[]): Promise<number>;
+  /** Every field of a hash; `{}` when the key is missing. */
+  hgetall(key: string): Promise<Record<string, string>>;
+  /** Releases connections. Further calls reject. */
+  close(): Promise<void>;
+}
