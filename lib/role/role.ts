@@ -1,4 +1,7 @@
 import type { Logger } from "pino";
+import type { PrismaClient } from "../../gen/prisma/client.js";
+import type { Bus } from "../ports/bus.js";
+import type { KvStore } from "../ports/kv.js";
 
 /** The three process roles of DESIGN.md §2. */
 export type RoleName = "gateway" | "domain" | "store";
@@ -13,8 +16,14 @@ export interface RoleHandle {
 
 /**
  * What a composition root hands every role. Roles take their adapters from
- * here and never decide which technology backs a port (STYLE.md §1).
+ * here and never decide which technology backs a port (STYLE.md §1): app/
+ * picks memory + PGlite for the embedded profile, Redis + RabbitMQ +
+ * PostgreSQL for the distributed one.
  */
 export interface RoleDeps {
   logger: Logger;
+  kv: KvStore;
+  bus: Bus;
+  /** The database, opened on first use (the gateway never needs it). */
+  db(): Promise<PrismaClient>;
 }
