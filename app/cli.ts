@@ -3,6 +3,7 @@ import { generateUserSign } from "../lib/auth/index.js";
 import { type Config, ConfigError, loadConfig } from "../lib/config/index.js";
 import { createRootLogger, roleLogger } from "../lib/log/index.js";
 import type { RoleName } from "../lib/role/role.js";
+import { createDeps } from "./deps.js";
 import { runAllInOne } from "./embedded.js";
 import { runUntilSignal } from "./lifecycle.js";
 import { runMigrate } from "./migrate.js";
@@ -80,8 +81,13 @@ function parse(rest: string[]) {
 
 async function runOne(name: RoleName, config: Config): Promise<number> {
   const logger = createRootLogger(config.log, { node: config.nodeId });
-  const handle = await roles[name]({ logger: roleLogger(logger, name) }, config);
-  return runUntilSignal([handle], logger);
+  if (config.profile === "embedded") {
+    // Memory kv and bus are private to a process: a lone role cannot reach the others.
+    logger.warn({ role: name }, "one role in the embedded profile talks to nobody; use `whaleshark start`");
+  }
+  const deps = await createDeps(config, logger);
+  const handle = await roles[name]({ ...deps, logger: roleLogger(logger, name) }, config);
+  return runUntilSignal([handle], logger, () => deps.close());
 }
 
 /** `whaleshark token`: the userSign alone on stdout, so scripts can capture it. */

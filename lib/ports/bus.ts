@@ -15,6 +15,13 @@
  * - Order: messages of one queue reach one consumer in publish order while no
  *   retry happens (prefetch > 1 lets handlers overlap; a retried message comes
  *   back later). Callers that need order use sequences, not the bus.
+ * - Header names starting with `x-` belong to the adapter (attempt counter,
+ *   last error, broker bookkeeping): `publish` rejects them, and handlers see
+ *   only the headers the publisher set.
+ * - A consumer that stops (or dies) without settling a message does not lose
+ *   it: the message goes back to the queue and is redelivered with the same
+ *   attempt number (RabbitMQ: the channel closes unacked; memory: `stop()`
+ *   gives up waiting after `drainTimeoutMs`).
  * - The memory adapter lives and dies with its process (embedded profile only).
  * Deliberately absent: topics and broadcast (a publisher addresses each
  * node's queue itself), priorities, transactions.
@@ -66,10 +73,47 @@ export interface ConsumeOptions {
   maxAttempts?: number;
   /** Delay before the first retry in ms, doubled per attempt (default 200). */
   retryDelayMs?: number;
+  /**
+   * How long `stop()` waits for in-flight handlers (default 10 000 ms). Messages
+   * whose handlers are still running then go back to the queue for another
+   * consumer; a late outcome of such a handler is ignored. Bounds shutdown when
+   * a handler hangs.
+   */
+  drainTimeoutMs?: number;
+}
+
+/** Fills in the documented defaults of {@link ConsumeOptions}; rejects nonsense (prefetch 0, ...). */
+export function consumeDefaults(opts: ConsumeOptions = {}): Required<ConsumeOptions> {
+  const resolved = {
+    prefetch: opts.prefetch ?? 1,
+    maxAttempts: opts.maxAttempts ?? 5,
+    retryDelayMs: opts.retryDelayMs ?? 200,
+    drainTimeoutMs: opts.drainTimeoutMs ?? 10_000,
+  };
+  if (!Number.isInteger(resolved.prefetch) || resolved.prefetch < 1) {
+    throw new RangeError(`bus: prefetch must be an integer >= 1, got ${resolved.prefetch}`);
+  }
+  if (!Number.isInteger(resolved.maxAttempts) || resolved.maxAttempts < 1) {
+    throw new RangeError(`bus: maxAttempts must be an integer >= 1, got ${resolved.maxAttempts}`);
+  }
+  for (const name of ["retryDelayMs", "drainTimeoutMs"] as const) {
+    if (!Number.isFinite(resolved[name]) || resolved[name] < 0) {
+      throw new RangeError(`bus: ${name} must be >= 0, got ${resolved[name]}`);
+    }
+  }
+  return resolved;
+}
+
+/** True for header names the adapters keep for themselves (`x-...`, case-insensitive). */
+export function isReservedHeader(name: string): boolean {
+  return name.toLowerCase().startsWith("x-");
 }
 
 /** A running consumer. */
 export interface BusConsumer {
-  /** Stops taking messages and waits for in-flight handlers to settle. */
+  /**
+   * Stops taking messages and waits for in-flight handlers to settle (at most
+   * `drainTimeoutMs`; see there). Idempotent.
+   */
   stop(): Promise<void>;
 }

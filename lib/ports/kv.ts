@@ -8,6 +8,8 @@
  *   as missing, exactly like one never written.
  * - Single-key operations are atomic (`incrBy`, `incrAbove`, `set` with
  *   `ifAbsent`); nothing spans two keys.
+ * - A key holds either a string or a hash; a string operation on a hash (or
+ *   the reverse) rejects, as Redis's WRONGTYPE does. `set` replaces either.
  * - NOT durable. Redis may restart empty (it keeps nothing on disk here), and
  *   the memory adapter dies with its process. Whatever must survive lives in
  *   the database; kv only speeds it up (DESIGN.md §4: sequences restart above
@@ -26,14 +28,17 @@ export interface KvStore {
   set(key: string, value: string, opts?: { ttlMs?: number; ifAbsent?: boolean }): Promise<boolean>;
   /** Deletes the keys; resolves with how many existed. */
   del(...keys: string[]): Promise<number>;
-  /** Adds `by` (default 1) and returns the new value; a missing key counts from 0. Keeps the TTL. */
+  /**
+   * Adds `by` (default 1) and returns the new value; a missing key counts from 0. Keeps the TTL.
+   * Rejects when the value is not an integer. Counters are safe integers (|n| < 2^53).
+   */
   incrBy(key: string, by?: number): Promise<number>;
   /**
    * Atomically sets the value to `max(current, floor) + by` (missing = 0) and
    * returns it: a counter that lost its data resumes above `floor`.
    */
   incrAbove(key: string, floor: number, by?: number): Promise<number>;
-  /** Sets a TTL on an existing key; false when the key is missing. */
+  /** Sets a TTL on an existing key; false when the key is missing. `ttlMs` 0 removes the TTL. */
   expire(key: string, ttlMs: number): Promise<boolean>;
   /** One field of a hash, or null. */
   hget(key: string, field: string): Promise<string | null>;

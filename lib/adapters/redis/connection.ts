@@ -1,0 +1,101 @@
+import { Redis, type RedisOptions } from "ioredis";
+import type { Logger } from "pino";
+
+/**
+ * Reconnect delays: 50 ms doubling to 2 s. A Redis restart is back within a
+ * second or two, and a longer outage should not hammer the server.
+ */
+const RETRY_BASE_MS = 50;
+const RETRY_MAX_MS = 2_000;
+
+/**
+ * Commands fail (with an error naming the server) after this many reconnect
+ * attempts while disconnected, about 50+100+200+400 ms plus the connect
+ * attempts themselves: a caller is told within a few seconds that kv is down
+ * instead of queueing forever (ioredis' default is 20 attempts, ~40 s).
+ */
+const MAX_RETRIES_PER_REQUEST = 4;
+
+/** One TCP connect attempt to an unreachable (not refusing) host gives up after this. */
+const CONNECT_TIMEOUT_MS = 2_000;
+
+/** A command without a reply after this long fails, so a half-dead socket cannot hang callers. */
+const COMMAND_TIMEOUT_MS = 5_000;
+
+/** How to reach Redis. */
+export interface RedisConnectionOptions {
+  /** `redis://[:password@]host:port[/db]` or `rediss://...`. */
+  url: string;
+  /** Prepended by ioredis to every key, including script KEYS (not to SCAN patterns). */
+  keyPrefix?: string;
+  logger: Logger;
+  /** Lua commands to define (ioredis `defineCommand`), by name. */
+  scripts?: Record<string, { lua: string; numberOfKeys: number }>;
+}
+
+/**
+ * Opens a ready ioredis client, or rejects with an error naming the server
+ * (password removed) and the reason, e.g. `redis at redis://127.0.0.1:6390
+ * unreachable: connect ECONNREFUSED 127.0.0.1:6390`.
+ *
+ * Behaviour while connected and later disconnected:
+ * - ioredis reconnects by itself with {@link RETRY_BASE_MS}..{@link RETRY_MAX_MS} backoff;
+ *   connection errors and reconnects are logged (warn), the recovery (info).
+ * - `enableOfflineQueue: true`: a command issued during a short blip waits
+ *   for the reconnect instead of failing at once: a Redis restart should not
+ *   fail user requests.
+ * - `maxRetriesPerRequest` bounds that wait ({@link MAX_RETRIES_PER_REQUEST}),
+ *   and `commandTimeout` bounds a command on a socket that stopped answering.
+ */
+export async function connectRedis(opts: RedisConnectionOptions): Promise<Redis> {
+  const where = redactUrl(opts.url);
+  const log = opts.logger.child({ redis: where });
+  const options: RedisOptions = {
+    lazyConnect: true,
+    keyPrefix: opts.keyPrefix ?? "",
+    enableOfflineQueue: true,
+    maxRetriesPerRequest: MAX_RETRIES_PER_REQUEST,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    commandTimeout: COMMAND_TIMEOUT_MS,
+    retryStrategy: (times) => Math.min(RETRY_BASE_MS * 2 ** (times - 1), RETRY_MAX_MS),
+    connectionName: "whaleshark",
+  };
+  const redis = new Redis(opts.url, options);
+  for (const [name, script] of Object.entries(opts.scripts ?? {})) redis.defineCommand(name, script);
+
+  let lastError: Error | undefined;
+  let wasReady = false;
+  // Without an `error` listener ioredis prints every failed reconnect to stderr.
+  redis.on("error", (err: Error) => {
+    lastError = err;
+    if (wasReady) log.warn({ err: err.message }, "redis connection error");
+  });
+  redis.on("reconnecting", (delayMs: number) => {
+    if (wasReady) log.warn({ delayMs }, "redis reconnecting");
+  });
+  redis.on("ready", () => {
+    if (wasReady) log.info("redis connection restored");
+    wasReady = true;
+  });
+
+  try {
+    await redis.connect();
+  } catch (err) {
+    redis.disconnect(); // stops the background reconnect loop
+    const reason = lastError?.message ?? (err instanceof Error ? err.message : String(err));
+    throw new Error(`redis at ${where} unreachable: ${reason}`, { cause: lastError ?? err });
+  }
+  log.debug("redis connected");
+  return redis;
+}
+
+/** The URL with any password replaced by `***`, fit for logs and error messages. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== "") parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "<invalid redis url>";
+  }
+}

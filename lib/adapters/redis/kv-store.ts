@@ -1,0 +1,146 @@
+import { readFileSync } from "node:fs";
+import type { Redis } from "ioredis";
+import { type Logger, pino } from "pino";
+import type { KvStore } from "../../ports/kv.js";
+import { connectRedis, redactUrl } from "./connection.js";
+
+/** lua/kv-incr-above.lua, defined as the `kvIncrAbove` command (EVALSHA, falling back to EVAL). */
+const INCR_ABOVE_LUA = readFileSync(new URL("./lua/kv-incr-above.lua", import.meta.url), "utf8");
+
+type ScriptedRedis = Redis & {
+  kvIncrAbove(key: string, floor: string, by: string): Promise<number>;
+};
+
+/** Settings of {@link RedisKvStore.connect}. */
+export interface RedisKvStoreOptions {
+  /** `redis://[:password@]host:port[/db]`. */
+  url: string;
+  /** Prepended to every key (config `redis.keyPrefix`, default `ws:`). */
+  keyPrefix: string;
+  /** Connection problems are logged here; silent when absent. */
+  logger?: Logger;
+}
+
+/**
+ * The kv port on Redis 7 (ioredis). Semantics in `KvStore`; mapping:
+ * set = SET [PX ttl] [NX], incrBy = INCRBY, incrAbove = lua/kv-incr-above.lua,
+ * expire = PEXPIRE (0: PERSIST), hashes = HGET/HSET/HDEL/HGETALL (HSET keeps
+ * the TTL and Redis removes an emptied hash itself). Prefixing is ioredis'
+ * `keyPrefix`. Every failure rejects with an error naming the operation and
+ * the server (never its password), the driver's error as `cause`. See
+ * `connectRedis` for reconnects and how long a command waits while Redis is
+ * down.
+ */
+export class RedisKvStore implements KvStore {
+  private closed = false;
+
+  private constructor(
+    private readonly redis: ScriptedRedis,
+    private readonly where: string,
+  ) {}
+
+  /** Connects (rejecting with a clear error when Redis is unreachable) and loads the scripts. */
+  static async connect(opts: RedisKvStoreOptions): Promise<RedisKvStore> {
+    const redis = await connectRedis({
+      url: opts.url,
+      keyPrefix: opts.keyPrefix,
+      logger: opts.logger ?? pino({ level: "silent" }),
+      scripts: { kvIncrAbove: { lua: INCR_ABOVE_LUA, numberOfKeys: 1 } },
+    });
+    return new RedisKvStore(redis as ScriptedRedis, redactUrl(opts.url));
+  }
+
+  get(key: string): Promise<string | null> {
+    return this.run("get", key, (r) => r.get(key));
+  }
+
+  set(key: string, value: string, opts?: { ttlMs?: number; ifAbsent?: boolean }): Promise<boolean> {
+    return this.run("set", key, async (r) => {
+      const ttlMs = checkTtl(opts?.ttlMs ?? 0);
+      const ifAbsent = opts?.ifAbsent === true;
+      let reply: string | null;
+      if (ttlMs > 0 && ifAbsent) reply = await r.set(key, value, "PX", ttlMs, "NX");
+      else if (ttlMs > 0) reply = await r.set(key, value, "PX", ttlMs);
+      else if (ifAbsent) reply = await r.set(key, value, "NX");
+      else reply = await r.set(key, value);
+      return reply === "OK";
+    });
+  }
+
+  del(...keys: string[]): Promise<number> {
+    return this.run("del", keys.join(" "), (r) => (keys.length === 0 ? Promise.resolve(0) : r.del(...keys)));
+  }
+
+  incrBy(key: string, by = 1): Promise<number> {
+    return this.run("incrBy", key, (r) => r.incrby(key, checkInteger(by, "by")));
+  }
+
+  incrAbove(key: string, floor: number, by = 1): Promise<number> {
+    return this.run("incrAbove", key, (r) =>
+      r.kvIncrAbove(key, String(checkInteger(floor, "floor")), String(checkInteger(by, "by"))),
+    );
+  }
+
+  expire(key: string, ttlMs: number): Promise<boolean> {
+    return this.run("expire", key, async (r) => {
+      const ms = checkTtl(ttlMs);
+      if (ms > 0) return (await r.pexpire(key, ms)) === 1;
+      // 0 = no expiry (kv.ts): PERSIST, but PERSIST alone cannot tell a
+      // missing key from one without a TTL, so EXISTS rides in the same MULTI.
+      const replies = await r.multi().exists(key).persist(key).exec();
+      const [existsReply] = replies ?? [];
+      if (existsReply?.[0]) throw existsReply[0];
+      return existsReply?.[1] === 1;
+    });
+  }
+
+  hget(key: string, field: string): Promise<string | null> {
+    return this.run("hget", key, (r) => r.hget(key, field));
+  }
+
+  hset(key: string, fields: Record<string, string>): Promise<void> {
+    return this.run("hset", key, async (r) => {
+      // HSET refuses an empty field list; there is nothing to write anyway.
+      if (Object.keys(fields).length > 0) await r.hset(key, fields);
+    });
+  }
+
+  hdel(key: string, ...fields: string[]): Promise<number> {
+    return this.run("hdel", key, (r) => (fields.length === 0 ? Promise.resolve(0) : r.hdel(key, ...fields)));
+  }
+
+  hgetall(key: string): Promise<Record<string, string>> {
+    return this.run("hgetall", key, (r) => r.hgetall(key));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await this.redis.quit();
+    } catch {
+      this.redis.disconnect(); // not connected right now: drop the reconnect loop instead
+    }
+  }
+
+  private async run<T>(op: string, key: string, command: (redis: ScriptedRedis) => Promise<T>): Promise<T> {
+    if (this.closed) throw new Error("kv store is closed");
+    try {
+      return await command(this.redis);
+    } catch (err) {
+      if (err instanceof RangeError) throw err; // our own argument check, already clear
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new Error(`kv ${op} ${key} failed (redis at ${this.where}): ${reason}`, { cause: err });
+    }
+  }
+}
+
+function checkInteger(n: number, name: string): number {
+  if (!Number.isSafeInteger(n)) throw new RangeError(`kv: ${name} must be a safe integer, got ${n}`);
+  return n;
+}
+
+function checkTtl(ttlMs: number): number {
+  if (!Number.isFinite(ttlMs) || ttlMs < 0) throw new RangeError(`kv: ttlMs must be >= 0, got ${ttlMs}`);
+  return Math.ceil(ttlMs);
+}
