@@ -1,0 +1,399 @@
+import { Command } from "../gen/ts/whaleshark/v1/command.js";
+import type { LoginAckPack, MutaLoginPack, ResponseVo } from "../gen/ts/whaleshark/v1/envelope.js";
+import type { GroupChatMessageContent, MessageAck, MessageContent } from "../gen/ts/whaleshark/v1/message.js";
+import type { ServerFrame } from "../lib/wire/index.js";
+import { backoffDelay } from "./backoff.js";
+import { ClientError, type ClientErrorReason } from "./client-error.js";
+import { Emitter, type Listener } from "./emitter.js";
+import { type ClientEvents, type ClientState, RECEIPT_COMMANDS } from "./events.js";
+import { type DeviceHeader, decodePush, encodeRequest } from "./frames.js";
+import { LruSet } from "./lru-set.js";
+import { type ClientOptions, heartbeatEvery, type ResolvedOptions, resolveOptions } from "./options.js";
+import { Outbox } from "./outbox.js";
+import type { ClientTransport, TransportKind } from "./transport/transport.js";
+
+/** A P2P message to send (MessageContent fields the client fills, spec §5.3). */
+export interface P2PMessageInput {
+  toId: string;
+  messageBody: string;
+  extra?: string;
+  /** Idempotency key; a fresh UUID when omitted. Reuse it only to resend the same message. */
+  messageId?: string;
+}
+
+/** A group message to send (GroupChatMessageContent fields the client fills, spec §5.4). */
+export interface GroupMessageInput {
+  groupId: string;
+  messageBody: string;
+  extra?: string;
+  messageId?: string;
+}
+
+interface PendingLogin {
+  resolve(ack: LoginAckPack): void;
+  reject(error: Error): void;
+}
+
+/**
+ * A client of the WhaleShark wire protocol (spec §2–§5) for one device of one user.
+ * Browser-safe: the transport (sdk/transport) is the only part that differs between Node and
+ * browsers. See sdk/README.md for the lifecycle and guarantees.
+ */
+export class WhaleSharkClient {
+  readonly #o: ResolvedOptions;
+  readonly #header: DeviceHeader;
+  readonly #events: Emitter<ClientEvents>;
+  readonly #outbox: Outbox;
+  readonly #seen: LruSet<number>;
+  #state: ClientState = "idle";
+  #transport: ClientTransport | undefined;
+  /** Bumped for every connection and at shutdown, so late callbacks of an old one are ignored. */
+  #generation = 0;
+  #login: PendingLogin | undefined;
+  #loginAck: LoginAckPack | undefined;
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  #reconnectAttempt = 0;
+
+  constructor(options: ClientOptions) {
+    this.#o = resolveOptions(options);
+    this.#header = {
+      appId: this.#o.appId,
+      clientType: this.#o.clientType,
+      imei: this.#o.imei,
+      version: this.#o.version,
+      encoding: this.#o.encoding,
+    };
+    this.#events = new Emitter<ClientEvents>((error) => {
+      if (!this.#events.emit("error", asError(error))) queueMicrotask(() => Promise.reject(error));
+    });
+    this.#outbox = new Outbox(
+      this.#o.resend,
+      (frame) => this.#state === "online" && this.#transport?.send(frame) === true,
+      this.#o.random,
+    );
+    this.#seen = new LruSet(this.#o.dedupeCapacity);
+  }
+
+  /** Current lifecycle state. */
+  get state(): ClientState {
+    return this.#state;
+  }
+
+  /** The LOGIN_ACK of the current (or last) login; undefined before the first. */
+  get loginAck(): LoginAckPack | undefined {
+    return this.#loginAck;
+  }
+
+  /** Messages sent and still waiting for their ACK. */
+  get pendingCount(): number {
+    return this.#outbox.size;
+  }
+
+  /** Subscribes to an event; returns the function that unsubscribes. */
+  on<K extends keyof ClientEvents>(name: K, listener: Listener<ClientEvents[K]>): () => void {
+    return this.#events.on(name, listener);
+  }
+
+  /** Unsubscribes a listener. */
+  off<K extends keyof ClientEvents>(name: K, listener: Listener<ClientEvents[K]>): void {
+    this.#events.off(name, listener);
+  }
+
+  /**
+   * Opens a connection and logs in (LOGIN 9000 with userId and userSign). Resolves with LOGIN_ACK
+   * 9001; rejects with ClientError `login-refused` (error frame 9006, e.g. code 60003),
+   * `login-timeout` or `connection-lost`, or the transport's error. Allowed from idle or closed.
+   */
+  async connect(): Promise<LoginAckPack> {
+    if (this.#state !== "idle" && this.#state !== "closed") {
+      throw new Error(`connect() while ${this.#state}`);
+    }
+    this.#reconnectAttempt = 0;
+    this.#setState("connecting");
+    try {
+      return await this.#open(false);
+    } catch (error) {
+      this.#shutdown(asError(error), "closed");
+      throw error;
+    }
+  }
+
+  /**
+   * Sends a P2P message (1103) and resolves with its ACK 1046 once the server stored it. Resent
+   * with the same messageId until the ACK comes (options.resend), also across reconnects.
+   * Rejects with ClientError `refused` (the ACK's code), `ack-timeout`, `closed` or `kicked`.
+   */
+  sendP2P(input: P2PMessageInput): Promise<MessageAck> {
+    const { messageId, ...rest } = input;
+    return this.#sendChat(Command.COMMAND_MSG_P2P, Command.COMMAND_MSG_ACK, messageId, rest);
+  }
+
+  /** Sends a group message (2104); resolves with its ACK 2047. Same contract as sendP2P. */
+  sendGroup(input: GroupMessageInput): Promise<MessageAck> {
+    const { messageId, ...rest } = input;
+    return this.#sendChat(Command.COMMAND_MSG_GROUP, Command.COMMAND_GROUP_MSG_ACK, messageId, rest);
+  }
+
+  /**
+   * Sends MSG_RECEIVE_ACK 1107 for a received P2P message (done automatically unless
+   * autoReceiveAck is false). False when not online (the server then answers for the device).
+   */
+  sendReceiveAck(message: Pick<MessageContent, "fromId" | "messageKey" | "messageSequence">): boolean {
+    return this.#send(Command.COMMAND_MSG_RECEIVE_ACK, {
+      fromId: this.#o.userId,
+      toId: message.fromId,
+      messageKey: message.messageKey,
+      messageSequence: message.messageSequence,
+    });
+  }
+
+  /** Marks a P2P conversation read up to `messageSequence` (1106). False when not online. */
+  markRead(input: { toId: string; messageSequence: number }): boolean {
+    return this.#send(Command.COMMAND_MSG_READ, { fromId: this.#o.userId, conversationType: 0, ...input });
+  }
+
+  /**
+   * Marks a group read up to `messageSequence` (2106); `toId`, when given, is the sender who gets a
+   * read receipt (spec §5.7). False when not online.
+   */
+  markGroupRead(input: { groupId: string; messageSequence: number; toId?: string }): boolean {
+    return this.#send(Command.COMMAND_MSG_GROUP_READ, {
+      fromId: this.#o.userId,
+      conversationType: 1,
+      ...input,
+    });
+  }
+
+  /** Logs the device out (LOGOUT 9003: the server deletes its session) and closes for good. */
+  async logout(): Promise<void> {
+    this.#send(Command.COMMAND_LOGOUT, {});
+    this.#shutdown(undefined, "closed");
+  }
+
+  /** Closes without logging out (the session stays, marked offline) and stops reconnecting. */
+  close(): void {
+    this.#shutdown(undefined, "closed");
+  }
+
+  #sendChat(command: number, ackCommand: number, messageId: string | undefined, fields: object) {
+    if (this.#state === "idle" || this.#state === "closed") {
+      return Promise.reject(new ClientError("not-connected"));
+    }
+    const id = messageId ?? this.#o.newMessageId();
+    const data = { ...fields, fromId: this.#o.userId, messageId: id, messageTime: Date.now() };
+    let frame: Uint8Array;
+    try {
+      frame = encodeRequest(this.#header, command, data);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#outbox.add(id, ackCommand, frame);
+  }
+
+  #send(command: number, data: object): boolean {
+    if (this.#state !== "online" || this.#transport === undefined) return false;
+    return this.#transport.send(encodeRequest(this.#header, command, data));
+  }
+
+  async #open(reconnect: boolean): Promise<LoginAckPack> {
+    const generation = ++this.#generation;
+    const current = () => generation === this.#generation;
+    let kind: TransportKind = "tcp";
+    const transport = await this.#o.transport({
+      frame: (frame) => current() && this.#onFrame(kind, frame),
+      closed: (error) => current() && this.#onClosed(error),
+    });
+    kind = transport.kind;
+    if (!current()) {
+      transport.close();
+      throw new ClientError("closed");
+    }
+    this.#transport = transport;
+    try {
+      const sign = this.#o.userSign;
+      const userSign = typeof sign === "function" ? await sign() : sign;
+      if (this.#transport !== transport) throw new ClientError("connection-lost");
+      const loginAck = await new Promise<LoginAckPack>((resolve, reject) => {
+        const timer = setTimeout(
+          () => this.#login?.reject(new ClientError("login-timeout")),
+          this.#o.loginTimeoutMs,
+        );
+        const settle = () => {
+          clearTimeout(timer);
+          this.#login = undefined;
+        };
+        this.#login = {
+          resolve: (ack) => {
+            settle();
+            resolve(ack);
+          },
+          reject: (error) => {
+            settle();
+            reject(error);
+          },
+        };
+        transport.send(
+          encodeRequest(this.#header, Command.COMMAND_LOGIN, { userId: this.#o.userId, userSign }),
+        );
+      });
+      this.#online(loginAck, reconnect);
+      if (reconnect) await this.#afterReconnect(loginAck);
+      return loginAck;
+    } catch (error) {
+      if (current()) {
+        this.#transport = undefined;
+        transport.close();
+      }
+      throw error;
+    }
+  }
+
+  #online(loginAck: LoginAckPack, reconnect: boolean): void {
+    this.#loginAck = loginAck;
+    this.#reconnectAttempt = 0;
+    this.#setState("online");
+    const every = heartbeatEvery(this.#o, loginAck);
+    this.#heartbeat = setInterval(
+      () => this.#send(Command.COMMAND_PING, { timestamp: Date.now(), type: "ping" }),
+      every,
+    );
+    // Pending sends go out again with their original messageIds (spec §5.5 retry model).
+    this.#outbox.flush();
+    this.#events.emit("connected", { loginAck, reconnected: reconnect });
+  }
+
+  async #afterReconnect(loginAck: LoginAckPack): Promise<void> {
+    try {
+      await this.#o.onReconnected?.();
+    } catch (error) {
+      this.#events.emit("error", asError(error));
+    }
+    if (this.#state === "online") this.#events.emit("reconnected", { loginAck });
+  }
+
+  #onClosed(error: Error | undefined): void {
+    this.#transport = undefined;
+    clearInterval(this.#heartbeat);
+    this.#outbox.pause();
+    this.#login?.reject(error ?? new ClientError("connection-lost"));
+    if (this.#state !== "online") return; // a failed (re)connect attempt: its caller decides
+    if (this.#o.reconnect === undefined) {
+      this.#shutdown(error, "connection-lost");
+      return;
+    }
+    this.#events.emit("close", { error, willReconnect: true });
+    this.#scheduleReconnect();
+  }
+
+  #scheduleReconnect(): void {
+    const policy = this.#o.reconnect;
+    if (policy === undefined || this.#reconnectAttempt >= policy.maxAttempts) {
+      this.#shutdown(undefined, "closed");
+      return;
+    }
+    this.#setState("reconnecting");
+    const delay = backoffDelay(policy, this.#reconnectAttempt++, this.#o.random);
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = undefined;
+      this.#open(true).catch((error: unknown) => {
+        if (this.#state !== "reconnecting") return; // closed meanwhile
+        // A refused login will be refused again: stop instead of hammering the gateway.
+        if (error instanceof ClientError && error.reason === "login-refused") this.#shutdown(error, "closed");
+        else this.#scheduleReconnect();
+      });
+    }, delay);
+  }
+
+  #onFrame(kind: TransportKind, frame: ServerFrame): void {
+    let data: unknown;
+    try {
+      data = decodePush(frame, kind, this.#o.encoding).data;
+    } catch (error) {
+      this.#events.emit("error", asError(error));
+      return;
+    }
+    const command = frame.command;
+    switch (command) {
+      case Command.COMMAND_LOGIN_ACK:
+        this.#login?.resolve(data as LoginAckPack);
+        return;
+      case Command.COMMAND_ERROR:
+        this.#onServerError(data as ResponseVo);
+        return;
+      case Command.COMMAND_MUTALOGIN:
+        this.#events.emit("kicked", { data: data as MutaLoginPack });
+        this.#shutdown(undefined, "kicked");
+        return;
+      case Command.COMMAND_MSG_ACK:
+      case Command.COMMAND_GROUP_MSG_ACK:
+        this.#outbox.ack(command, data as MessageAck);
+        this.#events.emit("ack", { command, ack: data as MessageAck });
+        return;
+      case Command.COMMAND_MSG_P2P:
+      case Command.COMMAND_MSG_GROUP:
+        this.#onMessage(command, data as MessageContent | GroupChatMessageContent);
+        return;
+      default:
+        if (RECEIPT_COMMANDS.has(command)) {
+          const receipt = { command, data } as ClientEvents["receipt"];
+          this.#events.emit("receipt", receipt);
+        } else {
+          this.#events.emit("notification", { command, data });
+        }
+    }
+  }
+
+  #onServerError(vo: ResponseVo): void {
+    const server = { code: vo.code, msg: vo.msg };
+    if (this.#login !== undefined) {
+      this.#login.reject(new ClientError("login-refused", server));
+    } else {
+      const messageId = (vo.data as { messageId?: unknown } | undefined)?.messageId;
+      if (typeof messageId === "string") this.#outbox.refuse(messageId, new ClientError("refused", server));
+    }
+    this.#events.emit("serverError", vo);
+  }
+
+  #onMessage(command: 1103 | 2104, message: MessageContent | GroupChatMessageContent): void {
+    const fromSelf = message.fromId === this.#o.userId;
+    if (command === Command.COMMAND_MSG_P2P && !fromSelf && this.#o.autoReceiveAck) {
+      // Acked again for a redelivery too: the first 1107 may be what got lost.
+      this.sendReceiveAck(message);
+    }
+    if (message.messageKey !== 0 && !this.#seen.add(message.messageKey)) return;
+    if (command === Command.COMMAND_MSG_P2P) {
+      this.#events.emit("message", { kind: "p2p", command, message: message as MessageContent, fromSelf });
+    } else {
+      this.#events.emit("message", {
+        kind: "group",
+        command,
+        message: message as GroupChatMessageContent,
+        fromSelf,
+      });
+    }
+  }
+
+  #shutdown(error: Error | undefined, reason: ClientErrorReason): void {
+    if (this.#state === "closed") return;
+    this.#generation++;
+    clearTimeout(this.#reconnectTimer);
+    clearInterval(this.#heartbeat);
+    this.#login?.reject(new ClientError(reason));
+    this.#transport?.close();
+    this.#transport = undefined;
+    this.#setState("closed");
+    this.#outbox.failAll(new ClientError(reason));
+    this.#events.emit("close", { error, willReconnect: false });
+  }
+
+  #setState(state: ClientState): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.#events.emit("state", state);
+  }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}

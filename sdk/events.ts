@@ -1,0 +1,50 @@
+import type { LoginAckPack, MutaLoginPack, ResponseVo } from "../gen/ts/whaleshark/v1/envelope.js";
+import type {
+  GroupChatMessageContent,
+  MessageAck,
+  MessageContent,
+  MessageReadPack,
+  MessageReceiveAckContent,
+} from "../gen/ts/whaleshark/v1/message.js";
+
+/** Commands delivered as `receipt` events (spec §3.2, §3.3, §5.7). */
+export const RECEIPT_COMMANDS: ReadonlySet<number> = new Set([1107, 1053, 1054, 2053, 2054]);
+
+/** Lifecycle of a client: idle → connecting → online ⇄ reconnecting → closed. */
+export type ClientState = "idle" | "connecting" | "online" | "reconnecting" | "closed";
+
+/** A chat message received (once: redeliveries with a known messageKey are dropped). */
+export type ChatMessage =
+  | { kind: "p2p"; command: 1103; message: MessageContent; fromSelf: boolean }
+  | { kind: "group"; command: 2104; message: GroupChatMessageContent; fromSelf: boolean };
+
+/** A delivery or read receipt. */
+export type Receipt =
+  /** 1107: the receiver's device got the message (serverSend: the server answered for it). */
+  | { command: 1107; data: MessageReceiveAckContent }
+  /** 1053 / 2053: this user read on another device; 1054 / 2054: the peer read. */
+  | { command: 1053 | 1054 | 2053 | 2054; data: MessageReadPack };
+
+/** Every event of WhaleSharkClient and its payload. */
+export interface ClientEvents {
+  /** Logged in (first connect or reconnect), with the server's LOGIN_ACK. */
+  connected: { loginAck: LoginAckPack; reconnected: boolean };
+  /** A re-login succeeded and the onReconnected hook has run. */
+  reconnected: { loginAck: LoginAckPack };
+  /** A P2P (1103) or group (2104) message, including sync copies of this user's other devices. */
+  message: ChatMessage;
+  /** Every uplink ACK (1046 / 2047), also late ones whose send already settled. */
+  ack: { command: 1046 | 2047; ack: MessageAck };
+  receipt: Receipt;
+  /** MUTALOGIN 9002: logged in elsewhere; the client closes and does not reconnect. */
+  kicked: { data: MutaLoginPack };
+  /** COMMAND_ERROR 9006: the gateway refused a frame (code, msg, data.command, data.messageId). */
+  serverError: ResponseVo;
+  /** Any other server push (group, friendship, user, conversation events, recall notices). */
+  notification: { command: number; data: unknown };
+  /** The connection ended; `willReconnect` tells whether the client is trying again. */
+  close: { error: Error | undefined; willReconnect: boolean };
+  /** A problem that did not stop the client: an unreadable push, a failing hook or listener. */
+  error: Error;
+  state: ClientState;
+}

@@ -1,0 +1,117 @@
+import type { LoginAckPack } from "../gen/ts/whaleshark/v1/envelope.js";
+import { MessageEncoding } from "../lib/wire/index.js";
+import type { BackoffPolicy } from "./backoff.js";
+import type { ResendPolicy } from "./outbox.js";
+import type { TransportFactory } from "./transport/transport.js";
+
+/** How the client reconnects after losing its connection. */
+export interface ReconnectPolicy extends BackoffPolicy {
+  /** Attempts before giving up and closing (Infinity: never give up). */
+  maxAttempts: number;
+}
+
+/** A userSign, or a function giving a fresh one for every login (tokens expire, spec §6.2). */
+export type UserSignSource = string | (() => string | Promise<string>);
+
+/** Options of WhaleSharkClient; only the device identity and the transport are required. */
+export interface ClientOptions {
+  /** Opens connections: tcpTransport (Node) or wsTransport (Node and browsers). */
+  transport: TransportFactory;
+  appId: number;
+  userId: string;
+  /** Device type, a ClientType value (spec §4.1: 1 web, 2 iOS, 3 Android, …). */
+  clientType: number;
+  /** Device id; with clientType it names this device for multi-login (spec §4.3). */
+  imei: string;
+  /** Sent in LOGIN beside userId; omit only against a gateway with `auth.login: open`. */
+  userSign?: UserSignSource;
+  /** Body encoding: MessageEncoding.JSON (default, the original's) or MessageEncoding.PROTOBUF. */
+  encoding?: MessageEncoding;
+  /** Header `version` (default 1, as the original's demo client). */
+  version?: number;
+  /**
+   * PING interval, ms. Default: a third of the heartbeatIntervalMs the server announces in
+   * LOGIN_ACK, or 30 000 (the original's demo client) when it announces none.
+   */
+  heartbeatMs?: number;
+  /** How long to wait for LOGIN_ACK 9001, ms (default 10 000). */
+  loginTimeoutMs?: number;
+  /** Resend policy of sends until their ACK (defaults: RESEND_DEFAULTS). */
+  resend?: Partial<ResendPolicy>;
+  /** Reconnect policy (defaults: RECONNECT_DEFAULTS); `false` turns reconnecting off. */
+  reconnect?: Partial<ReconnectPolicy> | false;
+  /** How many delivered messageKeys are remembered to drop redeliveries (default 10 000). */
+  dedupeCapacity?: number;
+  /** Answer each received P2P message with MSG_RECEIVE_ACK 1107 (default true). */
+  autoReceiveAck?: boolean;
+  /**
+   * Runs after every successful re-login, before `reconnected` is emitted: the place to sync what
+   * was missed while offline (DESIGN §4 "Sync"). See sdk/README.md; its errors become `error` events.
+   */
+  onReconnected?: () => void | Promise<void>;
+  /** Makes client messageIds (default crypto.randomUUID). */
+  newMessageId?: () => string;
+  /** Randomness for backoff jitter (default Math.random); tests pass a fixed one. */
+  random?: () => number;
+}
+
+/** Default resend policy: 5 sends, 2 s apart and doubling, up to 16 s. */
+export const RESEND_DEFAULTS: ResendPolicy = {
+  initialMs: 2_000,
+  maxMs: 16_000,
+  factor: 2,
+  jitter: 0.1,
+  maxAttempts: 5,
+  // 500 / 90000: internal failure; 51001 / 51002: persistence failed; 71000: no service available.
+  retryableCodes: [500, 51_001, 51_002, 71_000, 90_000],
+};
+
+/** Default reconnect policy: 0.5 s doubling up to 30 s, ±20 % jitter, forever. */
+export const RECONNECT_DEFAULTS: ReconnectPolicy = {
+  initialMs: 500,
+  maxMs: 30_000,
+  factor: 2,
+  jitter: 0.2,
+  maxAttempts: Number.POSITIVE_INFINITY,
+};
+
+/** ClientOptions with every default applied. */
+export interface ResolvedOptions
+  extends Required<
+    Omit<ClientOptions, "userSign" | "heartbeatMs" | "resend" | "reconnect" | "onReconnected">
+  > {
+  userSign: UserSignSource;
+  heartbeatMs: number | undefined;
+  resend: ResendPolicy;
+  reconnect: ReconnectPolicy | undefined;
+  onReconnected: (() => void | Promise<void>) | undefined;
+}
+
+/** Applies the defaults. */
+export function resolveOptions(options: ClientOptions): ResolvedOptions {
+  return {
+    ...options,
+    userSign: options.userSign ?? "",
+    encoding: options.encoding ?? MessageEncoding.JSON,
+    version: options.version ?? 1,
+    heartbeatMs: options.heartbeatMs,
+    loginTimeoutMs: options.loginTimeoutMs ?? 10_000,
+    resend: { ...RESEND_DEFAULTS, ...options.resend },
+    reconnect: options.reconnect === false ? undefined : { ...RECONNECT_DEFAULTS, ...options.reconnect },
+    dedupeCapacity: options.dedupeCapacity ?? 10_000,
+    autoReceiveAck: options.autoReceiveAck ?? true,
+    onReconnected: options.onReconnected,
+    newMessageId: options.newMessageId ?? (() => globalThis.crypto.randomUUID()),
+    random: options.random ?? Math.random,
+  };
+}
+
+/**
+ * The PING interval: options.heartbeatMs, else a third of the server's announced timeout (so two
+ * pings may be lost before it drops the connection, D3), else 30 s like the original's demo client.
+ */
+export function heartbeatEvery(options: ResolvedOptions, loginAck: LoginAckPack): number {
+  if (options.heartbeatMs !== undefined) return options.heartbeatMs;
+  const announced = loginAck.heartbeatIntervalMs;
+  return announced > 0 ? Math.max(100, Math.floor(announced / 3)) : 30_000;
+}
