@@ -1,15 +1,12 @@
-import { PrismaPg } from "@prisma/adapter-pg";
-import { PrismaPGlite } from "pglite-prisma-adapter";
 import type { Logger } from "pino";
-import { PrismaClient } from "../gen/prisma/client.js";
 import { MemoryBus } from "../lib/adapters/memory/bus.js";
 import { MemoryKvStore } from "../lib/adapters/memory/kv-store.js";
-import { pgliteMigrationTarget } from "../lib/adapters/pglite/migration-target.js";
-import { openPglite } from "../lib/adapters/pglite/open.js";
+import { openPgliteDatabase } from "../lib/adapters/pglite/database.js";
+import { openPostgresDatabase } from "../lib/adapters/postgres/database.js";
 import { RabbitMqBus } from "../lib/adapters/rabbitmq/bus.js";
 import { RedisKvStore } from "../lib/adapters/redis/kv-store.js";
 import type { Config } from "../lib/config/index.js";
-import { applyMigrations, readMigrations } from "../lib/migrate/runner.js";
+import type { Database } from "../lib/ports/db.js";
 import type { RoleDeps } from "../lib/role/role.js";
 
 /** The adapters of one process, and how to release them. */
@@ -26,11 +23,7 @@ export interface ProcessDeps extends RoleDeps {
  */
 export async function createDeps(config: Config, logger: Logger): Promise<ProcessDeps> {
   const closers: Array<() => Promise<void>> = [];
-  let db: Promise<PrismaClient> | undefined;
-  const open =
-    config.profile === "embedded"
-      ? () => openEmbeddedDb(config, logger, closers)
-      : () => openPostgres(config, closers);
+  let db: Promise<Database> | undefined;
 
   let kv: RoleDeps["kv"];
   let bus: RoleDeps["bus"];
@@ -51,7 +44,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<Proces
     kv,
     bus,
     db: () => {
-      db ??= open();
+      db ??= openDb(config, logger, closers);
       return db;
     },
     async close() {
@@ -62,20 +55,16 @@ export async function createDeps(config: Config, logger: Logger): Promise<Proces
   };
 }
 
-async function openEmbeddedDb(config: Config, logger: Logger, closers: Array<() => Promise<void>>) {
-  const pglite = await openPglite(config.dataDir);
-  closers.push(() => pglite.close());
-  const result = await applyMigrations(pgliteMigrationTarget(pglite), await readMigrations());
-  logger.info({ dataDir: config.dataDir, applied: result.applied }, "embedded database ready");
-  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
-  closers.push(() => prisma.$disconnect());
-  return prisma;
-}
-
-async function openPostgres(config: Config, closers: Array<() => Promise<void>>) {
-  const prisma = new PrismaClient({
-    adapter: new PrismaPg({ connectionString: config.database.url as string }),
-  });
-  closers.push(() => prisma.$disconnect());
-  return prisma;
+async function openDb(
+  config: Config,
+  logger: Logger,
+  closers: Array<() => Promise<void>>,
+): Promise<Database> {
+  const handle =
+    config.profile === "embedded"
+      ? await openPgliteDatabase({ dataDir: config.dataDir })
+      : await openPostgresDatabase({ url: config.database.url as string, logger });
+  closers.push(() => handle.close());
+  if (config.profile === "embedded") logger.info({ dataDir: config.dataDir }, "embedded database ready");
+  return handle.db;
 }

@@ -1,20 +1,76 @@
 import { HistoryServiceService } from "../../gen/ts/whaleshark/v1/history_service.js";
 import type { Config } from "../../lib/config/index.js";
 import { startGrpcServer } from "../../lib/grpc/server.js";
+import { createMetricsRegistry, startRoleMetrics } from "../../lib/metrics/index.js";
 import type { RoleDeps, RoleHandle } from "../../lib/role/role.js";
+import { startStoreConsumer } from "./consumer/store-consumer.js";
+import { historyGrpcHandlers } from "./history/history-grpc.js";
+import { HistoryService } from "./history/history-service.js";
+
+/** user_type of an app admin (spec §10.2, D31). */
+const APP_ADMIN_USER_TYPE = 100;
 
 /**
- * Starts the store role: history and sync over gRPC on `store.host:store.port`.
- * The persistence consumer and the handlers arrive with the store work; until
- * then HistoryService answers UNIMPLEMENTED.
+ * Starts the store role: the persistence consumer (bus `store.p2p` /
+ * `store.group` → PostgreSQL, in batches) and HistoryService over gRPC on
+ * `store.host:store.port`, plus its `/metrics` endpoint.
+ *
+ * `stop()` drains in order: stop taking jobs and write those in hand, then
+ * stop the gRPC server (in-flight calls finish within `shutdown.graceMs`),
+ * then the metrics endpoint.
  */
 export async function startStore(deps: RoleDeps, config: Config): Promise<RoleHandle> {
-  const grpc = await startGrpcServer({
-    role: "store",
-    host: config.store.host,
-    port: config.store.port,
-    services: [{ name: "whaleshark.v1.HistoryService", definition: HistoryServiceService, handlers: {} }],
-    logger: deps.logger,
+  const logger = deps.logger;
+  const db = await deps.db();
+  const registry = createMetricsRegistry({ role: "store", nodeId: config.nodeId });
+  const consumer = await startStoreConsumer({
+    bus: deps.bus,
+    db,
+    logger,
+    batchSize: config.store.batchSize,
+    batchWaitMs: config.store.batchWaitMs,
+    maxAttempts: config.store.maxAttempts,
+    registry,
   });
-  return { role: "store", grpcAddress: grpc.address, stop: () => grpc.stop(config.shutdown.graceMs) };
+  const history = new HistoryService(deps.db, async (appId, userId) => {
+    if (config.apps[String(appId)]?.adminIds?.includes(userId)) return true;
+    const user = await db.userData.findFirst({
+      where: { appId, userId, delFlag: 0 },
+      select: { userType: true },
+    });
+    return user?.userType === APP_ADMIN_USER_TYPE;
+  });
+  let grpc: Awaited<ReturnType<typeof startGrpcServer>>;
+  let metrics: Awaited<ReturnType<typeof startRoleMetrics>>;
+  try {
+    grpc = await startGrpcServer({
+      role: "store",
+      host: config.store.host,
+      port: config.store.port,
+      services: [
+        {
+          name: "whaleshark.v1.HistoryService",
+          definition: HistoryServiceService,
+          handlers: historyGrpcHandlers(history, logger),
+        },
+      ],
+      logger,
+    });
+    metrics = await startRoleMetrics(config, "store", registry, logger).catch(async (err: unknown) => {
+      await grpc.stop(0);
+      throw err;
+    });
+  } catch (err) {
+    await consumer.stop();
+    throw err;
+  }
+  return {
+    role: "store",
+    grpcAddress: grpc.address,
+    stop: async () => {
+      await consumer.stop();
+      await grpc.stop(config.shutdown.graceMs);
+      await metrics?.stop();
+    },
+  };
 }
