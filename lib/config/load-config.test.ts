@@ -45,10 +45,38 @@ describe("loadConfig", () => {
       loginMode: 3,
       sendQueueMaxBytes: 1_048_576,
       maxConnectionsPerIp: 1000,
+      sessionTtlMs: 300_000,
+      kickMode: "close",
+      forwardTimeoutMs: 3000,
     });
-    expect(config.domain).toEqual({ host: "127.0.0.1", port: 18000 });
-    expect(config.store).toEqual({ host: "127.0.0.1", port: 18001 });
-    expect(config.discovery).toEqual({ kind: "static", domain: "127.0.0.1:18000", store: "127.0.0.1:18001" });
+    expect(config.metrics).toEqual({
+      enabled: true,
+      host: "0.0.0.0",
+      gatewayPort: 9464,
+      domainPort: 9465,
+      storePort: 9466,
+    });
+    expect(config.domain).toEqual({ host: "127.0.0.1", port: 18000, deleteConversationSyncMode: 1 });
+    expect(config.store).toEqual({
+      host: "127.0.0.1",
+      port: 18001,
+      batchSize: 500,
+      batchWaitMs: 20,
+      maxAttempts: 5,
+    });
+    expect(config.discovery).toEqual({
+      kind: "static",
+      domain: "127.0.0.1:18000",
+      store: "127.0.0.1:18001",
+      servicePrefix: "whaleshark",
+      zookeeperConnect: "127.0.0.1:2181",
+      zookeeperRoot: "/whaleshark",
+      zookeeperSessionTimeoutMs: 10_000,
+      consulUrl: "http://127.0.0.1:8500",
+      consulCheckTtlMs: 10_000,
+      consulDeregisterAfterMs: 60_000,
+      routeModel: 3,
+    });
     expect(config.shutdown.graceMs).toBe(10_000);
   });
 

@@ -124,15 +124,135 @@ export const configSchema = z
         /** Bytes queued for one slow client before it is closed instead of buffering more. */
         sendQueueMaxBytes: int(64 * 1024, 1024 * MIB).default(MIB),
         maxConnectionsPerIp: int(1, 10_000_000).default(1000),
+        /**
+         * TTL of a user's session hash in kv, renewed by every login and, at most every
+         * min(sessionTtlMs - heartbeatTimeoutMs, heartbeatTimeoutMs) / 2, by a device's traffic; a
+         * dead gateway's sessions expire after it (spec §4.2). Must exceed heartbeatTimeoutMs.
+         */
+        sessionTtlMs: int(2000, 86_400_000).default(300_000),
+        /** What a device kicked by multi-login gets: close = 9002, closed, marked offline (D24); notify = 9002 only. */
+        kickMode: z.enum(["close", "notify"], { error: "one of close, notify" }).default("close"),
+        /** Deadline of one forwarded call to the domain (send, receive ack, read, recall); past it the client gets an error ACK (D22). */
+        forwardTimeoutMs: int(100, 60_000).default(3000),
       }),
-      domain: section({ host: nonEmpty("a host name or address").default("127.0.0.1"), port: port(18000) }),
-      store: section({ host: nonEmpty("a host name or address").default("127.0.0.1"), port: port(18001) }),
+      /** Prometheus `/metrics` endpoints, one per role so the embedded profile can run all three. */
+      metrics: section({
+        enabled: z.boolean({ error: "true or false" }).default(true),
+        host: nonEmpty("a host name or address").default("0.0.0.0"),
+        gatewayPort: port(9464),
+        domainPort: port(9465),
+        storePort: port(9466),
+      }),
+      domain: section({
+        host: nonEmpty("a host name or address").default("127.0.0.1"),
+        port: port(18000),
+        /**
+         * Shared secret gateways present on ChatService calls (metadata `x-whaleshark-internal`).
+         * Required in the distributed profile (checked when the domain and gateway start); the
+         * embedded profile generates one per process. Never logged.
+         */
+        internalSecret: z
+          .string({ error: "a secret of at least 16 characters" })
+          .min(16, { error: "a secret of at least 16 characters" })
+          .optional(),
+        /** 1: a deleted conversation is pushed (5000) to the owner's other devices; 2: not (spec §11). */
+        deleteConversationSyncMode: int(1, 2).default(1),
+      }),
+      /** Chat messages (spec §5.3–§5.7, DESIGN.md §4): send checks, idempotency, sequences, recall. */
+      messaging: section({
+        /** Refuse P2P sends between users who are not friends both ways (spec §5.3 sendMessageCheckFriend). */
+        checkFriendship: z.boolean({ error: "true or false" }).default(true),
+        /** Refuse P2P sends when either side blacklisted the other (spec §5.3 sendMessageCheckBlack). */
+        checkBlacklist: z.boolean({ error: "true or false" }).default(true),
+        /** How long a sender may recall its message after the server accepted it; admins always may. */
+        recallWindowMs: int(0, 2_592_000_000).default(120_000),
+        /** How long kv remembers a send's ACK by (appId, fromId, messageId); the database covers later retries. */
+        dedupeTtlMs: int(1000, 86_400_000).default(300_000),
+        /** Sequences reserved in the database per write of a conversation's high-water mark (DESIGN.md §4). */
+        sequenceStep: int(1, 1_000_000).default(1000),
+      }),
+      /**
+       * Webhooks to the app server (spec §7). One flag per event (fixes D8); `url` unset = none fire.
+       * Before-callbacks are synchronous and may veto; after-callbacks are sent in the background.
+       */
+      callbacks: section({
+        url: url(["http", "https"]).optional(),
+        timeoutMs: int(100, 60_000).default(2000),
+        /** open: an unreachable or broken before-callback allows the action; closed: refuses it (71000). */
+        beforeFailure: z.enum(["open", "closed"], { error: "one of open, closed" }).default("open"),
+        afterMaxAttempts: int(1, 10).default(3),
+        afterRetryDelayMs: int(0, 60_000).default(500),
+        /** After-callbacks waiting or in flight; more are dropped (and logged) to bound memory. */
+        afterMaxPending: int(1, 1_000_000).default(1000),
+        modifyUserAfterCallback: z.boolean({ error: "true or false" }).default(true),
+        addFriendBeforeCallback: z.boolean({ error: "true or false" }).default(false),
+        addFriendAfterCallback: z.boolean({ error: "true or false" }).default(false),
+        modifyFriendBeforeCallback: z.boolean({ error: "true or false" }).default(false),
+        modifyFriendAfterCallback: z.boolean({ error: "true or false" }).default(false),
+        deleteFriendAfterCallback: z.boolean({ error: "true or false" }).default(false),
+        addFriendShipBlackAfterCallback: z.boolean({ error: "true or false" }).default(false),
+        deleteFriendShipBlackAfterCallback: z.boolean({ error: "true or false" }).default(false),
+        createGroupAfterCallback: z.boolean({ error: "true or false" }).default(false),
+        modifyGroupAfterCallback: z.boolean({ error: "true or false" }).default(false),
+        destroyGroupAfterCallback: z.boolean({ error: "true or false" }).default(false),
+        transferGroupAfterCallback: z.boolean({ error: "true or false" }).default(false),
+        addGroupMemberBeforeCallback: z.boolean({ error: "true or false" }).default(false),
+        addGroupMemberAfterCallback: z.boolean({ error: "true or false" }).default(false),
+        deleteGroupMemberAfterCallback: z.boolean({ error: "true or false" }).default(false),
+        sendMessageBeforeCallback: z.boolean({ error: "true or false" }).default(false),
+        sendMessageAfterCallback: z.boolean({ error: "true or false" }).default(false),
+      }),
+      store: section({
+        host: nonEmpty("a host name or address").default("127.0.0.1"),
+        port: port(18001),
+        /** Persistence jobs written per database transaction (the consumer's batch size). */
+        batchSize: int(1, 10_000).default(500),
+        /** Longest wait for a batch to fill before it is written anyway, in ms. */
+        batchWaitMs: int(0, 60_000).default(20),
+        /** Attempts before a job that keeps failing moves to the dead-letter queue. */
+        maxAttempts: int(1, 100).default(5),
+      }),
       discovery: section({
-        kind: z.enum(["static"], { error: "static (the only kind so far)" }).default("static"),
+        /** Registry: static (config addresses, in-process), zookeeper (ephemeral znodes) or consul (agent, TTL checks). */
+        kind: z
+          .enum(["static", "zookeeper", "consul"], { error: "one of static, zookeeper, consul" })
+          .default("static"),
         /** Address of the domain gRPC service, used by other processes. */
         domain: hostPort.default("127.0.0.1:18000"),
         /** Address of the store gRPC service, used by other processes. */
         store: hostPort.default("127.0.0.1:18001"),
+        /** Service names are `<prefix>.domain`, `.store`, `.gateway.tcp`, `.gateway.ws`. */
+        servicePrefix: z
+          .string({ error: "letters, digits, '.', '_' or '-'" })
+          .regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$/, { error: "letters, digits, '.', '_' or '-'" })
+          .default("whaleshark"),
+        /** Host this process registers (others connect to it); unset = the bind host, or the first LAN IPv4 for 0.0.0.0. */
+        advertiseHost: z
+          .string({ error: "a host name or address" })
+          .regex(/^[^\s/]+$/, { error: "a host name or address" })
+          .optional(),
+        /** ZooKeeper connect string: host:port[,host:port...][/chroot]. */
+        zookeeperConnect: z
+          .string({ error: "host:port[,host:port...][/chroot]" })
+          .regex(/^[^\s:/,]+:\d{1,5}(,[^\s:/,]+:\d{1,5})*(\/\S*)?$/, {
+            error: "host:port[,host:port...][/chroot]",
+          })
+          .default("127.0.0.1:2181"),
+        /** Root znode; instances live at `<root>/services/<service>/<id>`. */
+        zookeeperRoot: z
+          .string({ error: "a znode path like /whaleshark" })
+          .regex(/^(\/[A-Za-z0-9._-]+)+$/, { error: "a znode path like /whaleshark" })
+          .default("/whaleshark"),
+        /** Session timeout asked of ZooKeeper: a dead process's instances vanish this long after it died. */
+        zookeeperSessionTimeoutMs: int(2000, 120_000).default(10_000),
+        /** Consul agent HTTP API (usually the local agent). */
+        consulUrl: url(["http", "https"]).default("http://127.0.0.1:8500"),
+        /** TTL of each instance's Consul check (passed every TTL/3): a dead process leaves the healthy set within it. */
+        consulCheckTtlMs: int(1000, 600_000).default(10_000),
+        /** After this long failing, Consul removes the instance altogether (Consul's minimum is 1 minute). */
+        consulDeregisterAfterMs: int(60_000, 86_400_000).default(60_000),
+        /** Gateway route model (spec §4.6 imRouteModel): 1 RANDOM, 2 LOOP (round robin), 3 HASH (consistent hash of userId). */
+        routeModel: int(1, 3).default(3),
       }),
       shutdown: section({
         /** How long a graceful stop waits for connections and in-flight work before forcing. */
@@ -148,6 +268,14 @@ export const configSchema = z
         path: ["gateway", "sendQueueMaxBytes"],
         input: config.gateway.sendQueueMaxBytes,
         message: `at least gateway.maxFrameBytes (${config.gateway.maxFrameBytes}) so one frame fits`,
+      });
+    }
+    if (config.gateway.sessionTtlMs <= config.gateway.heartbeatTimeoutMs) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["gateway", "sessionTtlMs"],
+        input: config.gateway.sessionTtlMs,
+        message: `more than gateway.heartbeatTimeoutMs (${config.gateway.heartbeatTimeoutMs}) so live sessions never expire`,
       });
     }
     if (config.profile !== "distributed") return;

@@ -1,0 +1,2 @@
+/** Public surface of the ZooKeeper discovery adapter. */
+export { ZookeeperDiscovery, type ZookeeperDiscoveryOptions } from "./discovery.js";
