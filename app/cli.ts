@@ -7,7 +7,6 @@ import { createDeps } from "./deps.js";
 import { runAllInOne } from "./embedded.js";
 import { runUntilSignal } from "./lifecycle.js";
 import { runMigrate } from "./migrate.js";
-import { roles } from "./roles.js";
 
 const usage = `usage: whaleshark <command> [options]
 
@@ -86,7 +85,7 @@ async function runOne(name: RoleName, config: Config): Promise<number> {
     logger.warn({ role: name }, "one role in the embedded profile talks to nobody; use `whaleshark start`");
   }
   const deps = await createDeps(config, logger);
-  const handle = await roles[name]({ ...deps, logger: roleLogger(logger, name) }, config);
+  const handle = await deps.startRole(name, roleLogger(logger, name));
   return runUntilSignal([handle], logger, () => deps.close());
 }
 

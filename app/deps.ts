@@ -7,10 +7,17 @@ import { RabbitMqBus } from "../lib/adapters/rabbitmq/bus.js";
 import { RedisKvStore } from "../lib/adapters/redis/kv-store.js";
 import type { Config } from "../lib/config/index.js";
 import type { Database } from "../lib/ports/db.js";
-import type { RoleDeps } from "../lib/role/role.js";
+import type { RoleDeps, RoleHandle, RoleName } from "../lib/role/role.js";
+import { createDiscovery } from "./discovery.js";
+import { roles } from "./roles.js";
 
 /** The adapters of one process, and how to release them. */
 export interface ProcessDeps extends RoleDeps {
+  /**
+   * Starts a role and registers it in discovery; its `stop()` deregisters
+   * first, so callers move to other instances before it drains.
+   */
+  startRole(name: RoleName, logger: Logger): Promise<RoleHandle>;
   /** Closes what was opened, in reverse order. */
   close(): Promise<void>;
 }
@@ -39,20 +46,36 @@ export async function createDeps(config: Config, logger: Logger): Promise<Proces
     });
     bus = await RabbitMqBus.connect({ url: config.amqp.url as string, prefix: config.amqp.prefix, logger });
   }
-  return {
+  const found = await createDiscovery(config, logger);
+  const deps: ProcessDeps = {
     logger,
     kv,
     bus,
+    discovery: found.discovery,
+    grpcTargets: found.targets,
+    async startRole(name, roleLog) {
+      const handle = await roles[name]({ ...deps, logger: roleLog }, config);
+      await found.register(handle);
+      return {
+        ...handle,
+        stop: async () => {
+          await found.deregister(handle).catch((err: unknown) => roleLog.warn({ err }, "deregister failed"));
+          await handle.stop();
+        },
+      };
+    },
     db: () => {
       db ??= openDb(config, logger, closers);
       return db;
     },
     async close() {
+      await found.discovery.close();
       await bus.close();
       await kv.close();
       for (const close of closers.reverse()) await close();
     },
   };
+  return deps;
 }
 
 async function openDb(

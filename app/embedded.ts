@@ -4,7 +4,7 @@ import { roleLogger } from "../lib/log/index.js";
 import type { RoleHandle } from "../lib/role/role.js";
 import { createDeps } from "./deps.js";
 import { runUntilSignal } from "./lifecycle.js";
-import { roles, startOrder } from "./roles.js";
+import { startOrder } from "./roles.js";
 
 /**
  * `whaleshark start`: every role in this one process, sharing one set of
@@ -18,7 +18,7 @@ export async function runAllInOne(config: Config, logger: Logger): Promise<numbe
   const handles: RoleHandle[] = [];
   try {
     for (const name of startOrder) {
-      handles.unshift(await roles[name]({ ...deps, logger: roleLogger(logger, name) }, config));
+      handles.unshift(await deps.startRole(name, roleLogger(logger, name)));
     }
   } catch (err) {
     logger.error({ err }, "start-up failed");

@@ -1,24 +1,167 @@
+import type { Registry } from "prom-client";
 import type { Config } from "../lib/config/index.js";
+import { resolveInternalSecret } from "../lib/grpc/auth.js";
 import { startGrpcServer } from "../lib/grpc/server.js";
+import { createMetricsRegistry, startRoleMetrics } from "../lib/metrics/index.js";
 import type { RoleDeps, RoleHandle } from "../lib/role/role.js";
+import { type ChatCalls, GrpcChatCalls } from "./commands/chat-client.js";
+import type { GatewayContext } from "./commands/context.js";
+import { startDeliveryConsumer } from "./delivery/consumer.js";
+import { GatewayMetrics } from "./gateway-metrics.js";
+import { Connection } from "./session/connection.js";
+import { connectionHooks } from "./session/connection-hooks.js";
+import { startHeartbeatMonitor } from "./session/heartbeat-monitor.js";
+import { LocalRegistry } from "./session/local-registry.js";
+import { SessionStore } from "./session/session-store.js";
+import { IpLimiter } from "./transport/ip-limiter.js";
+import { startTcpServer } from "./transport/tcp-server.js";
+import type { Transport } from "./transport/transport.js";
+import { startWsServer } from "./transport/ws-server.js";
+
+/** A running gateway: the role handle plus what operators and tests need to reach it. */
+export interface GatewayHandle extends RoleHandle {
+  role: "gateway";
+  nodeId: string;
+  /** Bound ports (useful when the config asked for 0). */
+  tcpPort: number;
+  wsPort: number;
+  /** The `/metrics` port, undefined when `metrics.enabled` is false. */
+  metricsPort: number | undefined;
+  /** This role's Prometheus registry. */
+  metrics: Registry;
+  /** Open client connections right now. */
+  connectionCount(): number;
+}
+
+/** Test seams; production passes none. */
+export interface GatewayOptions {
+  /** Replaces the gRPC ChatService client (default: the domain through discovery, `deps.grpcTargets.domain`, with the internal secret). */
+  chat?: ChatCalls;
+}
+
+/** Waits for `p`, at most `ms`; never rejects. */
+async function within(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    p.catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
+}
 
 /**
- * Starts the gateway role: the edge end users connect to. Today it runs its
- * gRPC endpoint (health + reflection on `gateway.grpcPort`) so orchestrators
- * can probe it; the TCP (19001) and WebSocket (19002, `/ws`) listeners with the
- * original's frame protocol are the gateway issue's work and are not started yet.
+ * Starts the gateway role (DESIGN §2, issue 3): the TCP (`gateway.tcpPort`, 19001) and WebSocket
+ * (`gateway.wsPort`, 19002, `gateway.wsPath`) listeners with the original's frame protocol, this
+ * node's delivery consumer (`deliveryQueue(nodeId)`), the heartbeat monitor, its gRPC endpoint
+ * (health + reflection) and its `/metrics` endpoint. Sessions live in `deps.kv`, kicks and pushes
+ * travel on `deps.bus`; chat frames go to the domain over gRPC.
+ *
+ * `stop()`: stops accepting, stops consuming deliveries, closes every connection
+ * (`server-stopping`: each logged-in device is marked offline), waits for those session writes
+ * and the listeners within `shutdown.graceMs`, then stops gRPC and metrics.
  */
-export async function startGateway(deps: RoleDeps, config: Config): Promise<RoleHandle> {
+export async function startGateway(
+  deps: RoleDeps,
+  config: Config,
+  options: GatewayOptions = {},
+): Promise<GatewayHandle> {
+  const logger = deps.logger;
+  const g = config.gateway;
+  const registry = createMetricsRegistry({ role: "gateway", nodeId: config.nodeId });
+  const metrics = new GatewayMetrics(registry);
+  const chat =
+    options.chat ??
+    new GrpcChatCalls(deps.grpcTargets.domain, resolveInternalSecret(config), g.forwardTimeoutMs);
+  const ctx: GatewayContext = {
+    config,
+    nodeId: config.nodeId,
+    registry: new LocalRegistry(),
+    sessions: new SessionStore(deps.kv, g),
+    bus: deps.bus,
+    chat,
+    metrics,
+    logger,
+  };
+  const pending = new Set<Promise<unknown>>();
+  const hooks = connectionHooks(ctx, pending);
+  const accept = (transport: Transport): Connection => {
+    const conn = new Connection(transport, hooks, logger);
+    ctx.registry.add(conn);
+    metrics.opened(transport.kind);
+    return conn;
+  };
+  const limiter = new IpLimiter(g.maxConnectionsPerIp);
+  const listener = {
+    host: g.host,
+    maxFrameBytes: g.maxFrameBytes,
+    sendQueueMaxBytes: g.sendQueueMaxBytes,
+    limiter,
+    observer: metrics,
+    logger,
+    accept,
+  };
+
+  const consumer = await startDeliveryConsumer({
+    bus: deps.bus,
+    nodeId: config.nodeId,
+    registry: ctx.registry,
+    metrics,
+    logger,
+  });
   const grpc = await startGrpcServer({
     role: "gateway",
-    host: config.gateway.host,
-    port: config.gateway.grpcPort,
+    host: g.host,
+    port: g.grpcPort,
     services: [],
-    logger: deps.logger,
+    logger,
   });
+  const metricsServer = await startRoleMetrics(config, "gateway", registry, logger);
+  const tcp = await startTcpServer({ ...listener, port: g.tcpPort });
+  const ws = await startWsServer({ ...listener, port: g.wsPort, path: g.wsPath });
+  const heartbeat = startHeartbeatMonitor(ctx.registry, g.heartbeatTimeoutMs);
+  logger.info(
+    {
+      nodeId: config.nodeId,
+      tcpPort: tcp.port,
+      wsPort: ws.port,
+      wsPath: g.wsPath,
+      grpcPort: grpc.port,
+      metricsPort: metricsServer?.port,
+      loginMode: g.loginMode,
+      login: config.auth.login,
+    },
+    "gateway listening",
+  );
+
+  let stopping: Promise<void> | undefined;
+  const stop = async (): Promise<void> => {
+    const grace = config.shutdown.graceMs;
+    const listenersClosed = Promise.all([tcp.stopAccepting(), ws.stopAccepting()]);
+    await within(consumer.stop(), grace);
+    heartbeat.stop();
+    for (const conn of ctx.registry.all()) conn.close("server-stopping");
+    await within(Promise.all([...pending]), grace);
+    await within(listenersClosed, grace);
+    chat.close();
+    await grpc.stop(grace);
+    await metricsServer?.stop();
+    logger.info("gateway stopped");
+  };
   return {
     role: "gateway",
     grpcAddress: grpc.address,
-    stop: () => grpc.stop(config.shutdown.graceMs),
+    nodeId: config.nodeId,
+    tcpPort: tcp.port,
+    wsPort: ws.port,
+    endpoints: { tcpPort: tcp.port, wsPort: ws.port },
+    metricsPort: metricsServer?.port,
+    metrics: registry,
+    connectionCount: () => ctx.registry.size,
+    stop: () => {
+      stopping ??= stop();
+      return stopping;
+    },
   };
 }

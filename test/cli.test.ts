@@ -62,8 +62,8 @@ describe("whaleshark start (embedded, all roles in one process)", () => {
         "whaleshark.v1.HistoryService",
       ]),
     );
-    // A client built from reflection alone can call a method; a role that is
-    // not built yet answers UNIMPLEMENTED instead of hanging or crashing.
+    // A client built from reflection alone can call a method; without the
+    // app's credentials in metadata the domain refuses it (60001, spec §6.2).
     const descriptor = await reflection.getDescriptorBySymbol("whaleshark.v1.UserService");
     const pkg = descriptor.getPackageObject({ keepCase: false }) as unknown as {
       whaleshark: { v1: { UserService: new (a: string, c: grpc.ChannelCredentials) => grpc.Client } };
@@ -77,7 +77,8 @@ describe("whaleshark start (embedded, all roles in one process)", () => {
     const err = await new Promise<grpc.ServiceError | null>((resolve) =>
       users.getSingleUserInfo({ appId: 10001, operater: "u1", userId: "u1" }, resolve),
     );
-    expect(err?.code).toBe(grpc.status.UNIMPLEMENTED);
+    expect(err?.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(err?.metadata.get("whaleshark-code")).toEqual(["60001"]);
     users.close();
 
     const storeHealth = healthClient(addresses.store!.replace("0.0.0.0", "127.0.0.1"));

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { PrismaClient } from "../../gen/prisma/client.js";
 import type { Bus } from "../ports/bus.js";
+import type { Discovery } from "../ports/discovery.js";
 import type { KvStore } from "../ports/kv.js";
 
 /** The three process roles of DESIGN.md §2. */
@@ -11,6 +12,8 @@ export interface RoleHandle {
   role: RoleName;
   /** Where its gRPC server listens, e.g. `127.0.0.1:18000`. */
   grpcAddress: string;
+  /** The gateway's end-user listeners (bound ports; tests use port 0). */
+  endpoints?: { tcpPort: number; wsPort: number };
   stop(): Promise<void>;
 }
 
@@ -26,4 +29,11 @@ export interface RoleDeps {
   bus: Bus;
   /** The database, opened on first use (the gateway never needs it). */
   db(): Promise<PrismaClient>;
+  /** Service discovery: where roles register and how they find each other. */
+  discovery: Discovery;
+  /**
+   * gRPC targets of the other roles through discovery (`static:///…`,
+   * `zk:///…`, `consul:///…`): dial these, never fixed addresses.
+   */
+  grpcTargets: { domain: string; store: string };
 }

@@ -65,7 +65,10 @@ const ORIGINAL_COMMANDS: ReadonlyArray<readonly [name: string, code: number]> = 
 ];
 
 /** Codes WhaleShark added; each takes a number the original never used. */
-const NEW_COMMANDS: ReadonlyArray<readonly [name: string, code: number]> = [["LOGIN_ACK", 9001]];
+const NEW_COMMANDS: ReadonlyArray<readonly [name: string, code: number]> = [
+  ["LOGIN_ACK", 9001],
+  ["ERROR", 9006],
+];
 
 /** Values every proto3 enum has (UNSPECIFIED) or ts-proto adds (UNRECOGNIZED). */
 const NON_COMMANDS: ReadonlyArray<readonly [name: string, code: number]> = [

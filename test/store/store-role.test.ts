@@ -13,8 +13,9 @@ import { MemoryBus } from "../../lib/adapters/memory/bus.js";
 import { MemoryKvStore } from "../../lib/adapters/memory/kv-store.js";
 import { loadConfig } from "../../lib/config/index.js";
 import { errorCodeOf } from "../../lib/grpc/errors.js";
-import type { RoleHandle } from "../../lib/role/role.js";
 import { STORE_QUEUES } from "../../lib/queues/store-queues.js";
+import type { RoleHandle } from "../../lib/role/role.js";
+import { testDiscoveryDeps } from "../../lib/testing/role-deps.js";
 import { p2pJob } from "../../services/store/consumer/test-jobs.js";
 import { startStore } from "../../services/store/start.js";
 import { type MigratedTestDatabase, migratedTestDatabase } from "../../services/store/test-database.js";
@@ -41,7 +42,13 @@ describe("store role", () => {
       },
     });
     handle = await startStore(
-      { logger: pino({ level: "silent" }), kv: new MemoryKvStore(), bus, db: async () => testDb.db },
+      {
+        logger: pino({ level: "silent" }),
+        kv: new MemoryKvStore(),
+        bus,
+        db: async () => testDb.db,
+        ...testDiscoveryDeps(),
+      },
       config,
     );
     client = new HistoryServiceClient(handle.grpcAddress, grpc.credentials.createInsecure());

@@ -23,6 +23,9 @@ export async function isolatedEnv(extra: Record<string, string> = {}): Promise<N
     WHALESHARK_GATEWAY__WS_PORT: "0",
     WHALESHARK_DOMAIN__PORT: "0",
     WHALESHARK_STORE__PORT: "0",
+    WHALESHARK_METRICS__GATEWAY_PORT: "0",
+    WHALESHARK_METRICS__DOMAIN_PORT: "0",
+    WHALESHARK_METRICS__STORE_PORT: "0",
     ...extra,
   };
 }

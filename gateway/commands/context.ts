@@ -1,0 +1,20 @@
+import type { Logger } from "pino";
+import type { Config } from "../../lib/config/index.js";
+import type { Bus } from "../../lib/ports/bus.js";
+import type { GatewayMetrics } from "../gateway-metrics.js";
+import type { LocalRegistry } from "../session/local-registry.js";
+import type { SessionStore } from "../session/session-store.js";
+import type { ChatCalls } from "./chat-client.js";
+
+/** Everything a command handler may touch; built once per gateway by start.ts. */
+export interface GatewayContext {
+  readonly config: Config;
+  /** `config.nodeId`: names this node in session records and its delivery queue. */
+  readonly nodeId: string;
+  readonly registry: LocalRegistry;
+  readonly sessions: SessionStore;
+  readonly bus: Bus;
+  readonly chat: ChatCalls;
+  readonly metrics: GatewayMetrics;
+  readonly logger: Logger;
+}

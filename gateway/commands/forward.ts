@@ -1,0 +1,195 @@
+import type { SessionContext } from "../../gen/ts/whaleshark/v1/chat_service.js";
+import { Command } from "../../gen/ts/whaleshark/v1/command.js";
+import {
+  GroupChatMessageContent,
+  MessageAck,
+  MessageContent,
+  MessageReadContent,
+  MessageReceiveAckContent,
+  RecallMessageAck,
+  RecallMessageContent,
+} from "../../gen/ts/whaleshark/v1/message.js";
+import { ErrorCatalogue } from "../../lib/errors/index.js";
+import type { SessionRecord } from "../../lib/sessions/session-record.js";
+import type { JsonObject } from "../../lib/wire/index.js";
+import type { Connection } from "../session/connection.js";
+import type { GatewayContext } from "./context.js";
+import { type ErrorInfo, errorInfo, errorInfoOfCall, sendError } from "./error-frame.js";
+
+/** C→S commands the gateway relays to the domain's ChatService (spec §3.7, chat_service.proto). */
+export const FORWARDED_COMMANDS: ReadonlySet<number> = new Set([
+  Command.COMMAND_MSG_P2P,
+  Command.COMMAND_MSG_GROUP,
+  Command.COMMAND_MSG_RECEIVE_ACK,
+  Command.COMMAND_MSG_READ,
+  Command.COMMAND_MSG_GROUP_READ,
+  Command.COMMAND_MSG_RECALL,
+]);
+
+const SUCCESS = ErrorCatalogue.SUCCESS;
+
+/** The trusted caller of a chat call: always the connection's login, never the body (D26). */
+function sessionContext(s: SessionRecord): SessionContext {
+  return {
+    appId: s.appId,
+    userId: s.userId,
+    clientType: s.clientType,
+    imei: s.imei,
+    gatewayNodeId: s.nodeId,
+    connectionId: s.connectionId,
+  };
+}
+
+/** Numbers that cannot be encoded as the payload's integer fields (NaN from "abc", 1.5, 2^60). */
+function hasBadNumber(content: object): boolean {
+  return Object.values(content).some((v) => typeof v === "number" && !Number.isSafeInteger(v));
+}
+
+/** The body's `fromId` when it names somebody other than the logged-in user. */
+function foreignFromId(body: JsonObject, userId: string): boolean {
+  const from = body.fromId;
+  return from !== undefined && from !== null && from !== "" && String(from) !== userId;
+}
+
+/**
+ * Relays one chat frame to the domain (issue item 6, DESIGN §2 steps 1–4) and answers it:
+ * - 1103 → SendP2PMessage → 1046 MSG_ACK; 2104 → SendGroupMessage → 2047 GROUP_MSG_ACK;
+ *   1050 → RecallMessage → 1051 MSG_RECALL_ACK. The ACK is `{code:200, data, msg:"success",
+ *   ok:true}` or, on any failure, `{code, data:{messageId}, msg, ok:false}` (spec §5.5).
+ * - 1107 → ReceiveAck; 1106 / 2106 → MarkRead (conversationType 0 / 1 from the command). No
+ *   answer on success; a failure answers 9006 with the code.
+ * Before calling, `fromId`, `appId`, `clientType` and `imei` are overwritten from the login; a
+ * body `fromId` naming someone else is refused with 9006 / 60005 (fixes D26). A domain that is
+ * down, slow (past `gateway.forwardTimeoutMs`) or failing yields the error ACK; the connection is
+ * never closed for it (fixes D22).
+ */
+export async function handleForward(
+  ctx: GatewayContext,
+  conn: Connection,
+  command: number,
+  body: JsonObject,
+): Promise<void> {
+  const s = conn.session as SessionRecord;
+  const messageId = typeof body.messageId === "string" ? body.messageId : undefined;
+  if (foreignFromId(body, s.userId)) {
+    ctx.metrics.error("from-mismatch");
+    sendError(
+      conn,
+      errorInfo("USERSIGN_OPERATE_NOT_MATE", "fromId is not the logged-in user"),
+      command,
+      messageId,
+    );
+    return;
+  }
+  const session = sessionContext(s);
+  const device = { appId: s.appId, clientType: s.clientType, imei: s.imei, fromId: s.userId };
+  const method = methodOf(command);
+  let content: object;
+  switch (command) {
+    case Command.COMMAND_MSG_P2P:
+      content = { ...MessageContent.fromJSON(body), ...device };
+      break;
+    case Command.COMMAND_MSG_GROUP:
+      content = { ...GroupChatMessageContent.fromJSON(body), ...device };
+      break;
+    case Command.COMMAND_MSG_RECEIVE_ACK:
+      content = { ...MessageReceiveAckContent.fromJSON(body), ...device };
+      break;
+    case Command.COMMAND_MSG_READ:
+    case Command.COMMAND_MSG_GROUP_READ:
+      content = {
+        ...MessageReadContent.fromJSON(body),
+        ...device,
+        conversationType: command === Command.COMMAND_MSG_READ ? 0 : 1,
+      };
+      break;
+    default:
+      content = { ...RecallMessageContent.fromJSON(body), ...device };
+  }
+  if (hasBadNumber(content)) {
+    ctx.metrics.error("body-bad-field");
+    sendError(conn, errorInfo("PARAMETER_ERROR", "a numeric field is not an integer"), command, messageId);
+    return;
+  }
+
+  let failure: ErrorInfo | undefined;
+  let data: unknown;
+  try {
+    data = await call(ctx, command, session, content);
+    ctx.metrics.forwards.inc({ method, outcome: "ok" });
+  } catch (error) {
+    failure = errorInfoOfCall(error);
+    ctx.metrics.forwards.inc({ method, outcome: String(failure.code) });
+    ctx.metrics.error("forward-failed");
+    conn.log.debug({ err: error, command, code: failure.code }, "forwarded call failed");
+  }
+  answer(conn, command, data, failure, messageId, content);
+}
+
+function methodOf(command: number): string {
+  switch (command) {
+    case Command.COMMAND_MSG_P2P:
+      return "SendP2PMessage";
+    case Command.COMMAND_MSG_GROUP:
+      return "SendGroupMessage";
+    case Command.COMMAND_MSG_RECEIVE_ACK:
+      return "ReceiveAck";
+    case Command.COMMAND_MSG_RECALL:
+      return "RecallMessage";
+    default:
+      return "MarkRead";
+  }
+}
+
+/** Makes the call; resolves with the response's `data` (undefined for calls without one). */
+async function call(ctx: GatewayContext, command: number, session: SessionContext, content: object) {
+  switch (command) {
+    case Command.COMMAND_MSG_P2P:
+      return (await ctx.chat.sendP2PMessage({ session, content: content as MessageContent })).data;
+    case Command.COMMAND_MSG_GROUP:
+      return (await ctx.chat.sendGroupMessage({ session, content: content as GroupChatMessageContent })).data;
+    case Command.COMMAND_MSG_RECEIVE_ACK:
+      await ctx.chat.receiveAck({ session, content: content as MessageReceiveAckContent });
+      return undefined;
+    case Command.COMMAND_MSG_RECALL:
+      return (await ctx.chat.recallMessage({ session, content: content as RecallMessageContent })).data;
+    default:
+      await ctx.chat.markRead({ session, content: content as MessageReadContent });
+      return undefined;
+  }
+}
+
+/** Writes the command's answer: its ACK (success or error), or 9006 for a failed call without ACK. */
+function answer(
+  conn: Connection,
+  command: number,
+  data: unknown,
+  failure: ErrorInfo | undefined,
+  messageId: string | undefined,
+  content: object,
+): void {
+  const head =
+    failure === undefined
+      ? { code: SUCCESS.code, msg: SUCCESS.message, ok: true }
+      : { ...failure, ok: false };
+  switch (command) {
+    case Command.COMMAND_MSG_P2P:
+    case Command.COMMAND_MSG_GROUP: {
+      const ackData = failure === undefined && data !== undefined ? data : { messageId: messageId ?? "" };
+      const ack = MessageAck.fromPartial({ ...head, data: ackData as MessageAck["data"] });
+      const ackCommand =
+        command === Command.COMMAND_MSG_P2P ? Command.COMMAND_MSG_ACK : Command.COMMAND_GROUP_MSG_ACK;
+      conn.sendData(ackCommand, MessageAck.toJSON(ack) as object);
+      return;
+    }
+    case Command.COMMAND_MSG_RECALL: {
+      const key = (content as RecallMessageContent).messageKey;
+      const ackData = failure === undefined && data !== undefined ? data : { messageKey: key };
+      const ack = RecallMessageAck.fromPartial({ ...head, data: ackData as RecallMessageAck["data"] });
+      conn.sendData(Command.COMMAND_MSG_RECALL_ACK, RecallMessageAck.toJSON(ack) as object);
+      return;
+    }
+    default:
+      if (failure !== undefined) sendError(conn, failure, command, messageId);
+  }
+}

@@ -1,0 +1,175 @@
+import { pino } from "pino";
+import { describe, expect, it } from "vitest";
+import { MutaLoginPack, ResponseVo } from "../../gen/ts/whaleshark/v1/envelope.js";
+import type { ClientFrame } from "../../lib/wire/index.js";
+import type { CloseReason, Transport, TransportKind } from "../transport/transport.js";
+import { Connection, type ConnectionHooks } from "./connection.js";
+import { LocalRegistry } from "./local-registry.js";
+
+/** A transport that records writes and pause state. */
+class FakeTransport implements Transport {
+  readonly written: Uint8Array[] = [];
+  paused = false;
+  closedWith: CloseReason | undefined;
+  queuedBytes = 0;
+  remoteAddress = "127.0.0.1";
+  constructor(readonly kind: TransportKind) {}
+  get closed() {
+    return this.closedWith !== undefined;
+  }
+  write(frame: Uint8Array) {
+    this.written.push(frame);
+    return true;
+  }
+  writeMany(frames: readonly Uint8Array[]) {
+    for (const f of frames) this.write(f);
+    return true;
+  }
+  close(reason: CloseReason) {
+    this.closedWith ??= reason;
+  }
+  pauseReading() {
+    this.paused = true;
+  }
+  resumeReading() {
+    this.paused = false;
+  }
+}
+
+const logger = pino({ level: "silent" });
+const hooks = (handle: ConnectionHooks["handle"] = async () => {}): ConnectionHooks => ({
+  handle,
+  frameError: () => {},
+  closed: () => {},
+  sent: () => {},
+});
+
+/** Splits a server frame into command and payload text (spec §2.2). */
+function parse(frame: Uint8Array | undefined) {
+  if (frame === undefined) throw new Error("no frame");
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.length);
+  expect(view.getInt32(4)).toBe(frame.length - 8);
+  return {
+    command: view.getInt32(0),
+    payload: frame.subarray(8),
+    text: new TextDecoder().decode(frame.subarray(8)),
+  };
+}
+
+function loggedIn(kind: TransportKind, encoding = 0) {
+  const t = new FakeTransport(kind);
+  const conn = new Connection(t, hooks(), logger);
+  conn.state = "logged-in";
+  conn.encoding = encoding;
+  conn.session = {
+    appId: 10001,
+    userId: "u1",
+    clientType: 1,
+    imei: "web",
+    nodeId: "n",
+    connectionId: conn.id,
+    connectState: 1,
+    messageType: encoding,
+    loginAtMs: 0,
+    lastSeenMs: 0,
+  };
+  return { t, conn };
+}
+
+describe("Connection frame encoding (spec §2.2, §2.3)", () => {
+  const data = new TextEncoder().encode('{"messageId":"m1"}');
+
+  it("writes only the data JSON over TCP and the whole MessagePack over WebSocket", () => {
+    const tcp = loggedIn("tcp");
+    tcp.conn.sendPush(1103, data);
+    expect(parse(tcp.t.written[0])).toMatchObject({ command: 1103, text: '{"messageId":"m1"}' });
+    const ws = loggedIn("ws");
+    ws.conn.sendPush(1103, data);
+    expect(parse(ws.t.written[0]).text).toBe(
+      '{"appId":10001,"clientType":1,"command":1103,"data":{"messageId":"m1"},"imei":"web","toId":"u1"}',
+    );
+  });
+
+  it("writes MUTALOGIN as the original did: TCP null, WebSocket the pack without data, Protobuf MutaLoginPack", () => {
+    const tcp = loggedIn("tcp");
+    tcp.conn.sendKick();
+    expect(parse(tcp.t.written[0])).toMatchObject({ command: 9002, text: "null" });
+    const ws = loggedIn("ws");
+    ws.conn.sendKick();
+    expect(parse(ws.t.written[0]).text).toBe('{"clientType":0,"command":9002,"toId":"u1","userId":"u1"}');
+    const pb = loggedIn("tcp", 1);
+    pb.conn.sendKick();
+    expect(MutaLoginPack.decode(parse(pb.t.written[0]).payload)).toEqual({
+      clientType: 0,
+      command: 9002,
+      toId: "u1",
+      userId: "u1",
+    });
+  });
+
+  it("encodes the 9006 error frame as a ResponseVo in either encoding", () => {
+    const error = { code: 90001, data: { command: 5000 }, msg: "参数校验错误", ok: false };
+    const json = loggedIn("tcp");
+    json.conn.sendData(9006, error);
+    expect(JSON.parse(parse(json.t.written[0]).text)).toEqual(error);
+    const pb = loggedIn("tcp", 1);
+    pb.conn.sendData(9006, error);
+    expect(ResponseVo.toJSON(ResponseVo.decode(parse(pb.t.written[0]).payload))).toEqual(error);
+  });
+});
+
+describe("Connection inbound handling", () => {
+  it("handles frames one at a time, in order, pausing reading while too many wait", async () => {
+    const order: number[] = [];
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const t = new FakeTransport("tcp");
+    const conn = new Connection(
+      t,
+      hooks(async (_c, frame) => {
+        await gate;
+        order.push(frame.command);
+      }),
+      logger,
+    );
+    const frame = (command: number): ClientFrame => ({
+      command,
+      version: 1,
+      clientType: 1,
+      messageType: 0,
+      appId: 1,
+      imei: "",
+      body: new Uint8Array(),
+    });
+    for (let i = 1; i <= 40; i++) conn.onFrame(frame(i));
+    expect(t.paused).toBe(true);
+    release();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(order).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    expect(t.paused).toBe(false);
+  });
+});
+
+describe("LocalRegistry", () => {
+  it("indexes by id, user and device, and hands back the connection a device replaces", () => {
+    const registry = new LocalRegistry();
+    const a = new Connection(new FakeTransport("tcp"), hooks(), logger);
+    const b = new Connection(new FakeTransport("ws"), hooks(), logger);
+    const c = new Connection(new FakeTransport("tcp"), hooks(), logger);
+    for (const conn of [a, b, c]) registry.add(conn);
+    const device = { appId: 1, userId: "u", clientType: 3, imei: "x" };
+    expect(registry.bind(a, device)).toBeUndefined();
+    expect(registry.bind(b, { ...device, clientType: 1, imei: "web" })).toBeUndefined();
+    expect(registry.ofUser(1, "u")).toEqual([a, b]);
+    expect(registry.bind(c, device)).toBe(a);
+    expect(registry.ofDevice(1, "u", 3, "x")).toBe(c);
+    expect(registry.ofUser(1, "u")).toEqual([b, c]);
+    expect(registry.bindingOf(a)).toBeUndefined();
+    registry.remove(b);
+    expect(registry.byId(b.id)).toBeUndefined();
+    expect(registry.ofUser(1, "u")).toEqual([c]);
+    expect(registry.size).toBe(2);
+  });
+});

@@ -1,0 +1,206 @@
+import { createServer, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import { type RawData, WebSocket, WebSocketServer } from "ws";
+import { decodeClientFrame, FrameError, HEADER_BYTES, isFrameError } from "../../lib/wire/index.js";
+import { FLUSH_CLOSE_TIMEOUT_MS, type ListenerOptions, type RunningListener } from "./tcp-server.js";
+import {
+  type CloseReason,
+  CloseReasons,
+  fitsQueue,
+  type Transport,
+  type TransportHandler,
+} from "./transport.js";
+
+/** Options of the WebSocket listener. */
+export interface WsListenerOptions extends ListenerOptions {
+  /** Exact path of the upgrade (`gateway.wsPath`, the original's `/ws`). */
+  path: string;
+}
+
+/** WebSocket close codes (RFC 6455 §7.4) sent for each close reason. */
+const WS_CLOSE_CODE: Record<CloseReason, number> = {
+  "client-closed": 1000,
+  logout: 1000,
+  kicked: 4001,
+  replaced: 4002,
+  "heartbeat-timeout": 4003,
+  "slow-consumer": 1008,
+  "frame-error": 1002,
+  "login-failed": 1008,
+  "server-stopping": 1001,
+};
+
+/** One WebSocket connection: one client frame per binary message (spec §2.3). */
+class WsTransport implements Transport {
+  readonly kind = "ws" as const;
+  #closed = false;
+  #handler: TransportHandler | undefined;
+
+  constructor(
+    private readonly ws: WebSocket,
+    readonly remoteAddress: string,
+    private readonly options: WsListenerOptions,
+  ) {}
+
+  get queuedBytes(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  attach(handler: TransportHandler): void {
+    this.#handler = handler;
+    this.ws.on("message", (data, isBinary) => this.#onMessage(data, isBinary));
+    this.ws.on("error", (err: Error & { code?: string }) => {
+      this.options.logger.debug({ err }, "websocket error");
+      // ws closes the socket itself after a protocol error; an oversized message is a frame error
+      // of ours (maxPayload = header + maxFrameBytes), the rest are ordinary disconnects.
+      if (err.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") {
+        this.#handler?.onFrameError(new FrameError("frame-too-large", "websocket message"));
+        this.close("frame-error");
+      }
+    });
+    this.ws.on("close", () => this.#finish("client-closed"));
+  }
+
+  #onMessage(data: RawData, isBinary: boolean): void {
+    if (this.#closed) return;
+    const bytes = toBytes(data);
+    this.options.observer.bytesIn("ws", bytes.length);
+    // The original ignored text frames (spec §2.3); so do we, they carry no protocol frame.
+    if (!isBinary) return;
+    let frame: ReturnType<typeof decodeClientFrame>;
+    try {
+      frame = decodeClientFrame(bytes, this.options.maxFrameBytes);
+    } catch (error) {
+      if (!isFrameError(error)) throw error;
+      this.#handler?.onFrameError(error);
+      this.close("frame-error");
+      return;
+    }
+    this.#handler?.onFrame(frame);
+  }
+
+  write(frame: Uint8Array): boolean {
+    if (this.#closed) return false;
+    if (!fitsQueue(this.ws.bufferedAmount, frame.length, this.options.sendQueueMaxBytes)) {
+      this.close("slow-consumer");
+      return false;
+    }
+    this.ws.send(frame, { binary: true });
+    this.options.observer.bytesOut("ws", frame.length);
+    return true;
+  }
+
+  writeMany(frames: readonly Uint8Array[]): boolean {
+    for (const frame of frames) if (!this.write(frame)) return false;
+    return true;
+  }
+
+  close(reason: CloseReason): void {
+    if (this.#closed) return;
+    if (CloseReasons[reason].flush && this.ws.readyState === WebSocket.OPEN) {
+      this.ws.close(WS_CLOSE_CODE[reason], reason);
+      setTimeout(() => this.ws.terminate(), FLUSH_CLOSE_TIMEOUT_MS).unref();
+    } else {
+      this.ws.terminate();
+    }
+    this.#finish(reason);
+  }
+
+  pauseReading(): void {
+    this.ws.pause();
+  }
+
+  resumeReading(): void {
+    if (!this.#closed) this.ws.resume();
+  }
+
+  #finish(reason: CloseReason): void {
+    if (this.#handler === undefined) return;
+    this.#closed = true;
+    const handler = this.#handler;
+    this.#handler = undefined;
+    handler.onClose(reason);
+  }
+}
+
+function toBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+}
+
+/** Answers an HTTP request on the upgrade socket and drops it. */
+function refuse(socket: Duplex, status: string): void {
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  socket.destroy();
+}
+
+/**
+ * Starts the WebSocket listener (spec §2.3, port 19002): upgrades only on the exact path (a query
+ * string is allowed), binary messages only, no compression (frames are small and compression
+ * costs memory per connection), a payload limit of one client frame (`28 + maxFrameBytes`). The
+ * per-IP limit is checked before the upgrade (answered 429); other HTTP requests get 426.
+ */
+export async function startWsServer(options: WsListenerOptions): Promise<RunningListener> {
+  const log = options.logger;
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    clientTracking: false,
+    maxPayload: HEADER_BYTES + options.maxFrameBytes,
+  });
+  const http = createServer((_req, res) => {
+    res.writeHead(426, { "content-type": "text/plain", upgrade: "websocket" }).end("websocket only\n");
+  });
+  http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on("error", (err) => log.debug({ err }, "websocket upgrade socket error"));
+    const path = (req.url ?? "").split("?")[0];
+    if (path !== options.path) {
+      options.observer.refused("ws", "bad-path");
+      refuse(socket, "404 Not Found");
+      return;
+    }
+    const ip = req.socket.remoteAddress ?? "unknown";
+    if (!options.limiter.tryAcquire(ip)) {
+      options.observer.refused("ws", "ip-limit");
+      refuse(socket, "429 Too Many Requests");
+      return;
+    }
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      options.limiter.release(ip);
+    };
+    socket.once("close", release);
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const transport = new WsTransport(ws, ip, options);
+      try {
+        transport.attach(options.accept(transport));
+      } catch (err) {
+        log.error({ err }, "websocket accept failed");
+        ws.terminate();
+      }
+    });
+  });
+  http.on("error", (err) => log.error({ err }, "websocket server error"));
+  await new Promise<void>((resolve, reject) => {
+    http.once("error", (err) =>
+      reject(new Error(`gateway: cannot listen on ws ${options.host}:${options.port}: ${err.message}`)),
+    );
+    http.listen(options.port, options.host, () => resolve());
+  });
+  return {
+    port: (http.address() as AddressInfo).port,
+    stopAccepting: () =>
+      new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        // Upgraded sockets are no longer HTTP connections; idle keep-alive ones are closed here.
+        http.closeIdleConnections();
+      }),
+  };
+}

@@ -1,0 +1,9 @@
+/** Public surface of the metrics module: a registry per role and its `/metrics` endpoint (DESIGN §7). */
+export {
+  METRICS_PATH,
+  type MetricsServerOptions,
+  type RunningMetricsServer,
+  startMetricsServer,
+} from "./http-server.js";
+export { createMetricsRegistry, type MetricsRegistryOptions } from "./registry.js";
+export { metricsPortOf, startRoleMetrics } from "./role-metrics.js";
