@@ -112,7 +112,13 @@ export async function startTestGateway(opts: TestGatewayOptions): Promise<Gatewa
   const logger = pino({ level: process.env.WS_TEST_LOG ?? "silent" });
   const db = () => Promise.reject(new Error("the gateway never needs the database"));
   return startGateway(
-    { logger, kv: opts.infra.kv, bus: opts.infra.bus, db, ...testDiscoveryDeps() },
+    {
+      logger,
+      kv: opts.infra.kv,
+      bus: opts.infra.bus,
+      db,
+      ...testDiscoveryDeps({ domain: config.discovery.domain }),
+    },
     config,
     { chat: opts.chat },
   );
