@@ -1,3 +1,4 @@
+import type { Logger } from "pino";
 import { ChatServiceService } from "../../gen/ts/whaleshark/v1/chat_service.js";
 import { ConversationServiceService } from "../../gen/ts/whaleshark/v1/conversation_service.js";
 import { FriendGroupServiceService } from "../../gen/ts/whaleshark/v1/friend_group_service.js";
@@ -8,24 +9,75 @@ import { GroupServiceService } from "../../gen/ts/whaleshark/v1/group_service.js
 import { MessageServiceService } from "../../gen/ts/whaleshark/v1/message_service.js";
 import { RouteServiceService } from "../../gen/ts/whaleshark/v1/route_service.js";
 import { UserServiceService } from "../../gen/ts/whaleshark/v1/user_service.js";
+import type { AppAuthenticator, InternalAuthenticator } from "../../lib/grpc/auth.js";
 import type { MountedService } from "../../lib/grpc/server.js";
+import { conversationHandlers } from "./conversation/conversation-service.js";
+import type { DomainEnv } from "./core/env.js";
+import { friendGroupHandlers } from "./friend-group/friend-group-service.js";
+import { friendRequestHandlers } from "./friend-request/friend-request-service.js";
+import { friendshipHandlers } from "./friendship/friendship-service.js";
+import { groupHandlers } from "./group/group-service.js";
+import { groupMemberHandlers } from "./group-member/group-member-service.js";
+import { chatServiceHandlers } from "./messaging/chat-service.js";
+import { messageServiceHandlers } from "./messaging/message-service.js";
+import type { Messaging } from "./messaging/messaging.js";
+import { serveApp, serveInternal } from "./rpc/serve.js";
+import { userHandlers } from "./users/user-service.js";
+
+/** What the domain's handlers are built from. */
+export interface DomainWiring {
+  env: DomainEnv;
+  appAuth: AppAuthenticator;
+  /** Guards the internal ChatService (gateway calls); mounted by the messaging work. */
+  internalAuth: InternalAuthenticator;
+  logger: Logger;
+  /** The messaging core (messaging/messaging.ts); without it ChatService and MessageService answer UNIMPLEMENTED. */
+  messaging?: Messaging;
+}
 
 /**
  * The gRPC services the domain role serves (DESIGN.md §2: business rules,
- * messaging, routing). Handlers arrive with the domain and messaging work;
- * until then each method answers UNIMPLEMENTED.
+ * messaging, routing). Every app-facing call is authenticated
+ * (lib/grpc/auth.ts); a method without a handler answers UNIMPLEMENTED.
+ * Without `wiring` every service is mounted with no handlers (contract
+ * checks, health and reflection only).
  */
-export function domainServices(): MountedService[] {
+export function domainServices(wiring?: DomainWiring): MountedService[] {
+  const app = <D extends Parameters<typeof serveApp>[1]>(
+    name: string,
+    definition: D,
+    handlers: (env: DomainEnv) => Parameters<typeof serveApp<D>>[2],
+  ): MountedService => ({
+    name: `whaleshark.v1.${name}`,
+    definition,
+    handlers:
+      wiring === undefined
+        ? {}
+        : serveApp(name, definition, handlers(wiring.env), { auth: wiring.appAuth, logger: wiring.logger }),
+  });
   return [
-    { name: "whaleshark.v1.UserService", definition: UserServiceService, handlers: {} },
-    { name: "whaleshark.v1.FriendshipService", definition: FriendshipServiceService, handlers: {} },
-    { name: "whaleshark.v1.FriendRequestService", definition: FriendRequestServiceService, handlers: {} },
-    { name: "whaleshark.v1.FriendGroupService", definition: FriendGroupServiceService, handlers: {} },
-    { name: "whaleshark.v1.GroupService", definition: GroupServiceService, handlers: {} },
-    { name: "whaleshark.v1.GroupMemberService", definition: GroupMemberServiceService, handlers: {} },
-    { name: "whaleshark.v1.ConversationService", definition: ConversationServiceService, handlers: {} },
-    { name: "whaleshark.v1.MessageService", definition: MessageServiceService, handlers: {} },
-    { name: "whaleshark.v1.ChatService", definition: ChatServiceService, handlers: {} },
+    app("UserService", UserServiceService, userHandlers),
+    app("FriendshipService", FriendshipServiceService, friendshipHandlers),
+    app("FriendRequestService", FriendRequestServiceService, friendRequestHandlers),
+    app("FriendGroupService", FriendGroupServiceService, friendGroupHandlers),
+    app("GroupService", GroupServiceService, groupHandlers),
+    app("GroupMemberService", GroupMemberServiceService, groupMemberHandlers),
+    app("ConversationService", ConversationServiceService, conversationHandlers),
+    app("MessageService", MessageServiceService, () =>
+      wiring?.messaging === undefined ? {} : messageServiceHandlers(wiring.messaging),
+    ),
+    {
+      name: "whaleshark.v1.ChatService",
+      definition: ChatServiceService,
+      handlers:
+        wiring?.messaging === undefined
+          ? {}
+          : serveInternal("ChatService", ChatServiceService, chatServiceHandlers(wiring.messaging), {
+              auth: wiring.internalAuth,
+              logger: wiring.logger,
+            }),
+    },
+    // Routing is wired by the discovery work.
     { name: "whaleshark.v1.RouteService", definition: RouteServiceService, handlers: {} },
   ];
 }

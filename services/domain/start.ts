@@ -1,16 +1,60 @@
 import type { Config } from "../../lib/config/index.js";
+import { AppAuthenticator, InternalAuthenticator, resolveInternalSecret } from "../../lib/grpc/auth.js";
 import { startGrpcServer } from "../../lib/grpc/server.js";
 import type { RoleDeps, RoleHandle } from "../../lib/role/role.js";
+import { Callbacks } from "./callbacks/callbacks.js";
+import type { DomainEnv } from "./core/env.js";
+import { Pusher } from "./push/pusher.js";
 import { domainServices } from "./services.js";
+
+/**
+ * How long after its record's `lastSeenMs` a device still counts as online
+ * for pushes: twice the gateway's heartbeat timeout, the very window the
+ * gateway's SessionStore (`onlineWindowMs`) renews records within, so a
+ * device is never skipped while its gateway still holds the connection.
+ */
+export function onlineWindowMs(config: Config): number {
+  return config.gateway.heartbeatTimeoutMs * 2;
+}
 
 /** Starts the domain role: its gRPC server on `domain.host:domain.port`. */
 export async function startDomain(deps: RoleDeps, config: Config): Promise<RoleHandle> {
+  const logger = deps.logger;
+  const callbacks = new Callbacks(config.callbacks, logger);
+  const env: DomainEnv = {
+    db: deps.db,
+    kv: deps.kv,
+    pusher: new Pusher({ kv: deps.kv, bus: deps.bus, logger, sessionTtlMs: onlineWindowMs(config) }),
+    callbacks,
+    settings: { deleteConversationSyncMode: config.domain.deleteConversationSyncMode },
+    now: Date.now,
+  };
+  const appAuth = new AppAuthenticator({
+    apps: config.apps,
+    kv: deps.kv,
+    userType: async (appId, userId) => {
+      const db = await deps.db();
+      const user = await db.userData.findFirst({
+        where: { appId, userId, delFlag: 0 },
+        select: { userType: true },
+      });
+      return user?.userType ?? null;
+    },
+  });
+  const internalAuth = new InternalAuthenticator(resolveInternalSecret(config));
   const grpc = await startGrpcServer({
     role: "domain",
     host: config.domain.host,
     port: config.domain.port,
-    services: domainServices(),
-    logger: deps.logger,
+    services: domainServices({ env, appAuth, internalAuth, logger }),
+    logger,
   });
-  return { role: "domain", grpcAddress: grpc.address, stop: () => grpc.stop(config.shutdown.graceMs) };
+  return {
+    role: "domain",
+    grpcAddress: grpc.address,
+    stop: async () => {
+      await grpc.stop(config.shutdown.graceMs);
+      await callbacks.drain();
+    },
+  };
 }

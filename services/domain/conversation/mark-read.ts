@@ -1,0 +1,110 @@
+import type { Logger } from "pino";
+import { Command } from "../../../gen/ts/whaleshark/v1/command.js";
+import { MessageReadPack } from "../../../gen/ts/whaleshark/v1/message.js";
+import { ImError } from "../../../lib/errors/index.js";
+import type { DomainEnv } from "../core/env.js";
+import { nextUserSequence } from "../core/sequences.js";
+import { transaction } from "../core/tx.js";
+import { requireGroup, requireMember } from "../group/groups.js";
+import { ALL, type PushItem, type PushTarget } from "../push/pusher.js";
+import { CONVERSATION, conversationId } from "./conversations.js";
+
+/** A read mark: the fields of MessageReadContent (spec §5.7). */
+export interface ReadMark {
+  appId: number;
+  /** The reader. */
+  fromId: string;
+  /** P2P: the peer. GROUP: the original sender to receive the receipt (optional). */
+  toId: string;
+  /** GROUP only. */
+  groupId: string;
+  conversationType: number;
+  messageSequence: number;
+}
+
+/**
+ * Moves the reader's read cursor (spec §5.7), shared by
+ * ConversationService.MarkRead and the gateway's 1106 / 2106.
+ *
+ * `read_sequence` only moves forward (fixes D14: the original compared
+ * against the wrong number and could move it back); a mark at or below it
+ * changes nothing, pushes nothing and is no error. A forward move takes a
+ * conversation sequence (so the reader's other devices sync it), creates the
+ * conversation row when there is none, and pushes 1053 / 2053 to the
+ * reader's devices (`readerTarget`: all but the reading one) and 1054 / 2054
+ * to every device of `toId` when it is given and is not the reader.
+ * @throws ImError 90001 (bad type, missing peer or group), 40000, 40006
+ * @returns whether the cursor moved
+ */
+export async function markRead(
+  env: DomainEnv,
+  mark: ReadMark,
+  readerTarget: PushTarget,
+  log: Logger,
+): Promise<boolean> {
+  const { appId, fromId } = mark;
+  const group = mark.conversationType === CONVERSATION.GROUP;
+  if (!group && mark.conversationType !== CONVERSATION.P2P) {
+    throw ImError.of("PARAMETER_ERROR", "conversation_type must be P2P or GROUP");
+  }
+  const to = group ? mark.groupId : mark.toId;
+  if (to.trim() === "")
+    throw ImError.of("PARAMETER_ERROR", group ? "group_id is required" : "to_id is required");
+  if (mark.messageSequence <= 0) throw ImError.of("PARAMETER_ERROR", "message_sequence must be positive");
+  const db = await env.db();
+  const id = conversationId(mark.conversationType, fromId, to);
+  const moved = await transaction(db, async (tx) => {
+    if (group) {
+      await requireGroup(tx, appId, to);
+      await requireMember(tx, appId, to, fromId);
+    }
+    // The reader's counter first: its row lock serialises this reader's marks, so the check
+    // below cannot race another mark (a mark that moves nothing leaves a harmless gap).
+    const sequence = BigInt(await nextUserSequence(tx, appId, "conversationSeq", fromId));
+    const row = await tx.conversationSet.findUnique({
+      where: { appId_conversationId: { appId, conversationId: id } },
+    });
+    if (row !== null && row.readSequence >= BigInt(mark.messageSequence)) return false;
+    await tx.conversationSet.upsert({
+      where: { appId_conversationId: { appId, conversationId: id } },
+      create: {
+        appId,
+        conversationId: id,
+        conversationType: mark.conversationType,
+        fromId,
+        toId: to,
+        sequence,
+        readSequence: BigInt(mark.messageSequence),
+      },
+      update: { sequence, readSequence: BigInt(mark.messageSequence) },
+    });
+    return true;
+  });
+  if (!moved) return false;
+  const pack = MessageReadPack.toJSON({
+    conversationType: mark.conversationType,
+    fromId,
+    groupId: group ? to : "",
+    messageSequence: mark.messageSequence,
+    toId: mark.toId,
+  });
+  const items: PushItem[] = [
+    {
+      userId: fromId,
+      target: readerTarget,
+      command: group ? Command.COMMAND_MSG_GROUP_READ_NOTIFY : Command.COMMAND_MSG_READ_NOTIFY,
+      data: pack,
+    },
+  ];
+  if (mark.toId !== "" && mark.toId !== fromId) {
+    const command = group ? Command.COMMAND_MSG_GROUP_READ_RECEIPT : Command.COMMAND_MSG_READ_RECEIPT;
+    items.push({ userId: mark.toId, target: ALL, command, data: pack });
+  }
+  try {
+    await env.pusher.pushAll(appId, items);
+  } catch (error) {
+    // The cursor moved; devices that missed the push catch up through conversation sync.
+    log.warn({ err: error }, "read notification not delivered");
+  }
+  return true;
+}

@@ -1,0 +1,26 @@
+import type { PrismaClient } from "../../../gen/prisma/client.js";
+import type { KvStore } from "../../../lib/ports/kv.js";
+import type { Callbacks } from "../callbacks/callbacks.js";
+import type { Pusher } from "../push/pusher.js";
+
+/**
+ * What the domain's business handlers share: the database, kv, the push
+ * path, the callback dispatcher and the few domain settings. Built once by
+ * `startDomain` (or a test) and handed to every service's handler factory.
+ */
+export interface DomainEnv {
+  /** The database (opened on first use by the composition root). */
+  db(): Promise<PrismaClient>;
+  kv: KvStore;
+  pusher: Pusher;
+  callbacks: Callbacks;
+  settings: DomainSettings;
+  /** Current time in epoch ms (tests may pin it). */
+  now(): number;
+}
+
+/** Domain settings from the `domain` config section. */
+export interface DomainSettings {
+  /** 1: deleting a conversation pushes 5000 to the owner's other devices; 2: not (spec §11). */
+  deleteConversationSyncMode: number;
+}

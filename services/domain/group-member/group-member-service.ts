@@ -1,0 +1,196 @@
+import type { GroupMember as MemberRow } from "../../../gen/prisma/client.js";
+import { Command } from "../../../gen/ts/whaleshark/v1/command.js";
+import { GroupMemberItem } from "../../../gen/ts/whaleshark/v1/common.js";
+import {
+  AddGroupMembersRequest,
+  type GroupMemberServiceService,
+  RemoveGroupMemberRequest,
+} from "../../../gen/ts/whaleshark/v1/group_member_service.js";
+import {
+  AddGroupMemberPack,
+  ExitGroupPack,
+  RemoveGroupMemberPack,
+} from "../../../gen/ts/whaleshark/v1/group_pack.js";
+import { ErrorCatalogue, ImError } from "../../../lib/errors/index.js";
+import type { DomainEnv } from "../core/env.js";
+import { requireAdmin, required } from "../core/guards.js";
+import { notify } from "../core/notify.js";
+import { transaction } from "../core/tx.js";
+import {
+  ADD_RESULT,
+  type AddMemberOutcome,
+  addMember,
+  bumpGroup,
+  currentMembers,
+  GROUP_TYPE,
+  ROLE,
+  requireGroup,
+  requireLiveGroup,
+  requireMember,
+  toGroupMember,
+} from "../group/groups.js";
+import type { AppHandlers } from "../rpc/serve.js";
+import { requireUser } from "../users/users.js";
+import { memberUpdateHandlers } from "./member-update.js";
+
+/** The owner and managers among `members` (recipients of 2001 / 2005, spec §5.6). */
+export function leaders(members: MemberRow[]): string[] {
+  return members.filter((m) => m.role === ROLE.OWNER || m.role === ROLE.MANAGER).map((m) => m.memberId);
+}
+
+/**
+ * GroupMemberService (spec §6.3 #37–#41, group_member_service.proto).
+ * Every membership change takes a group sequence (D19); a destroyed group
+ * refuses changes (D13); notifications reach the intended recipients once
+ * each (D12), the operator's calling device skipped (D30). Update and mute
+ * are in member-update.ts.
+ */
+export function groupMemberHandlers(env: DomainEnv): AppHandlers<typeof GroupMemberServiceService> {
+  return {
+    ...memberUpdateHandlers(env),
+
+    async importGroupMembers(req, ctx) {
+      await requireAdmin(ctx);
+      const groupId = required(req.groupId, "group_id");
+      const db = await env.db();
+      const results = await transaction(db, async (tx) => {
+        await requireLiveGroup(tx, ctx.appId, groupId);
+        const out: AddMemberOutcome[] = [];
+        const opts = { now: env.now(), fromStart: true, keepJoinTime: true };
+        for (const item of req.members) out.push(await addMember(tx, ctx.appId, groupId, item, opts));
+        if (out.some((r) => r.result === ADD_RESULT.SUCCESS))
+          await bumpGroup(tx, ctx.appId, groupId, env.now());
+        return out;
+      });
+      return { results };
+    },
+
+    async addGroupMembers(req, ctx) {
+      const groupId = required(req.groupId, "group_id");
+      const admin = await ctx.isAdmin();
+      const db = await env.db();
+      const group = await requireLiveGroup(db, ctx.appId, groupId);
+      let operatorRole: number = ROLE.OWNER;
+      if (!admin) {
+        // D4/D13: public groups take members from app admins only; private groups from members only.
+        if (group.groupType === GROUP_TYPE.PUBLIC) throw ImError.of("THIS_OPERATE_NEED_APPMANAGER_ROLE");
+        operatorRole = (await requireMember(db, ctx.appId, groupId, ctx.operator)).role;
+      }
+      let items = req.members;
+      const replacement = await env.callbacks.before(
+        ctx.appId,
+        "group.member.add.before",
+        AddGroupMembersRequest.toJSON(req),
+      );
+      if (Array.isArray(replacement)) items = replacement.map((m) => GroupMemberItem.fromJSON(m));
+      const { results, members } = await transaction(db, async (tx) => {
+        await requireLiveGroup(tx, ctx.appId, groupId);
+        const out: AddMemberOutcome[] = [];
+        for (const item of items) {
+          // Only the owner (or an admin) hands out the manager role when adding.
+          if (item.role === ROLE.MANAGER && operatorRole !== ROLE.OWNER) {
+            out.push({
+              memberId: item.memberId,
+              result: ADD_RESULT.FAIL,
+              resultMessage: ErrorCatalogue.THIS_OPERATE_NEED_OWNER_ROLE.message,
+            });
+            continue;
+          }
+          out.push(await addMember(tx, ctx.appId, groupId, item, { now: env.now(), fromStart: false }));
+        }
+        if (out.some((r) => r.result === ADD_RESULT.SUCCESS))
+          await bumpGroup(tx, ctx.appId, groupId, env.now());
+        return { results: out, members: await currentMembers(tx, ctx.appId, groupId) };
+      });
+      const added = results.filter((r) => r.result === ADD_RESULT.SUCCESS).map((r) => r.memberId);
+      if (added.length > 0) {
+        const pack = AddGroupMemberPack.toJSON({ groupId, members: added });
+        await notify(env, ctx, [...leaders(members), ...added], Command.COMMAND_ADDED_MEMBER, pack);
+      }
+      env.callbacks.after(ctx.appId, "group.member.add.after", {
+        groupId,
+        groupType: group.groupType,
+        operater: ctx.operator,
+        memberId: results,
+      });
+      return { results };
+    },
+
+    async removeGroupMember(req, ctx) {
+      const groupId = required(req.groupId, "group_id");
+      const memberId = required(req.memberId, "member_id");
+      const admin = await ctx.isAdmin();
+      const db = await env.db();
+      const members = await transaction(db, async (tx) => {
+        const group = await requireLiveGroup(tx, ctx.appId, groupId);
+        await requireUser(tx, ctx.appId, memberId);
+        const target = await requireMember(tx, ctx.appId, groupId, memberId);
+        if (target.role === ROLE.OWNER) throw ImError.of("GROUP_OWNER_IS_NOT_REMOVE");
+        if (!admin) {
+          const me = await requireMember(tx, ctx.appId, groupId, ctx.operator).catch(() => {
+            throw ImError.of("THIS_OPERATE_NEED_MANAGER_ROLE");
+          });
+          if (group.groupType === GROUP_TYPE.PRIVATE) {
+            // D13: in a private group only the owner removes (the original's rule was dead code).
+            if (me.role !== ROLE.OWNER) throw ImError.of("THIS_OPERATE_NEED_OWNER_ROLE");
+          } else if (me.role === ROLE.ORDINARY) {
+            throw ImError.of("THIS_OPERATE_NEED_MANAGER_ROLE");
+          } else if (me.role === ROLE.MANAGER && target.role !== ROLE.ORDINARY) {
+            throw ImError.of("THIS_OPERATE_NEED_OWNER_ROLE");
+          }
+        }
+        await tx.groupMember.update({
+          where: { groupMemberId: target.groupMemberId },
+          data: { role: ROLE.LEAVE, leaveTime: BigInt(env.now()) },
+        });
+        await bumpGroup(tx, ctx.appId, groupId, env.now());
+        return currentMembers(tx, ctx.appId, groupId);
+      });
+      // D12: every member and the removed one, once each.
+      const pack = RemoveGroupMemberPack.toJSON({ groupId, member: memberId });
+      await notify(
+        env,
+        ctx,
+        [...members.map((m) => m.memberId), memberId],
+        Command.COMMAND_DELETED_MEMBER,
+        pack,
+      );
+      env.callbacks.after(ctx.appId, "group.member.delete.after", RemoveGroupMemberRequest.toJSON(req));
+      return {};
+    },
+
+    async getGroupMembers(req, ctx) {
+      const groupId = required(req.groupId, "group_id");
+      const db = await env.db();
+      await requireGroup(db, ctx.appId, groupId);
+      if (!(await ctx.isAdmin())) await requireMember(db, ctx.appId, groupId, ctx.operator);
+      return { members: (await currentMembers(db, ctx.appId, groupId)).map(toGroupMember) };
+    },
+
+    async leaveGroup(req, ctx) {
+      const groupId = required(req.groupId, "group_id");
+      const db = await env.db();
+      const members = await transaction(db, async (tx) => {
+        await requireLiveGroup(tx, ctx.appId, groupId);
+        const me = await requireMember(tx, ctx.appId, groupId, ctx.operator);
+        if (me.role === ROLE.OWNER)
+          throw ImError.of("GROUP_OWNER_IS_NOT_REMOVE", "transfer or destroy the group first");
+        await tx.groupMember.update({
+          where: { groupMemberId: me.groupMemberId },
+          data: { role: ROLE.LEAVE, leaveTime: BigInt(env.now()) },
+        });
+        await bumpGroup(tx, ctx.appId, groupId, env.now());
+        return currentMembers(tx, ctx.appId, groupId);
+      });
+      const pack = ExitGroupPack.toJSON({ groupId, userId: ctx.operator });
+      await notify(
+        env,
+        ctx,
+        [...members.map((m) => m.memberId), ctx.operator],
+        Command.COMMAND_EXIT_GROUP,
+        pack,
+      );
+      return {};
+    },
+  };
+}

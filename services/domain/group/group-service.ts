@@ -1,0 +1,263 @@
+import type { Prisma } from "../../../gen/prisma/client.js";
+import { Command } from "../../../gen/ts/whaleshark/v1/command.js";
+import { CreateGroupPack, UpdateGroupInfoPack } from "../../../gen/ts/whaleshark/v1/group_pack.js";
+import type { GroupServiceService } from "../../../gen/ts/whaleshark/v1/group_service.js";
+import { Group } from "../../../gen/ts/whaleshark/v1/model.js";
+import { ImError } from "../../../lib/errors/index.js";
+import type { DomainEnv } from "../core/env.js";
+import { num, ownerOrAdmin, pageSize, requireAdmin, required } from "../core/guards.js";
+import { notify } from "../core/notify.js";
+import { nextGroupSequence } from "../core/sequences.js";
+import { syncWindow } from "../core/sync.js";
+import { transaction } from "../core/tx.js";
+import type { AppHandlers } from "../rpc/serve.js";
+import { requireUser } from "../users/users.js";
+import { groupLifecycleHandlers } from "./group-lifecycle.js";
+import {
+  type AddMemberOutcome,
+  addMember,
+  currentMembers,
+  GROUP_STATUS,
+  GROUP_TYPE,
+  groupType,
+  muteValue,
+  newGroupId,
+  ROLE,
+  requireGroup,
+  requireLiveGroup,
+  requireMember,
+  toGroup,
+  toGroupMember,
+} from "./groups.js";
+
+/**
+ * GroupService (spec §6.3 #27–#34, #36; group_service.proto). Every change
+ * of a group or its membership takes a sequence from the app's groupSeq
+ * counter (D19). Destroy, transfer and mute are in group-lifecycle.ts.
+ */
+export function groupHandlers(env: DomainEnv): AppHandlers<typeof GroupServiceService> {
+  return {
+    ...groupLifecycleHandlers(env),
+
+    async importGroup(req, ctx) {
+      await requireAdmin(ctx);
+      const type = groupType(req.groupType);
+      if (type === GROUP_TYPE.PUBLIC && req.ownerId.trim() === "")
+        throw ImError.of("PUBLIC_GROUP_MUST_HAVE_OWNER");
+      const groupId = req.groupId || newGroupId();
+      const db = await env.db();
+      await transaction(db, async (tx) => {
+        if (
+          (await tx.group.findUnique({ where: { appId_groupId: { appId: ctx.appId, groupId } } })) !== null
+        ) {
+          throw ImError.of("GROUP_IS_EXIST", groupId);
+        }
+        const sequence = await nextGroupSequence(tx, ctx.appId);
+        await tx.group.create({
+          data: {
+            appId: ctx.appId,
+            groupId,
+            ownerId: req.ownerId,
+            groupType: type,
+            groupName: req.groupName || null,
+            mute: muteValue(req.mute),
+            applyJoinType: req.applyJoinType,
+            introduction: req.introduction || null,
+            notification: req.notification || null,
+            photo: req.photo || null,
+            maxMemberCount: req.maxMemberCount || null,
+            extra: req.extra || null,
+            status: GROUP_STATUS.NORMAL,
+            sequence: BigInt(sequence),
+            // D15: a supplied create_time is kept.
+            createTime: BigInt(req.createTime > 0 ? req.createTime : env.now()),
+            updateTime: BigInt(env.now()),
+          },
+        });
+      });
+      return { groupId };
+    },
+
+    async createGroup(req, ctx) {
+      const ownerId = ctx.operator;
+      const type = groupType(req.groupType);
+      const db = await env.db();
+      await requireUser(db, ctx.appId, ownerId);
+      // D15: a supplied id is honoured (when free) and the id is returned.
+      const groupId = req.groupId || newGroupId();
+      const now = env.now();
+      const { group, results, members } = await transaction(db, async (tx) => {
+        if (
+          (await tx.group.findUnique({ where: { appId_groupId: { appId: ctx.appId, groupId } } })) !== null
+        ) {
+          throw ImError.of("GROUP_IS_EXIST", groupId);
+        }
+        const created = await tx.group.create({
+          data: {
+            appId: ctx.appId,
+            groupId,
+            ownerId,
+            groupType: type,
+            groupName: req.groupName || null,
+            mute: muteValue(req.mute),
+            applyJoinType: req.applyJoinType,
+            introduction: req.introduction || null,
+            notification: req.notification || null,
+            photo: req.photo || null,
+            maxMemberCount: req.maxMemberCount || null,
+            extra: req.extra || null,
+            status: GROUP_STATUS.NORMAL,
+            sequence: BigInt(await nextGroupSequence(tx, ctx.appId)),
+            createTime: BigInt(now),
+            updateTime: BigInt(now),
+          },
+        });
+        const opts = { now, fromStart: true };
+        const owner = {
+          memberId: ownerId,
+          alias: "",
+          role: ROLE.OWNER,
+          speakDate: 0,
+          joinType: "",
+          joinTime: 0,
+          extra: "",
+        };
+        await addMember(tx, ctx.appId, groupId, owner, opts);
+        const outcomes: AddMemberOutcome[] = [];
+        for (const item of req.member) outcomes.push(await addMember(tx, ctx.appId, groupId, item, opts));
+        return { group: created, results: outcomes, members: await currentMembers(tx, ctx.appId, groupId) };
+      });
+      const { maxMemberCount: _max, updateTime: _updated, ...fields } = toGroup(group);
+      const pack = CreateGroupPack.fromPartial(fields);
+      await notify(
+        env,
+        ctx,
+        members.map((m) => m.memberId),
+        Command.COMMAND_CREATED_GROUP,
+        CreateGroupPack.toJSON(pack),
+      );
+      env.callbacks.after(ctx.appId, "group.create.after", Group.toJSON(toGroup(group)));
+      return { groupId, memberResults: results };
+    },
+
+    async getGroupInfo(req, ctx) {
+      const db = await env.db();
+      const group = await requireGroup(db, ctx.appId, required(req.groupId, "group_id"));
+      const members = await currentMembers(db, ctx.appId, group.groupId);
+      return { group: toGroup(group), memberList: members.map(toGroupMember) };
+    },
+
+    async updateGroup(req, ctx) {
+      const groupId = required(req.groupId, "group_id");
+      const db = await env.db();
+      const admin = await ctx.isAdmin();
+      const data: Prisma.GroupUpdateInput = {
+        groupName: req.groupName,
+        introduction: req.introduction,
+        notification: req.notification,
+        photo: req.photo,
+        extra: req.extra,
+        applyJoinType: req.applyJoinType,
+        maxMemberCount: req.maxMemberCount,
+        mute: req.mute === undefined ? undefined : muteValue(req.mute),
+      };
+      const { group, members, sequence } = await transaction(db, async (tx) => {
+        const current = await requireLiveGroup(tx, ctx.appId, groupId); // D5: only destroyed groups are refused
+        if (!admin) {
+          const me = await requireMember(tx, ctx.appId, groupId, ctx.operator);
+          if (current.groupType === GROUP_TYPE.PUBLIC && me.role === ROLE.ORDINARY) {
+            throw ImError.of("THIS_OPERATE_NEED_MANAGER_ROLE");
+          }
+        }
+        const seq = await nextGroupSequence(tx, ctx.appId);
+        const updated = await tx.group.update({
+          where: { appId_groupId: { appId: ctx.appId, groupId } },
+          data: { ...data, sequence: BigInt(seq), updateTime: BigInt(env.now()) },
+        });
+        return { group: updated, members: await currentMembers(tx, ctx.appId, groupId), sequence: seq };
+      });
+      const pack = UpdateGroupInfoPack.fromPartial({
+        groupId,
+        groupName: req.groupName,
+        introduction: req.introduction,
+        joinType: req.applyJoinType,
+        maxMemberCount: req.maxMemberCount,
+        mute: req.mute,
+        notification: req.notification,
+        photo: req.photo,
+        sequence,
+      });
+      await notify(
+        env,
+        ctx,
+        members.map((m) => m.memberId),
+        Command.COMMAND_UPDATED_GROUP,
+        UpdateGroupInfoPack.toJSON(pack),
+      );
+      env.callbacks.after(ctx.appId, "group.update.after", Group.toJSON(toGroup(group)));
+      return {};
+    },
+
+    async getJoinedGroups(req, ctx) {
+      const memberId = await ownerOrAdmin(ctx, req.memberId);
+      const db = await env.db();
+      const groupIds = (
+        await db.groupMember.findMany({
+          where: { appId: ctx.appId, memberId, role: { not: ROLE.LEAVE } },
+          select: { groupId: true },
+        })
+      ).map((m) => m.groupId);
+      // D19: current memberships of live groups only, paged for real.
+      const where: Prisma.GroupWhereInput = {
+        appId: ctx.appId,
+        groupId: { in: groupIds },
+        status: GROUP_STATUS.NORMAL,
+      };
+      if (req.groupType.length > 0) where.groupType = { in: req.groupType.map(Number) };
+      const [totalCount, rows] = await Promise.all([
+        db.group.count({ where }),
+        db.group.findMany({
+          where,
+          orderBy: { groupId: "asc" },
+          take: pageSize(req.limit),
+          skip: Math.max(0, req.offset),
+        }),
+      ]);
+      return { totalCount, groupList: rows.map(toGroup) };
+    },
+
+    async syncJoinedGroups(req, ctx) {
+      const db = await env.db();
+      const window = syncWindow(req.lastSequence, req.maxLimit);
+      const memberships = await db.groupMember.findMany({
+        where: { appId: ctx.appId, memberId: ctx.operator },
+        select: { groupId: true, role: true },
+      });
+      const left = new Set(memberships.filter((m) => m.role === ROLE.LEAVE).map((m) => m.groupId));
+      const where = { appId: ctx.appId, groupId: { in: memberships.map((m) => m.groupId) } };
+      const rows = await db.group.findMany({
+        where: { ...where, sequence: { gt: window.after } },
+        orderBy: { sequence: "asc" },
+        take: window.take,
+      });
+      const max = await db.group.aggregate({ where, _max: { sequence: true } });
+      const page = window.page(rows);
+      return {
+        maxSequence: num(max._max.sequence),
+        completed: page.completed,
+        // A group the caller left shows only what a device needs to drop it, nothing of its later state.
+        dataList: page.dataList.map((g) =>
+          left.has(g.groupId)
+            ? Group.fromPartial({
+                appId: g.appId,
+                groupId: g.groupId,
+                status: g.status,
+                sequence: Number(g.sequence),
+              })
+            : toGroup(g),
+        ),
+        leftGroupIds: page.dataList.filter((g) => left.has(g.groupId)).map((g) => g.groupId),
+      };
+    },
+  };
+}

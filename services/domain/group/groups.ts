@@ -1,0 +1,210 @@
+import { randomUUID } from "node:crypto";
+import type { Group as GroupRow, GroupMember as MemberRow } from "../../../gen/prisma/client.js";
+import type { GroupMemberItem } from "../../../gen/ts/whaleshark/v1/common.js";
+import type { Group, GroupMember } from "../../../gen/ts/whaleshark/v1/model.js";
+import { ErrorCatalogue, type ErrorName, ImError, isImError } from "../../../lib/errors/index.js";
+import { CONVERSATION, ensureConversations } from "../conversation/conversations.js";
+import { nextGroupSequence, type Tx } from "../core/sequences.js";
+import { findUser } from "../users/users.js";
+
+/** GroupMemberRole (spec §10.2, D31: the code's values). */
+export const ROLE = { ORDINARY: 0, MANAGER: 1, OWNER: 2, LEAVE: 3 } as const;
+/** GroupStatus (spec §10.2, D31). */
+export const GROUP_STATUS = { NORMAL: 1, DESTROY: 2 } as const;
+/** GroupType (spec §10.2). */
+export const GROUP_TYPE = { PRIVATE: 1, PUBLIC: 2 } as const;
+/** AddMemberResult (spec §10.2). */
+export const ADD_RESULT = { SUCCESS: 0, FAIL: 1, REPEAT_JOIN: 2 } as const;
+
+/** A fresh group id: 32 lowercase hex characters (spec §9). */
+export function newGroupId(): string {
+  return randomUUID().replace(/-/g, "");
+}
+
+/** A database row as the contract's Group. */
+export function toGroup(row: GroupRow): Group {
+  return {
+    appId: row.appId,
+    groupId: row.groupId,
+    ownerId: row.ownerId,
+    groupType: row.groupType,
+    groupName: row.groupName ?? "",
+    mute: row.mute,
+    applyJoinType: row.applyJoinType,
+    photo: row.photo ?? "",
+    maxMemberCount: row.maxMemberCount ?? 0,
+    introduction: row.introduction ?? "",
+    notification: row.notification ?? "",
+    status: row.status,
+    sequence: Number(row.sequence),
+    createTime: Number(row.createTime ?? 0n),
+    updateTime: Number(row.updateTime ?? 0n),
+    extra: row.extra ?? "",
+  };
+}
+
+/** A database row as the contract's GroupMember. */
+export function toGroupMember(row: MemberRow): GroupMember {
+  return {
+    appId: row.appId,
+    groupId: row.groupId,
+    memberId: row.memberId,
+    role: row.role,
+    speakDate: Number(row.speakDate ?? 0n),
+    alias: row.alias ?? "",
+    joinTime: Number(row.joinTime ?? 0n),
+    leaveTime: Number(row.leaveTime ?? 0n),
+    joinType: row.joinType ?? "",
+    extra: row.extra ?? "",
+  };
+}
+
+/** The group, any status. @throws ImError 40000 */
+export async function requireGroup(tx: Tx, appId: number, groupId: string): Promise<GroupRow> {
+  const group = await tx.group.findUnique({ where: { appId_groupId: { appId, groupId } } });
+  if (group === null) throw ImError.of("GROUP_IS_NOT_EXIST", groupId);
+  return group;
+}
+
+/** A group that is not destroyed. @throws ImError 40000, 40018 (D13: destroyed groups refuse changes) */
+export async function requireLiveGroup(tx: Tx, appId: number, groupId: string): Promise<GroupRow> {
+  const group = await requireGroup(tx, appId, groupId);
+  if (group.status === GROUP_STATUS.DESTROY) throw ImError.of("GROUP_IS_DESTROY", groupId);
+  return group;
+}
+
+/** A current member's row (role not LEAVE), or null. */
+export async function findMember(
+  tx: Tx,
+  appId: number,
+  groupId: string,
+  memberId: string,
+): Promise<MemberRow | null> {
+  const row = await tx.groupMember.findUnique({
+    where: { appId_groupId_memberId: { appId, groupId, memberId } },
+  });
+  return row === null || row.role === ROLE.LEAVE ? null : row;
+}
+
+/** A current member. @throws ImError 40006 */
+export async function requireMember(
+  tx: Tx,
+  appId: number,
+  groupId: string,
+  memberId: string,
+): Promise<MemberRow> {
+  const row = await findMember(tx, appId, groupId, memberId);
+  if (row === null) throw ImError.of("MEMBER_IS_NOT_JOINED_GROUP", memberId);
+  return row;
+}
+
+/** The current members (role not LEAVE), by join time. */
+export function currentMembers(tx: Tx, appId: number, groupId: string): Promise<MemberRow[]> {
+  return tx.groupMember.findMany({
+    where: { appId, groupId, role: { not: ROLE.LEAVE } },
+    orderBy: [{ joinTime: "asc" }, { groupMemberId: "asc" }],
+  });
+}
+
+/** Takes the next group sequence for `groupId` (every group and membership change, D19). */
+export async function bumpGroup(tx: Tx, appId: number, groupId: string, now: number): Promise<number> {
+  const sequence = await nextGroupSequence(tx, appId);
+  await tx.group.update({
+    where: { appId_groupId: { appId, groupId } },
+    data: { sequence: BigInt(sequence), updateTime: BigInt(now) },
+  });
+  return sequence;
+}
+
+/**
+ * Where a (re-)joining member's history starts: the group's highest stored
+ * messageSequence, so they see only messages sent after they joined. Read
+ * from the durable history (messages still on their way to the store may
+ * show too: a few more, never fewer).
+ */
+async function currentMessageSequence(tx: Tx, appId: number, groupId: string): Promise<bigint> {
+  const max = await tx.groupMessageHistory.aggregate({ where: { appId, groupId }, _max: { sequence: true } });
+  return max._max.sequence ?? 0n;
+}
+
+/** The outcome of one {@link addMember}. */
+export interface AddMemberOutcome {
+  memberId: string;
+  result: number;
+  resultMessage: string;
+}
+
+/**
+ * Puts one member in a group (spec §6.3 addGroupMember): the user must exist
+ * (20001); a second OWNER is refused (40002); LEAVE is no role to add with;
+ * a current member is a REPEAT_JOIN (40003); one who left re-joins on the
+ * same row. A first join gets the member's group conversation. Refusals are
+ * reported in the outcome, not thrown. `fromStart` lets the member see the
+ * whole history (creation, imports).
+ */
+export async function addMember(
+  tx: Tx,
+  appId: number,
+  groupId: string,
+  item: GroupMemberItem,
+  opts: { now: number; fromStart: boolean; keepJoinTime?: boolean },
+): Promise<AddMemberOutcome> {
+  const refuse = (name: ErrorName, result: number = ADD_RESULT.FAIL): AddMemberOutcome => ({
+    memberId: item.memberId,
+    result,
+    resultMessage: ErrorCatalogue[name].message,
+  });
+  try {
+    if (item.memberId.trim() === "") return refuse("PARAMETER_ERROR");
+    if (item.role === ROLE.LEAVE || item.role < 0 || item.role > ROLE.OWNER) return refuse("PARAMETER_ERROR");
+    if ((await findUser(tx, appId, item.memberId)) === null) return refuse("USER_IS_NOT_EXIST");
+    if (item.role === ROLE.OWNER) {
+      const owner = await tx.groupMember.findFirst({ where: { appId, groupId, role: ROLE.OWNER } });
+      if (owner !== null) return refuse("GROUP_IS_HAVE_OWNER");
+    }
+    const existing = await tx.groupMember.findUnique({
+      where: { appId_groupId_memberId: { appId, groupId, memberId: item.memberId } },
+    });
+    if (existing !== null && existing.role !== ROLE.LEAVE)
+      return refuse("USER_IS_JOINED_GROUP", ADD_RESULT.REPEAT_JOIN);
+    const fields = {
+      role: item.role,
+      speakDate: item.speakDate > 0 ? BigInt(item.speakDate) : null,
+      alias: item.alias || null,
+      joinType: item.joinType || null,
+      extra: item.extra || null,
+      joinTime: BigInt(opts.keepJoinTime && item.joinTime > 0 ? item.joinTime : opts.now),
+      leaveTime: null,
+      joinSequence: opts.fromStart ? 0n : await currentMessageSequence(tx, appId, groupId),
+    };
+    if (existing === null) {
+      await tx.groupMember.create({ data: { appId, groupId, memberId: item.memberId, ...fields } });
+    } else {
+      await tx.groupMember.update({ where: { groupMemberId: existing.groupMemberId }, data: fields });
+    }
+    await ensureConversations(tx, appId, [{ type: CONVERSATION.GROUP, owner: item.memberId, to: groupId }]);
+    return {
+      memberId: item.memberId,
+      result: ADD_RESULT.SUCCESS,
+      resultMessage: ErrorCatalogue.SUCCESS.message,
+    };
+  } catch (error) {
+    if (isImError(error)) return refuse(error.name);
+    throw error;
+  }
+}
+
+/** GroupType of a request: absent means PRIVATE (D35: the original threw on null). */
+export function groupType(value: number): number {
+  if (value === 0) return GROUP_TYPE.PRIVATE;
+  if (value !== GROUP_TYPE.PRIVATE && value !== GROUP_TYPE.PUBLIC) {
+    throw ImError.of("PARAMETER_ERROR", "group_type must be PRIVATE or PUBLIC");
+  }
+  return value;
+}
+
+/** GroupMuteType of a request. @throws ImError 90001 */
+export function muteValue(value: number): number {
+  if (value !== 0 && value !== 1) throw ImError.of("PARAMETER_ERROR", "mute must be NOT_MUTE or MUTE");
+  return value;
+}

@@ -1,0 +1,97 @@
+import type { MessageBody as BodyRow } from "../../../gen/prisma/client.js";
+import type { GroupChatMessageContent, MessageContent } from "../../../gen/ts/whaleshark/v1/message.js";
+
+/** ConversationType numbers (spec pitfall 5, enums.proto). */
+export const P2P = 0;
+export const GROUP = 1;
+
+/**
+ * A chat message the domain accepted: what it stores (store_job.proto),
+ * remembers for retries (the dedupe cache) and pushes. One shape for P2P and
+ * group messages; `toId` is the receiver or the group id, as the
+ * `im_message_body.to_id` column.
+ */
+export interface ChatMessage {
+  conversationType: typeof P2P | typeof GROUP;
+  appId: number;
+  fromId: string;
+  toId: string;
+  /** The sender's idempotency id (D28: required). */
+  messageId: string;
+  messageBody: string;
+  /** Client send time, epoch ms. */
+  messageTime: number;
+  extra: string;
+  /** Snowflake id (spec §5.10), set before any fan-out (D28). */
+  messageKey: number;
+  /** The pair's or the group's sequence. */
+  messageSequence: number;
+  /** When the domain accepted it, epoch ms (create_time of the stored rows; the recall window's start). */
+  acceptedTime: number;
+  /** Recalled since: retries then answer without pushing the message again. */
+  recalled?: boolean;
+}
+
+/** The device a message was sent from; imei "" = no device (a back-office API call). */
+export interface SenderDevice {
+  clientType: number;
+  imei: string;
+}
+
+/** The 1103 payload (spec §5.3: the client's content with messageKey and messageSequence filled in). */
+export function toMessageContent(m: ChatMessage, device: SenderDevice): MessageContent {
+  return {
+    appId: m.appId,
+    clientType: device.clientType,
+    extra: m.extra,
+    fromId: m.fromId,
+    imei: device.imei,
+    messageBody: m.messageBody,
+    messageId: m.messageId,
+    messageKey: m.messageKey,
+    messageSequence: m.messageSequence,
+    messageTime: m.messageTime,
+    toId: m.toId,
+  };
+}
+
+/** The 2104 payload (spec §5.4), with the members it was fanned out to (D18: never null). */
+export function toGroupContent(
+  m: ChatMessage,
+  device: SenderDevice,
+  memberIds: string[],
+): GroupChatMessageContent {
+  return {
+    appId: m.appId,
+    clientType: device.clientType,
+    extra: m.extra,
+    fromId: m.fromId,
+    groupId: m.toId,
+    imei: device.imei,
+    memberIds,
+    messageBody: m.messageBody,
+    messageId: m.messageId,
+    messageKey: m.messageKey,
+    messageSequence: m.messageSequence,
+    messageTime: m.messageTime,
+    toId: "",
+  };
+}
+
+/** A stored body as the message it was accepted as. */
+export function fromBodyRow(row: BodyRow): ChatMessage {
+  return {
+    conversationType: row.conversationType === GROUP ? GROUP : P2P,
+    appId: row.appId,
+    fromId: row.fromId,
+    toId: row.toId,
+    messageId: row.messageId,
+    messageBody: row.messageBody,
+    messageTime: Number(row.messageTime),
+    extra: row.extra ?? "",
+    messageKey: Number(row.messageKey),
+    messageSequence: Number(row.messageSequence),
+    acceptedTime: Number(row.createTime),
+    recalled: row.recalled,
+  };
+}

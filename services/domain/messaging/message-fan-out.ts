@@ -1,0 +1,91 @@
+import { Command } from "../../../gen/ts/whaleshark/v1/command.js";
+import {
+  GroupChatMessageContent,
+  MessageContent,
+  MessageReceiveAckContent,
+} from "../../../gen/ts/whaleshark/v1/message.js";
+import type { Database } from "../../../lib/ports/db.js";
+import { ALL, exceptCaller, type Pusher, type PushItem } from "../push/pusher.js";
+import {
+  type ChatMessage,
+  GROUP,
+  type SenderDevice,
+  toGroupContent,
+  toMessageContent,
+} from "./chat-message.js";
+import { memberIdsOf } from "./send-checks.js";
+
+/**
+ * Delivery of an accepted message (spec §5.3 step 3d, §5.4 step 3; DESIGN.md
+ * §2 step 5), after it is durable. Every push of one message goes out in
+ * one `pushAll`: one bus publish per gateway node for the sync copies and
+ * all receivers together, never one per user or device (group fan-out to
+ * 500 members is a handful of publishes). Only online devices are targeted
+ * (the push path's rule); offline ones catch up through sync.
+ */
+export class MessageFanOut {
+  readonly #pusher: Pusher;
+  readonly #db: () => Promise<Database>;
+
+  constructor(opts: { pusher: Pusher; db(): Promise<Database> }) {
+    this.#pusher = opts.pusher;
+    this.#db = opts.db;
+  }
+
+  /** Pushes `message`, sent from `device`, to everyone who gets it. */
+  deliver(message: ChatMessage, device: SenderDevice): Promise<void> {
+    return message.conversationType === GROUP ? this.#group(message, device) : this.#p2p(message, device);
+  }
+
+  /**
+   * P2P: 1103 to the sender's other devices (the sync copy; every device
+   * when no device sent it) and to every device of the receiver. When no
+   * receiver device was online, the server's own 1107 `{serverSend: true}`
+   * goes to the sending device ("received on the offline user's behalf",
+   * spec §5.3), if it is connected: a missing session is no error (D29).
+   * Self-chat: one copy to the sender's other devices, no 1107.
+   */
+  async #p2p(m: ChatMessage, device: SenderDevice): Promise<void> {
+    const data = MessageContent.toJSON(toMessageContent(m, device));
+    const command = Command.COMMAND_MSG_P2P;
+    const items: PushItem[] = [{ userId: m.fromId, target: exceptCaller(device), command, data }];
+    const selfChat = m.toId === m.fromId;
+    if (!selfChat) items.push({ userId: m.toId, target: ALL, command, data });
+    const targeted = await this.#pusher.pushAll(m.appId, items);
+    if (selfChat || device.imei === "" || targeted.some((d) => d.userId === m.toId)) return;
+    const ack = MessageReceiveAckContent.toJSON({
+      fromId: m.fromId,
+      toId: m.toId,
+      messageKey: m.messageKey,
+      messageSequence: m.messageSequence,
+      serverSend: true,
+    });
+    await this.#pusher.push(m.appId, m.fromId, Command.COMMAND_MSG_RECEIVE_ACK, ack, {
+      kind: "one",
+      clientType: device.clientType,
+      imei: device.imei,
+    });
+  }
+
+  /**
+   * Group: 2104 with the current member ids (refreshed on every delivery,
+   * also a retry's, D28) to every member's devices but the sending one.
+   * One stored copy is read by all (read diffusion, spec §5.9); this is only
+   * the live push.
+   */
+  async #group(m: ChatMessage, device: SenderDevice): Promise<void> {
+    const members = await memberIdsOf(await this.#db(), m.appId, m.toId);
+    const data = GroupChatMessageContent.toJSON(toGroupContent(m, device, members));
+    const command = Command.COMMAND_MSG_GROUP;
+    const recipients = members.includes(m.fromId) ? members : [m.fromId, ...members];
+    await this.#pusher.pushAll(
+      m.appId,
+      recipients.map((userId) => ({
+        userId,
+        target: userId === m.fromId ? exceptCaller(device) : ALL,
+        command,
+        data,
+      })),
+    );
+  }
+}

@@ -1,0 +1,206 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Command } from "../../../gen/ts/whaleshark/v1/command.js";
+import type { StoreP2PMessageJob } from "../../../gen/ts/whaleshark/v1/store_job.js";
+import { isImError } from "../../../lib/errors/index.js";
+import { P2P, type SenderDevice } from "./chat-message.js";
+import type { SendInput } from "./send-pipeline.js";
+import { APP, type MessagingHarness, startMessagingHarness, storeBody } from "./test-harness.js";
+
+const PHONE: SenderDevice = { clientType: 3, imei: "phone" };
+
+async function codeOf(promise: Promise<unknown>): Promise<number | undefined> {
+  try {
+    await promise;
+    return undefined;
+  } catch (error) {
+    if (isImError(error)) return error.code;
+    throw error;
+  }
+}
+
+describe("P2P sends (1103, MessageService.SendMessage)", () => {
+  let h: MessagingHarness;
+  let n = 0;
+  const id = (name: string) => `${name}-${++n}`;
+  const send = (over: Partial<SendInput>) =>
+    h.messaging.send({
+      conversationType: P2P,
+      appId: APP,
+      fromId: "alice",
+      toId: "bob",
+      messageId: id("m"),
+      messageBody: "hello",
+      messageTime: 1_700_000_000_000,
+      extra: "",
+      device: PHONE,
+      ...over,
+    });
+  beforeAll(async () => {
+    h = await startMessagingHarness();
+    await h.users(["alice", "bob", "carol", "dave", "lonely"]);
+    await h.users(["banned"], { forbidden: true });
+    await h.users(["hushed"], { silent: true });
+    await h.friends("alice", "bob");
+    await h.friends("alice", "carol");
+    await h.friends("banned", "bob");
+    await h.friends("hushed", "bob");
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it("publishes one durable job, answers with key and sequence, and pushes to the right devices", async () => {
+    await h.online("alice", 3, "phone", "n1");
+    await h.online("alice", 1, "web", "n2");
+    await h.online("bob", 3, "bob-phone", "n2");
+    await h.pushes();
+    h.batches();
+    const m = await send({ messageId: "first" });
+    expect(m.messageSequence).toBeGreaterThan(0);
+    expect(m.messageKey).toBeGreaterThan(0);
+
+    const jobs = (await h.jobs()) as StoreP2PMessageJob[];
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]?.message).toMatchObject({
+      appId: APP,
+      fromId: "alice",
+      toId: "bob",
+      messageId: "first",
+      messageBody: "hello",
+      messageKey: m.messageKey,
+      messageSequence: m.messageSequence,
+    });
+
+    const pushes = await h.pushes();
+    const to = pushes.map((p) => `${p.node}/${p.userId}/${p.imei}/${p.command}`).sort();
+    // The sync copy skips the sending device; the receiver is online, so no server 1107.
+    expect(to).toEqual(["n2/alice/web/1103", "n2/bob/bob-phone/1103"]);
+    expect(pushes[0]?.data).toMatchObject({ messageId: "first", messageKey: m.messageKey, fromId: "alice" });
+    expect(h.batches()).toEqual(new Map([["n2", 1]])); // both deliveries in ONE publish to n2
+  });
+
+  it("counts the pair's sequence up in both directions and separately per pair", async () => {
+    const a = await send({ fromId: "alice", toId: "bob" });
+    const b = await send({ fromId: "bob", toId: "alice" });
+    const c = await send({ fromId: "alice", toId: "carol" });
+    expect(b.messageSequence).toBe(a.messageSequence + 1);
+    expect(c.messageSequence).toBe(1);
+    expect(b.messageKey).toBeGreaterThan(a.messageKey);
+    await h.jobs();
+  });
+
+  it("sends 1107 serverSend to the sending device when no receiver device is online", async () => {
+    await h.pushes();
+    const m = await send({ toId: "carol" });
+    const pushes = await h.pushes();
+    const ack = pushes.find((p) => p.command === Command.COMMAND_MSG_RECEIVE_ACK);
+    expect(ack).toMatchObject({ userId: "alice", imei: "phone" });
+    expect(ack?.data).toEqual({
+      fromId: "alice",
+      toId: "carol",
+      messageKey: m.messageKey,
+      messageSequence: m.messageSequence,
+      serverSend: true,
+    });
+    expect(pushes.filter((p) => p.command === Command.COMMAND_MSG_RECEIVE_ACK)).toHaveLength(1);
+    await h.jobs();
+  });
+
+  it("answers a resend with the first ACK, stores nothing twice and delivers it again", async () => {
+    const first = await send({ messageId: "resend", messageBody: "once" });
+    await h.pushes();
+    const again = await send({ messageId: "resend", messageBody: "once" });
+    expect(again).toEqual(first);
+    expect(await h.jobs()).toHaveLength(1);
+    const redelivered = (await h.pushes()).filter((p) => p.userId === "bob");
+    expect(redelivered.map((p) => p.data.messageKey)).toEqual([first.messageKey]);
+  });
+
+  it("recognises a resend after the kv cache is gone, from the stored body", async () => {
+    const first = await send({ messageId: "expired" });
+    const [job] = (await h.jobs()) as StoreP2PMessageJob[];
+    await storeBody(h.database.db, job as StoreP2PMessageJob);
+    await h.kv.del(`${APP}:cacheMessage:alice:expired`); // the TTL ran out, or Redis restarted
+    const again = await send({ messageId: "expired" });
+    expect(again).toMatchObject({
+      messageKey: first.messageKey,
+      messageSequence: first.messageSequence,
+      messageId: "expired",
+    });
+    expect(await h.jobs()).toHaveLength(0);
+  });
+
+  it("accepts concurrent identical sends once", async () => {
+    const results = await Promise.all(Array.from({ length: 8 }, () => send({ messageId: "racing" })));
+    for (const r of results) expect(r).toEqual(results[0]);
+    expect(await h.jobs()).toHaveLength(1);
+  });
+
+  it("refuses a message_id already used in another conversation", async () => {
+    await send({ messageId: "reused", toId: "bob" });
+    expect(await codeOf(send({ messageId: "reused", toId: "carol" }))).toBe(90001);
+    await h.jobs();
+  });
+
+  it("lets a user chat with themselves: own counter, copies to the other devices, no 1107", async () => {
+    await h.pushes();
+    const m = await send({ toId: "alice", messageId: "note-to-self" });
+    expect(m.messageSequence).toBe(1);
+    const pushes = await h.pushes();
+    expect(pushes.map((p) => `${p.userId}/${p.imei}/${p.command}`)).toEqual(["alice/web/1103"]);
+    await h.jobs();
+  });
+
+  it("refuses with the checks' codes (spec §5.3, D28)", async () => {
+    expect(await codeOf(send({ messageId: "" }))).toBe(90001);
+    expect(await codeOf(send({ toId: "" }))).toBe(90001);
+    expect(await codeOf(send({ messageBody: "x".repeat(5001) }))).toBe(90001);
+    expect(await codeOf(send({ fromId: "ghost" }))).toBe(20001);
+    expect(await codeOf(send({ toId: "ghost" }))).toBe(20001);
+    expect(await codeOf(send({ fromId: "banned" }))).toBe(50003);
+    expect(await codeOf(send({ fromId: "hushed" }))).toBe(50002);
+    expect(await codeOf(send({ toId: "dave" }))).toBe(30008);
+    const rel = (fromId: string, toId: string) => ({
+      where: { appId_fromId_toId: { appId: APP, fromId, toId } },
+    });
+    await h.database.db.friendship.update({ ...rel("alice", "carol"), data: { status: 2 } });
+    expect(await codeOf(send({ toId: "carol" }))).toBe(30004);
+    await h.database.db.friendship.update({ ...rel("alice", "carol"), data: { status: 1 } });
+    await h.database.db.friendship.update({ ...rel("carol", "alice"), data: { status: 2 } });
+    expect(await codeOf(send({ toId: "carol" }))).toBe(30005);
+    await h.database.db.friendship.update({ ...rel("carol", "alice"), data: { status: 1, black: 2 } });
+    expect(await codeOf(send({ toId: "carol" }))).toBe(30007);
+    await h.database.db.friendship.update({ ...rel("alice", "carol"), data: { black: 2 } });
+    expect(await codeOf(send({ toId: "carol" }))).toBe(30006);
+    await h.database.db.friendship.updateMany({
+      where: { appId: APP, fromId: { in: ["alice", "carol"] } },
+      data: { black: 1 },
+    });
+    expect(await h.jobs()).toHaveLength(0); // nothing refused was published
+  });
+});
+
+describe("P2P sends without relationship checks", () => {
+  it("sends between strangers when checkFriendship and checkBlacklist are off", async () => {
+    const h = await startMessagingHarness({ messaging: { checkFriendship: false, checkBlacklist: false } });
+    try {
+      await h.users(["x", "y"]);
+      const m = await h.messaging.send({
+        conversationType: P2P,
+        appId: APP,
+        fromId: "x",
+        toId: "y",
+        messageId: "stranger",
+        messageBody: "hi",
+        messageTime: 0,
+        extra: "",
+        device: { clientType: 0, imei: "" },
+      });
+      expect(m.messageSequence).toBe(1);
+      expect(m.messageTime).toBeGreaterThan(0); // 0 = now
+      expect(await h.jobs()).toHaveLength(1);
+    } finally {
+      await h.close();
+    }
+  });
+});

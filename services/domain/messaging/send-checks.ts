@@ -1,0 +1,108 @@
+import type { UserData } from "../../../gen/prisma/client.js";
+import { ImError } from "../../../lib/errors/index.js";
+import type { Database } from "../../../lib/ports/db.js";
+import { BLACK, FRIEND } from "../friendship/friendships.js";
+import { ROLE, requireLiveGroup, requireMember } from "../group/groups.js";
+
+/**
+ * May this user send this message now? The original's gateway-side checks
+ * (spec §5.3 step 1, §5.4 step 1, `p2pCheckSend` / `groupCheckSend`), run
+ * by the domain itself inside the send (DESIGN.md §2 step 2) and by
+ * MessageService.CheckSend. Each failure throws its catalogue error.
+ */
+
+/** Which P2P relationship checks run (config `messaging`). */
+export interface P2PCheckFlags {
+  checkFriendship: boolean;
+  checkBlacklist: boolean;
+}
+
+/** The sender's own state (spec §5.3 a). @throws ImError 20001, 50003, 50002 */
+function checkSenderRow(user: UserData | undefined, fromId: string): void {
+  if (user === undefined) throw ImError.of("USER_IS_NOT_EXIST", fromId);
+  if (user.forbiddenFlag === 1) throw ImError.of("FROMER_IS_FORBIBBEN");
+  if (user.silentFlag === 1) throw ImError.of("FROMER_IS_MUTE");
+}
+
+/**
+ * P2P (spec §5.3): the sender exists and may speak; the receiver exists
+ * (a message to nobody would be stored for nobody); unless it is self-chat
+ * (allowed, D35), a friendship both ways when `checkFriendship` (a row
+ * that is missing or was never a friendship: 30008; deleted by the sender
+ * 30004, by the receiver 30005) and no blacklist either way when
+ * `checkBlacklist` (30006 the sender's, 30007 the receiver's).
+ * @throws ImError 20001, 50003, 50002, 30008, 30004, 30005, 30006, 30007
+ */
+export async function checkP2PSend(
+  db: Database,
+  appId: number,
+  fromId: string,
+  toId: string,
+  flags: P2PCheckFlags,
+): Promise<void> {
+  const users = await db.userData.findMany({ where: { appId, userId: { in: [fromId, toId] }, delFlag: 0 } });
+  checkSenderRow(
+    users.find((u) => u.userId === fromId),
+    fromId,
+  );
+  if (!users.some((u) => u.userId === toId)) throw ImError.of("USER_IS_NOT_EXIST", toId);
+  if (fromId === toId || !(flags.checkFriendship || flags.checkBlacklist)) return;
+  const rows = await db.friendship.findMany({
+    where: {
+      appId,
+      OR: [
+        { fromId, toId },
+        { fromId: toId, toId: fromId },
+      ],
+    },
+  });
+  const forward = rows.find((r) => r.fromId === fromId);
+  const backward = rows.find((r) => r.fromId === toId);
+  if (flags.checkFriendship) {
+    if (forward === undefined || forward.status === FRIEND.NO_FRIEND)
+      throw ImError.of("REPEATSHIP_IS_NOT_EXIST");
+    if (backward === undefined || backward.status === FRIEND.NO_FRIEND) {
+      throw ImError.of("REPEATSHIP_IS_NOT_EXIST");
+    }
+    if (forward.status === FRIEND.DELETE) throw ImError.of("FRIEND_IS_DELETED");
+    if (backward.status === FRIEND.DELETE) throw ImError.of("FRIEND_IS_DELETED_YOU");
+  }
+  if (flags.checkBlacklist) {
+    if (forward?.black === BLACK.BLACKED) throw ImError.of("FRIEND_IS_BLACK");
+    if (backward?.black === BLACK.BLACKED) throw ImError.of("TARGET_IS_BLACK_YOU");
+  }
+}
+
+/**
+ * Group (spec §5.4 with D13 fixed): the sender exists and may speak; the
+ * group exists (40000) and is not destroyed (40018); the sender is a
+ * current member (40006); a muted group lets only its owner and managers
+ * speak (40012); a member muted until a later time may not (40017).
+ * @throws ImError 20001, 50003, 50002, 40000, 40018, 40006, 40012, 40017
+ */
+export async function checkGroupSend(
+  db: Database,
+  appId: number,
+  fromId: string,
+  groupId: string,
+  now: number,
+): Promise<void> {
+  const sender = await db.userData.findFirst({ where: { appId, userId: fromId, delFlag: 0 } });
+  checkSenderRow(sender ?? undefined, fromId);
+  const group = await requireLiveGroup(db, appId, groupId);
+  const member = await requireMember(db, appId, groupId, fromId);
+  if (group.mute === 1 && member.role !== ROLE.MANAGER && member.role !== ROLE.OWNER) {
+    throw ImError.of("THIS_GROUP_IS_MUTE");
+  }
+  if (member.speakDate !== null && Number(member.speakDate) > now) throw ImError.of("GROUP_MEMBER_IS_SPEAK");
+}
+
+/** The ids of a group's current members (role not LEAVE), the sender included (spec §5.4). */
+export async function memberIdsOf(db: Database, appId: number, groupId: string): Promise<string[]> {
+  const rows = await db.groupMember.findMany({
+    where: { appId, groupId, role: { not: ROLE.LEAVE } },
+    select: { memberId: true },
+    orderBy: { groupMemberId: "asc" },
+  });
+  return rows.map((r) => r.memberId);
+}

@@ -1,0 +1,161 @@
+import type { Logger } from "pino";
+import { ImError } from "../../../lib/errors/index.js";
+import type { Database } from "../../../lib/ports/db.js";
+import type { SequenceAllocator } from "../sequence/sequence-allocator.js";
+import { groupSequenceKey, p2pSequenceKey } from "../sequence/sequence-keys.js";
+import { type ChatMessage, type GROUP, P2P, type SenderDevice } from "./chat-message.js";
+import type { MessageFanOut } from "./message-fan-out.js";
+import type { MessageKeys } from "./message-keys.js";
+import type { PushLanes } from "./push-lanes.js";
+import { checkGroupSend, checkP2PSend, type P2PCheckFlags } from "./send-checks.js";
+import type { SendDedupe } from "./send-dedupe.js";
+import { MESSAGE_LIMITS } from "./settings.js";
+import type { StoreJobPublisher } from "./store-jobs.js";
+
+/** One send, from a device (ChatService) or an app server (MessageService). */
+export interface SendInput {
+  conversationType: typeof P2P | typeof GROUP;
+  appId: number;
+  /** The sender: the session's user, or the API's checked from_id. */
+  fromId: string;
+  /** The receiver (P2P) or the group id (GROUP). */
+  toId: string;
+  messageId: string;
+  messageBody: string;
+  /** Client send time in epoch ms; 0 = now. */
+  messageTime: number;
+  extra: string;
+  /** The sending device; imei "" = a back-office call without one. */
+  device: SenderDevice;
+}
+
+/** What a {@link SendPipeline} is built from. */
+export interface SendPipelineDeps {
+  db(): Promise<Database>;
+  now(): number;
+  flags: P2PCheckFlags;
+  dedupe: SendDedupe;
+  sequences: SequenceAllocator;
+  keys: MessageKeys;
+  jobs: StoreJobPublisher;
+  fanOut: MessageFanOut;
+  lanes: PushLanes;
+  log: Logger;
+}
+
+/**
+ * The one send path of 1103, 2104 and the API sends (DESIGN.md §2 steps
+ * 2–5; D18 fixed: the API goes through it too):
+ * 1. validate (90001; messageId required, D28);
+ * 2. a known messageId answers with the first acceptance (kv, else the
+ *    database) and delivers it again (the first delivery may be what the
+ *    sender is retrying for; devices drop duplicates by messageKey);
+ * 3. the permission checks (send-checks.ts);
+ * 4. claim the messageId in kv, so a concurrent identical send waits for
+ *    this one instead of accepting the message twice;
+ * 5. allocate the messageSequence (per pair or group, sequence/) and the
+ *    messageKey, and publish the persistence job; the returned promise
+ *    resolves — and the caller ACKs — only after the bus holds the job;
+ * 6. remember the acceptance, then deliver in the background (push-lanes).
+ * A failure before the job is held releases the claim and fails the send:
+ * nothing was ACKed, so the client's retry starts over.
+ */
+export class SendPipeline {
+  readonly #deps: SendPipelineDeps;
+
+  constructor(deps: SendPipelineDeps) {
+    this.#deps = deps;
+  }
+
+  /** Accepts (or recognises) one message; resolves with its key and sequence once durable. */
+  async send(input: SendInput): Promise<ChatMessage> {
+    validate(input);
+    const { dedupe } = this.#deps;
+    const prior = await dedupe.find(input.appId, input.fromId, input.messageId);
+    if (prior !== null) return this.#replay(prior, input);
+    const db = await this.#deps.db();
+    if (input.conversationType === P2P) {
+      await checkP2PSend(db, input.appId, input.fromId, input.toId, this.#deps.flags);
+    } else {
+      await checkGroupSend(db, input.appId, input.fromId, input.toId, this.#deps.now());
+    }
+    for (let attempt = 0; !(await dedupe.claim(input.appId, input.fromId, input.messageId)); attempt++) {
+      // Another call holds the id: it accepts the message (wait for it) or fails (claim again).
+      const other = await dedupe.find(input.appId, input.fromId, input.messageId);
+      if (other !== null) return this.#replay(other, input);
+      if (attempt >= 3) throw ImError.of("SYSTEM_ERROR", "could not claim the message_id");
+    }
+    return this.#accept(input);
+  }
+
+  async #accept(input: SendInput): Promise<ChatMessage> {
+    const { sequences, keys, jobs, lanes, dedupe, log } = this.#deps;
+    const key =
+      input.conversationType === P2P
+        ? p2pSequenceKey(input.appId, input.fromId, input.toId)
+        : groupSequenceKey(input.appId, input.toId);
+    let slot: ReturnType<PushLanes["reserve"]> | undefined;
+    let message: ChatMessage;
+    try {
+      const messageSequence = await sequences.next(key);
+      slot = lanes.reserve(key.kvKey);
+      const now = this.#deps.now();
+      message = {
+        conversationType: input.conversationType,
+        appId: input.appId,
+        fromId: input.fromId,
+        toId: input.toId,
+        messageId: input.messageId,
+        messageBody: input.messageBody,
+        messageTime: input.messageTime > 0 ? input.messageTime : now,
+        extra: input.extra,
+        messageKey: await keys.next(),
+        messageSequence,
+        acceptedTime: now,
+      };
+      await jobs.publish(message);
+    } catch (error) {
+      slot?.cancel();
+      await dedupe.forget(input.appId, input.fromId, input.messageId).catch(() => undefined);
+      throw error;
+    }
+    try {
+      await dedupe.remember(message);
+    } catch (error) {
+      // The message is durable and the ACK stands; retries find it in the database instead.
+      log.warn({ err: error, messageKey: message.messageKey }, "send accepted but not cached");
+    }
+    slot.run(() => this.#deps.fanOut.deliver(message, input.device));
+    return message;
+  }
+
+  /** A retry of an accepted message: the same answer, delivered again unless it was recalled. */
+  #replay(prior: ChatMessage, input: SendInput): ChatMessage {
+    if (prior.conversationType !== input.conversationType || prior.toId !== input.toId) {
+      throw ImError.of("PARAMETER_ERROR", "message_id was already used for another conversation");
+    }
+    if (prior.recalled !== true) {
+      this.#deps.lanes.spawn(() => this.#deps.fanOut.deliver(prior, input.device));
+    }
+    return prior;
+  }
+}
+
+/** @throws ImError 90001 naming the first field that is missing or too long */
+function validate(input: SendInput): void {
+  const target = input.conversationType === P2P ? "to_id" : "group_id";
+  const checks: Array<[string, string, number, boolean]> = [
+    ["message_id", input.messageId, MESSAGE_LIMITS.messageId, true],
+    ["from_id", input.fromId, MESSAGE_LIMITS.id, true],
+    [target, input.toId, MESSAGE_LIMITS.id, true],
+    ["message_body", input.messageBody, MESSAGE_LIMITS.body, false],
+    ["extra", input.extra, MESSAGE_LIMITS.extra, false],
+  ];
+  for (const [field, value, max, required] of checks) {
+    if (required && value.trim() === "") throw ImError.of("PARAMETER_ERROR", `${field} is required`);
+    if (value.length > max) throw ImError.of("PARAMETER_ERROR", `${field} is longer than ${max} characters`);
+  }
+  if (!Number.isSafeInteger(input.messageTime) || input.messageTime < 0) {
+    throw ImError.of("PARAMETER_ERROR", "message_time must be epoch milliseconds");
+  }
+}

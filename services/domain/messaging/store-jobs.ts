@@ -1,0 +1,62 @@
+import { StoreGroupMessageJob, StoreP2PMessageJob } from "../../../gen/ts/whaleshark/v1/store_job.js";
+import type { Bus } from "../../../lib/ports/bus.js";
+import { type ChatMessage, GROUP, toGroupContent, toMessageContent } from "./chat-message.js";
+
+/**
+ * The persistence queues (store_job.proto): the domain publishes one job per
+ * accepted message, the store consumes. Durable, so jobs wait through a
+ * store restart (fixes D32's non-durable topology). Named here as well as
+ * in the store: the two roles meet only through the contract, never
+ * through each other's code (DESIGN.md §1).
+ */
+export const STORE_QUEUES = { p2p: "store.p2p", group: "store.group" } as const;
+
+/** The device fields are not stored (store_job.proto), so jobs carry none. */
+const NO_DEVICE = { clientType: 0, imei: "" };
+
+/** Publishes persistence jobs; a send is ACKed only after {@link publish} resolved. */
+export class StoreJobPublisher {
+  readonly #bus: Bus;
+  #declared: Promise<void> | undefined;
+
+  constructor(bus: Bus) {
+    this.#bus = bus;
+  }
+
+  /**
+   * Publishes the job of `message` on its queue. Resolves once the bus holds
+   * it (RabbitMQ: publisher confirm on a durable queue), so the message
+   * survives any one process dying from then on (DESIGN.md §4 "No loss").
+   * @throws when the bus did not take the job (the send fails, nothing was ACKed)
+   */
+  async publish(message: ChatMessage): Promise<void> {
+    await this.#declare();
+    const acceptedTime = message.acceptedTime;
+    if (message.conversationType === GROUP) {
+      // member_ids stay empty: the store does not keep them (store_job.proto).
+      const job = StoreGroupMessageJob.encode({
+        message: toGroupContent(message, NO_DEVICE, []),
+        acceptedTime,
+      });
+      await this.#bus.publish(STORE_QUEUES.group, job.finish());
+    } else {
+      const job = StoreP2PMessageJob.encode({ message: toMessageContent(message, NO_DEVICE), acceptedTime });
+      await this.#bus.publish(STORE_QUEUES.p2p, job.finish());
+    }
+  }
+
+  /** Declares both queues once per process (idempotent; retried after a failure). */
+  #declare(): Promise<void> {
+    this.#declared ??= Promise.all([
+      this.#bus.declareQueue(STORE_QUEUES.p2p, { durable: true }),
+      this.#bus.declareQueue(STORE_QUEUES.group, { durable: true }),
+    ]).then(
+      () => undefined,
+      (error: unknown) => {
+        this.#declared = undefined;
+        throw error;
+      },
+    );
+    return this.#declared;
+  }
+}

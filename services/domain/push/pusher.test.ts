@@ -1,0 +1,154 @@
+import { pino } from "pino";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type Delivery, DeliveryBatch } from "../../../gen/ts/whaleshark/v1/delivery.js";
+import { MemoryBus } from "../../../lib/adapters/memory/bus.js";
+import { MemoryKvStore } from "../../../lib/adapters/memory/kv-store.js";
+import {
+  deliveryQueue,
+  encodeSession,
+  type SessionRecord,
+  sessionField,
+  sessionKey,
+} from "../../../lib/sessions/session-record.js";
+import { ALL, exceptCaller, Pusher } from "./pusher.js";
+
+const NOW = 1_700_000_000_000;
+const TTL = 60_000;
+
+let kv: MemoryKvStore;
+let bus: MemoryBus;
+let pusher: Pusher;
+
+async function login(
+  userId: string,
+  clientType: number,
+  imei: string,
+  nodeId: string,
+  extra: Partial<SessionRecord> = {},
+) {
+  const record: SessionRecord = {
+    appId: 10001,
+    userId,
+    clientType,
+    imei,
+    nodeId,
+    connectionId: `${nodeId}-${userId}-${imei}`,
+    connectState: 1,
+    messageType: 0,
+    loginAtMs: NOW - 1000,
+    lastSeenMs: NOW - 1000,
+    ...extra,
+  };
+  await kv.hset(sessionKey(10001, userId), { [sessionField(clientType, imei)]: encodeSession(record) });
+}
+
+/** Drains what each node's queue received: node → batches. */
+async function received(...nodes: string[]): Promise<Map<string, Delivery[][]>> {
+  const out = new Map<string, Delivery[][]>();
+  for (const node of nodes) {
+    const batches: Delivery[][] = [];
+    try {
+      const consumer = await bus.consume(deliveryQueue(node), async (msg) => {
+        batches.push(DeliveryBatch.decode(msg.body).deliveries);
+      });
+      await new Promise((r) => setTimeout(r, 20));
+      await consumer.stop();
+    } catch {
+      // never declared: nothing was published to it
+    }
+    out.set(node, batches);
+  }
+  return out;
+}
+
+beforeEach(() => {
+  kv = new MemoryKvStore();
+  bus = new MemoryBus();
+  pusher = new Pusher({ kv, bus, logger: pino({ level: "silent" }), sessionTtlMs: TTL, now: () => NOW });
+});
+
+afterEach(async () => {
+  await bus.close();
+  await kv.close();
+});
+
+describe("Pusher", () => {
+  it("sends one batch per node to every online device, with the JSON data", async () => {
+    await login("u1", 1, "web", "n1");
+    await login("u1", 2, "ios", "n2");
+    await login("u1", 3, "android", "n1");
+    const targeted = await pusher.push(10001, "u1", 3000, { fromId: "u1", toId: "u2" });
+    expect(targeted.map((d) => d.imei).sort()).toEqual(["android", "ios", "web"]);
+    const got = await received("n1", "n2");
+    expect(got.get("n1")).toHaveLength(1);
+    expect(
+      got
+        .get("n1")?.[0]
+        ?.map((d) => d.imei)
+        .sort(),
+    ).toEqual(["android", "web"]);
+    expect(got.get("n2")?.[0]?.map((d) => d.imei)).toEqual(["ios"]);
+    const delivery = got.get("n2")?.[0]?.[0];
+    expect(delivery?.command).toBe(3000);
+    expect(delivery?.userId).toBe("u1");
+    expect(delivery?.appId).toBe(10001);
+    expect(JSON.parse(Buffer.from(delivery?.dataJson ?? []).toString("utf8"))).toEqual({
+      fromId: "u1",
+      toId: "u2",
+    });
+  });
+
+  it("skips the calling device with allExcept, and back-office calls reach all", async () => {
+    await login("u1", 1, "web", "n1");
+    await login("u1", 2, "ios", "n1");
+    const except = await pusher.push(10001, "u1", 4000, {}, exceptCaller({ clientType: 1, imei: "web" }));
+    expect(except.map((d) => d.imei)).toEqual(["ios"]);
+    const all = await pusher.push(10001, "u1", 4000, {}, exceptCaller({ clientType: 0, imei: "" }));
+    expect(all.map((d) => d.imei).sort()).toEqual(["ios", "web"]);
+  });
+
+  it("skips offline and stale devices for all, but 'one' targets the exact device", async () => {
+    await login("u1", 1, "web", "n1", { connectState: 2 });
+    await login("u1", 2, "ios", "n1", { lastSeenMs: NOW - TTL - 1 });
+    await login("u1", 3, "android", "n1");
+    expect((await pusher.push(10001, "u1", 1, {}, ALL)).map((d) => d.imei)).toEqual(["android"]);
+    const one = await pusher.push(10001, "u1", 1046, {}, { kind: "one", clientType: 1, imei: "web" });
+    expect(one.map((d) => d.imei)).toEqual(["web"]);
+  });
+
+  it("tolerates users without sessions and corrupt records (D29)", async () => {
+    await kv.hset(sessionKey(10001, "u9"), { "1:web": "{not json" });
+    expect(await pusher.push(10001, "nobody", 1, {})).toEqual([]);
+    expect(await pusher.push(10001, "u9", 1, {}, { kind: "one", clientType: 1, imei: "web" })).toEqual([]);
+  });
+
+  it("fans a group notification out with one publish per node for all members", async () => {
+    for (let i = 0; i < 10; i++) await login(`m${i}`, 1, "web", i % 2 === 0 ? "n1" : "n2");
+    const members = Array.from({ length: 10 }, (_, i) => `m${i}`);
+    const targeted = await pusher.pushToUsers(10001, [...members, "m0"], 2003, { groupId: "g" });
+    expect(targeted).toHaveLength(10);
+    const got = await received("n1", "n2");
+    expect(got.get("n1")).toHaveLength(1);
+    expect(got.get("n2")).toHaveLength(1);
+    expect(got.get("n1")?.[0]).toHaveLength(5);
+  });
+
+  it("sends items with their own data and targets in the same batches", async () => {
+    await login("a", 1, "web", "n1");
+    await login("a", 2, "ios", "n1");
+    await login("b", 1, "web", "n1");
+    await pusher.pushAll(10001, [
+      {
+        userId: "a",
+        target: exceptCaller({ clientType: 1, imei: "web" }),
+        command: 3000,
+        data: { toId: "b" },
+      },
+      { userId: "b", target: ALL, command: 3000, data: { toId: "a" } },
+    ]);
+    const batches = (await received("n1")).get("n1") ?? [];
+    expect(batches).toHaveLength(1);
+    const summary = batches[0]?.map((d) => `${d.userId}/${d.imei}:${Buffer.from(d.dataJson).toString()}`);
+    expect(summary?.sort()).toEqual(['a/ios:{"toId":"b"}', 'b/web:{"toId":"a"}']);
+  });
+});

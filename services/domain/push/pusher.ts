@@ -1,0 +1,204 @@
+import type { Logger } from "pino";
+import { DeliveryBatch } from "../../../gen/ts/whaleshark/v1/delivery.js";
+import type { Bus, QueueOptions } from "../../../lib/ports/bus.js";
+import type { KvStore } from "../../../lib/ports/kv.js";
+import {
+  decodeSession,
+  deliveryQueue,
+  isOnline,
+  type SessionRecord,
+  sessionKey,
+} from "../../../lib/sessions/session-record.js";
+
+/**
+ * The push path (spec §5.6, DESIGN.md §2 step 5): "send this command and
+ * payload to user X's devices: all of them / all but the calling device /
+ * one device". It reads each user's session hash in kv, keeps the devices
+ * that count as online, groups them by gateway node and publishes ONE
+ * DeliveryBatch per node on `deliveryQueue(nodeId)`, never one message per
+ * user or device, also when a push names many users (group fan-out).
+ *
+ * Devices that are offline or gone are skipped; they catch up through sync
+ * (spec §8). A user without sessions is no error (fixes D29). The result
+ * lists the devices targeted, which messaging uses as "was the receiver
+ * online" (spec §5.6 sendToUserAllClient).
+ */
+
+/** Which of a user's devices a push goes to. */
+export type PushTarget =
+  | { kind: "all" }
+  /** Every online device but the calling one (spec §5.6 sendToUserExceptClient). */
+  | { kind: "allExcept"; clientType: number; imei: string }
+  /** Exactly this device, online or not (spec §5.6 sendToUserOneClient); nothing when it has no session. */
+  | { kind: "one"; clientType: number; imei: string };
+
+/** Every device of the user. */
+export const ALL: PushTarget = { kind: "all" };
+
+/**
+ * The target for notifications to the operator of an API call (spec §5.6
+ * sendMsgToUser, common.proto §1): all devices but the calling one when the
+ * call names a device (imei given), else all devices (a back-office call).
+ */
+export function exceptCaller(device: { clientType: number; imei: string }): PushTarget {
+  return device.imei === "" ? ALL : { kind: "allExcept", clientType: device.clientType, imei: device.imei };
+}
+
+/** One frame for one user. `data` is the pack's JSON value (e.g. `AddFriendPack.toJSON(pack)`). */
+export interface PushItem {
+  userId: string;
+  target: PushTarget;
+  command: number;
+  data: unknown;
+}
+
+/** A device a push was published to. */
+export interface TargetedDevice {
+  userId: string;
+  clientType: number;
+  imei: string;
+  nodeId: string;
+}
+
+/**
+ * How delivery queues are declared. Gateways declare their own queue with the
+ * very same options (a broker refuses a redeclare with other arguments): a
+ * non-durable queue that disappears after five minutes without a consumer
+ * (the gateway died; its devices reconnect elsewhere and sync).
+ */
+export const DELIVERY_QUEUE_OPTIONS: QueueOptions = { durable: false, expiresMs: 5 * 60_000 };
+
+/** What a {@link Pusher} needs. */
+export interface PusherOptions {
+  kv: KvStore;
+  bus: Bus;
+  logger: Logger;
+  /** How long after `lastSeenMs` a device still counts as online (see lib/sessions). */
+  sessionTtlMs: number;
+  /** Current time in ms (tests). */
+  now?: () => number;
+}
+
+/** Sends notifications and messages to users' devices through their gateway nodes. */
+export class Pusher {
+  readonly #opts: PusherOptions;
+  readonly #now: () => number;
+  /** Nodes whose delivery queue this process declared, with when (re-declared after expiresMs/2). */
+  readonly #declared = new Map<string, number>();
+
+  constructor(opts: PusherOptions) {
+    this.#opts = opts;
+    this.#now = opts.now ?? Date.now;
+  }
+
+  /** Pushes one frame to one user's devices; resolves with the devices targeted. */
+  push(appId: number, userId: string, command: number, data: unknown, target: PushTarget = ALL) {
+    return this.pushAll(appId, [{ userId, target, command, data }]);
+  }
+
+  /** Pushes the same frame to many users (group fan-out): one publish per node for all of them. */
+  pushToUsers(appId: number, userIds: Iterable<string>, command: number, data: unknown, target = ALL) {
+    return this.pushAll(
+      appId,
+      [...new Set(userIds)].map((userId) => ({ userId, target, command, data })),
+    );
+  }
+
+  /**
+   * Pushes every item, one DeliveryBatch per gateway node in total.
+   * Resolves with the devices targeted; rejects when a publish fails (the
+   * bus said the broker did not take it), after the other nodes were tried.
+   */
+  async pushAll(appId: number, items: readonly PushItem[]): Promise<TargetedDevice[]> {
+    if (items.length === 0) return [];
+    const sessions = new Map<string, SessionRecord[]>();
+    await Promise.all(
+      [...new Set(items.map((i) => i.userId))].map(async (userId) => {
+        sessions.set(userId, await this.#sessionsOf(appId, userId));
+      }),
+    );
+    const now = this.#now();
+    const byNode = new Map<string, DeliveryBatch>();
+    const targeted: TargetedDevice[] = [];
+    // The JSON of one item is encoded once, however many devices receive it.
+    const encoded = new Map<unknown, Buffer>();
+    for (const item of items) {
+      const devices = pick(sessions.get(item.userId) ?? [], item.target, now, this.#opts.sessionTtlMs);
+      if (devices.length === 0) continue;
+      let dataJson = encoded.get(item.data);
+      if (dataJson === undefined) {
+        dataJson = Buffer.from(JSON.stringify(item.data ?? null), "utf8");
+        encoded.set(item.data, dataJson);
+      }
+      for (const d of devices) {
+        let batch = byNode.get(d.nodeId);
+        if (batch === undefined) {
+          batch = { deliveries: [] };
+          byNode.set(d.nodeId, batch);
+        }
+        batch.deliveries.push({
+          appId,
+          userId: item.userId,
+          clientType: d.clientType,
+          imei: d.imei,
+          command: item.command,
+          dataJson,
+          closeAfter: false,
+          connectionId: "",
+        });
+        targeted.push({ userId: item.userId, clientType: d.clientType, imei: d.imei, nodeId: d.nodeId });
+      }
+    }
+    const results = await Promise.allSettled(
+      [...byNode].map(([nodeId, batch]) => this.#publish(nodeId, DeliveryBatch.encode(batch).finish())),
+    );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed !== undefined) throw failed.reason;
+    return targeted;
+  }
+
+  async #sessionsOf(appId: number, userId: string): Promise<SessionRecord[]> {
+    const hash = await this.#opts.kv.hgetall(sessionKey(appId, userId));
+    const records: SessionRecord[] = [];
+    for (const value of Object.values(hash)) {
+      const record = decodeSession(value);
+      if (record !== null) records.push(record);
+    }
+    return records;
+  }
+
+  async #publish(nodeId: string, body: Uint8Array): Promise<void> {
+    const queue = deliveryQueue(nodeId);
+    const { bus } = this.#opts;
+    const declaredAt = this.#declared.get(nodeId);
+    const fresh =
+      declaredAt !== undefined && this.#now() - declaredAt < (DELIVERY_QUEUE_OPTIONS.expiresMs ?? 0) / 2;
+    if (!fresh) await this.#declare(nodeId);
+    try {
+      await bus.publish(queue, body);
+    } catch (error) {
+      // The queue may have expired since it was declared here: declare again, retry once.
+      this.#opts.logger.debug({ err: error, nodeId }, "delivery publish failed, redeclaring");
+      await this.#declare(nodeId);
+      await bus.publish(queue, body);
+    }
+  }
+
+  async #declare(nodeId: string): Promise<void> {
+    await this.#opts.bus.declareQueue(deliveryQueue(nodeId), DELIVERY_QUEUE_OPTIONS);
+    this.#declared.set(nodeId, this.#now());
+  }
+}
+
+function pick(records: SessionRecord[], target: PushTarget, now: number, ttlMs: number): SessionRecord[] {
+  switch (target.kind) {
+    case "all":
+      return records.filter((r) => isOnline(r, now, ttlMs));
+    case "allExcept":
+      return records.filter(
+        (r) => isOnline(r, now, ttlMs) && !(r.clientType === target.clientType && r.imei === target.imei),
+      );
+    case "one":
+      return records.filter((r) => r.clientType === target.clientType && r.imei === target.imei);
+  }
+}

@@ -1,0 +1,149 @@
+import type {
+  Metadata,
+  ServerUnaryCall,
+  ServiceDefinition,
+  sendUnaryData,
+  UntypedServiceImplementation,
+} from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import { Prisma } from "../../../gen/prisma/client.js";
+import { ImError, isImError } from "../../../lib/errors/index.js";
+import {
+  type AppAuthenticator,
+  authorizeRequestBase,
+  type InternalAuthenticator,
+  type RequestBase,
+} from "../../../lib/grpc/auth.js";
+import { toServiceError } from "../../../lib/grpc/errors.js";
+
+/**
+ * Turns typed handler maps into grpc-js service implementations with
+ * authentication in front (common.proto §2) and error translation behind
+ * (§3). A wrapper instead of a grpc-js server interceptor: the handler needs
+ * the authenticated caller, and the body check needs the decoded request,
+ * neither of which an interceptor hands on in a typed way.
+ *
+ * A method missing from a handler map stays UNIMPLEMENTED (grpc-js answers
+ * that for absent handlers), so a service can be mounted before it is built.
+ */
+
+/** What an app-facing handler knows about its call, after authentication and the body check. */
+export interface RequestContext {
+  appId: number;
+  /** The acting user: the body's `operater`, which the check bound to the caller (or an admin's choice). */
+  operator: string;
+  /** The user the userSign was issued for. */
+  identifier: string;
+  /** The calling device (RequestBase client_type + imei); imei "" = a back office, no device. */
+  device: { clientType: number; imei: string };
+  /** Whether the caller is an app admin (config adminIds or user_type 100). */
+  isAdmin(): Promise<boolean>;
+  log: Logger;
+}
+
+/** What an internal (gateway → domain) handler knows about its call. */
+export interface InternalContext {
+  log: Logger;
+}
+
+type Unary<M, Ctx> = M extends {
+  requestDeserialize(value: Buffer): infer Req;
+  responseDeserialize(value: Buffer): infer Res;
+}
+  ? (request: Req, ctx: Ctx) => Promise<Res>
+  : never;
+
+/** Typed handlers for the methods of a ts-proto service definition `D`, each optional. */
+export type AppHandlers<D> = { [K in keyof D]?: Unary<D[K], RequestContext> };
+
+/** Typed handlers for an internal service. */
+export type InternalHandlers<D> = { [K in keyof D]?: Unary<D[K], InternalContext> };
+
+/**
+ * Database errors that a request caused (not the server): a value longer
+ * than its column (Prisma P2000) is the caller's 90001, not an internal
+ * 90000. Everything else passes through unchanged.
+ */
+function clientError(error: unknown): unknown {
+  if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2000") {
+    return ImError.of("PARAMETER_ERROR", "a value is longer than its field allows", { cause: error });
+  }
+  return error;
+}
+
+type AnyHandler<Ctx> = (request: unknown, ctx: Ctx) => Promise<unknown>;
+
+function serve<Ctx>(
+  service: string,
+  handlers: Record<string, AnyHandler<Ctx> | undefined>,
+  logger: Logger,
+  context: (metadata: Metadata, request: unknown, log: Logger) => Promise<Ctx>,
+): UntypedServiceImplementation {
+  const impl: UntypedServiceImplementation = {};
+  for (const [method, handler] of Object.entries(handlers)) {
+    if (handler === undefined) continue;
+    const log = logger.child({ rpc: `${service}/${method}` });
+    impl[method] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+      context(call.metadata, call.request, log)
+        .then((ctx) => handler(call.request, ctx))
+        .then(
+          (response) => callback(null, response),
+          (thrown: unknown) => {
+            const error = clientError(thrown);
+            if (isImError(error)) log.debug({ code: error.code, msg: error.message }, "call refused");
+            else log.error({ err: error }, "call failed");
+            callback(toServiceError(error));
+          },
+        );
+    };
+  }
+  return impl;
+}
+
+/**
+ * An app-facing service: every call is authenticated from its metadata, its
+ * RequestBase checked against the caller, and handed to the typed handler.
+ */
+export function serveApp<D extends ServiceDefinition>(
+  service: string,
+  _definition: D,
+  handlers: AppHandlers<D>,
+  env: { auth: AppAuthenticator; logger: Logger },
+): UntypedServiceImplementation {
+  return serve<RequestContext>(
+    service,
+    handlers as Record<string, AnyHandler<RequestContext> | undefined>,
+    env.logger,
+    async (metadata, request, log) => {
+      const caller = await env.auth.authenticate(metadata);
+      const body = request as RequestBase;
+      await authorizeRequestBase(caller, body);
+      return {
+        appId: body.appId,
+        operator: body.operater,
+        identifier: caller.identifier,
+        device: { clientType: body.clientType, imei: body.imei },
+        isAdmin: caller.isAdmin,
+        log: log.child({ appId: body.appId, operator: body.operater }),
+      };
+    },
+  );
+}
+
+/** An internal service (ChatService): calls must carry the deployment's shared secret. */
+export function serveInternal<D extends ServiceDefinition>(
+  service: string,
+  _definition: D,
+  handlers: InternalHandlers<D>,
+  env: { auth: InternalAuthenticator; logger: Logger },
+): UntypedServiceImplementation {
+  return serve<InternalContext>(
+    service,
+    handlers as Record<string, AnyHandler<InternalContext> | undefined>,
+    env.logger,
+    async (metadata, _request, log) => {
+      env.auth.authenticate(metadata);
+      return { log };
+    },
+  );
+}

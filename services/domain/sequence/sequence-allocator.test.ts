@@ -1,0 +1,160 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MemoryKvStore } from "../../../lib/adapters/memory/kv-store.js";
+import { RedisKvStore } from "../../../lib/adapters/redis/kv-store.js";
+import type { KvStore } from "../../../lib/ports/kv.js";
+import { createTestKeyPrefix } from "../../../lib/testing/redis.js";
+import { KV_BASE, SequenceAllocator } from "./sequence-allocator.js";
+import { groupSequenceKey, p2pPairId, p2pSequenceKey, type SequenceKey } from "./sequence-keys.js";
+import { type MessagingTestDatabase, messagingTestDatabase } from "./test-database.js";
+
+/** A kv store whose backing store can be replaced by an empty one: "Redis lost all its data". */
+class WipeableKv implements KvStore {
+  inner: KvStore = new MemoryKvStore();
+  wipe(): void {
+    this.inner = new MemoryKvStore();
+  }
+  get = (k: string) => this.inner.get(k);
+  set = (k: string, v: string, o?: { ttlMs?: number; ifAbsent?: boolean }) => this.inner.set(k, v, o);
+  del = (...k: string[]) => this.inner.del(...k);
+  incrBy = (k: string, by?: number) => this.inner.incrBy(k, by);
+  incrAbove = (k: string, floor: number, by?: number) => this.inner.incrAbove(k, floor, by);
+  expire = (k: string, ttl: number) => this.inner.expire(k, ttl);
+  hget = (k: string, f: string) => this.inner.hget(k, f);
+  hset = (k: string, f: Record<string, string>) => this.inner.hset(k, f);
+  hdel = (k: string, ...f: string[]) => this.inner.hdel(k, ...f);
+  hgetall = (k: string) => this.inner.hgetall(k);
+  close = () => this.inner.close();
+}
+
+/** `callers` concurrent loops of `each` sequential allocations; returns each caller's values. */
+async function run(allocators: SequenceAllocator[], key: SequenceKey, callers: number, each: number) {
+  return Promise.all(
+    Array.from({ length: callers }, async (_, c) => {
+      const got: number[] = [];
+      const allocator = allocators[c % allocators.length] as SequenceAllocator;
+      for (let i = 0; i < each; i++) got.push(await allocator.next(key));
+      return got;
+    }),
+  );
+}
+
+function expectStrictlyIncreasing(values: number[]): void {
+  for (let i = 1; i < values.length; i++) expect(values[i]).toBeGreaterThan(values[i - 1] as number);
+}
+
+function expectDistinct(values: number[]): void {
+  expect(new Set(values).size).toBe(values.length);
+}
+
+describe("SequenceAllocator", () => {
+  let database: MessagingTestDatabase;
+  const db = () => Promise.resolve(database.db);
+
+  beforeAll(async () => {
+    database = await messagingTestDatabase();
+  });
+  afterAll(async () => {
+    await database?.close();
+  });
+
+  it("names P2P counters by the pair, larger id first, and gives self-chat its own counter", () => {
+    expect(p2pPairId("alice", "bob")).toBe("bob_alice");
+    expect(p2pPairId("bob", "alice")).toBe("bob_alice");
+    expect(p2pSequenceKey(7, "a", "a")).toEqual({ appId: 7, kvKey: "7:messageSeq:a_a", dbKey: "p2p:a_a" });
+    expect(groupSequenceKey(7, "g1")).toEqual({ appId: 7, kvKey: "7:groupMessageSeq:g1", dbKey: "group:g1" });
+  });
+
+  it("starts a new counter at 1 and counts up by one", async () => {
+    const allocator = new SequenceAllocator({ kv: new MemoryKvStore(), db, step: 10 });
+    const key = p2pSequenceKey(1, "self", "self");
+    const values = [];
+    for (let i = 0; i < 25; i++) values.push(await allocator.next(key));
+    expect(values).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+  });
+
+  it("hands out thousands of distinct values to concurrent callers of three processes, each increasing", async () => {
+    const kv = new MemoryKvStore();
+    const processes = [1, 2, 3].map(() => new SequenceAllocator({ kv, db, step: 50 }));
+    const key = groupSequenceKey(1, "concurrent");
+    const perCaller = await run(processes, key, 30, 100);
+    for (const values of perCaller) expectStrictlyIncreasing(values);
+    const all = perCaller.flat();
+    expectDistinct(all);
+    expect(all.length).toBe(3000);
+    // The durable mark covers everything handed out.
+    const row = await database.db.sequenceHighWater.findUniqueOrThrow({
+      where: { appId_seqKey: { appId: 1, seqKey: key.dbKey } },
+    });
+    expect(Number(row.maxValue)).toBeGreaterThanOrEqual(Math.max(...all));
+  });
+
+  it("resumes above everything handed out when kv lost all its data between two bursts", async () => {
+    const kv = new WipeableKv();
+    const processes = [1, 2].map(() => new SequenceAllocator({ kv, db, step: 100 }));
+    const key = p2pSequenceKey(1, "wipe-a", "wipe-b");
+    const before = (await run(processes, key, 10, 50)).flat();
+    kv.wipe();
+    const after = (await run(processes, key, 10, 50)).flat();
+    expect(Math.min(...after)).toBeGreaterThan(Math.max(...before));
+    expectDistinct([...before, ...after]);
+  });
+
+  it("never repeats a value when kv is wiped while callers are allocating", async () => {
+    const kv = new WipeableKv();
+    const processes = [1, 2, 3].map(() => new SequenceAllocator({ kv, db, step: 20 }));
+    const key = groupSequenceKey(1, "wiped-mid-stream");
+    let running = true;
+    let wipedWhileRunning = 0;
+    const wipes = (async () => {
+      for (let i = 0; i < 8; i++) {
+        await new Promise((r) => setTimeout(r, 8));
+        if (running) wipedWhileRunning++;
+        kv.wipe();
+      }
+    })();
+    const perCaller = await run(processes, key, 12, 150);
+    running = false;
+    await wipes;
+    expect(wipedWhileRunning).toBeGreaterThanOrEqual(2);
+    for (const values of perCaller) expectStrictlyIncreasing(values);
+    expectDistinct(perCaller.flat());
+  });
+
+  it("keeps counting across a deleted Redis key space (RedisKvStore)", async () => {
+    const prefix = createTestKeyPrefix();
+    const kv = await RedisKvStore.connect({ url: prefix.url, keyPrefix: prefix.prefix });
+    try {
+      const processes = [1, 2].map(() => new SequenceAllocator({ kv, db, step: 25 }));
+      const key = p2pSequenceKey(2, "redis-a", "redis-b");
+      const first = await run(processes, key, 8, 40);
+      expect(Number(await kv.get(key.kvKey))).toBeGreaterThan(KV_BASE);
+      await prefix.cleanup(); // every key of this test gone, as after a Redis restart
+      expect(await kv.get(key.kvKey)).toBeNull();
+      const second = await run(processes, key, 8, 40);
+      expect(Math.min(...second.flat())).toBeGreaterThan(Math.max(...first.flat()));
+      for (let c = 0; c < 8; c++) expectStrictlyIncreasing([...(first[c] ?? []), ...(second[c] ?? [])]);
+      expectDistinct([...first.flat(), ...second.flat()]);
+    } finally {
+      await kv.close();
+      await prefix.cleanup();
+    }
+  });
+
+  it("writes the database about once per step, not once per sequence", async () => {
+    let raises = 0;
+    const counting = async () => {
+      const real = database.db;
+      return new Proxy(real, {
+        get(target, prop, receiver) {
+          if (prop === "$queryRaw") raises++;
+          return Reflect.get(target, prop, receiver);
+        },
+      });
+    };
+    const allocator = new SequenceAllocator({ kv: new MemoryKvStore(), db: counting, step: 100 });
+    const key = groupSequenceKey(1, "few-writes");
+    for (let i = 0; i < 1000; i++) await allocator.next(key);
+    // 1 open of the new counter + one raise per 100 sequences after the first 100.
+    expect(raises).toBeLessThanOrEqual(12);
+  });
+});
