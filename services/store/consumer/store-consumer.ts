@@ -2,11 +2,11 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { Bus, BusConsumer } from "../../../lib/ports/bus.js";
 import type { Database } from "../../../lib/ports/db.js";
+import { declareStoreQueues, STORE_QUEUES } from "../../../lib/queues/store-queues.js";
 import { BatchWriter } from "./batch-writer.js";
 import { type ConsumerCounts, ConsumerMetrics } from "./consumer-metrics.js";
 import { decodeGroupJob, decodeP2PJob, InvalidJobError, type StoredMessage } from "./jobs.js";
 import { writeMessages } from "./message-writer.js";
-import { declareStoreQueues, STORE_QUEUES } from "../../../lib/queues/store-queues.js";
 
 /** Options of {@link startStoreConsumer}. */
 export interface StoreConsumerOptions {
