@@ -50,6 +50,13 @@ if ! port_open 5672; then
 fi
 wait_for rabbitmq 90 port_open 5672
 
+# Debian's Python gRPC toolchain, for the polyglot client test (test/domain/polyglot.test.ts).
+if [[ ! -x /usr/bin/grpc_python_plugin ]] || ! command -v protoc >/dev/null ||
+  ! /usr/bin/python3 -c 'import grpc, google.protobuf' 2>/dev/null; then
+  apt_install python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc
+fi
+echo "services: python grpc tools ready"
+
 # ZooKeeper (not preinstalled): apt's `zookeeper` package, run standalone.
 zk_ok() { [[ "$( (exec 3<>/dev/tcp/127.0.0.1/2181 && printf ruok >&3 && timeout 2 cat <&3) 2>/dev/null)" == imok ]]; }
 if ! zk_ok; then
