@@ -14,11 +14,14 @@ describe("redactConfig", () => {
         WHALESHARK_DATABASE_URL: "postgresql://ws:db-pass-1@db:5432/ws",
         WHALESHARK_REDIS_URL: "rediss://:redis-pass-2@redis:6380/0",
         WHALESHARK_AMQP_URL: "amqp://ws:amqp-pass-3@mq/vhost",
+        WHALESHARK_DOMAIN__INTERNAL_SECRET: "internal-secret-4",
+        WHALESHARK_CALLBACKS__URL: "https://hook:callback-pass-5@app.example/callback",
       },
     });
     const redacted = redactConfig(config);
     const text = JSON.stringify(redacted);
-    for (const secret of ["app-one-secret", "app-two-secret", "db-pass-1", "redis-pass-2", "amqp-pass-3"]) {
+    const secrets = ["app-one-secret", "app-two-secret", "db-pass-1", "redis-pass-2", "amqp-pass-3"];
+    for (const secret of [...secrets, "internal-secret-4", "callback-pass-5"]) {
       expect(text).not.toContain(secret);
     }
     expect(redacted.apps["1"]?.privateKey).toBe("[redacted]");

@@ -4,8 +4,9 @@ import type { Config } from "./schema.js";
 const REDACTED = "[redacted]";
 
 /**
- * A deep copy of `config` that is safe to log: every app's `privateKey` and the password of every
- * URL are replaced by "[redacted]". The input is not changed.
+ * A deep copy of `config` that is safe to log: every app's `privateKey`, the gateways' internal
+ * secret (`domain.internalSecret`) and the password of every URL (database, Redis, RabbitMQ,
+ * callbacks, Consul) are replaced by "[redacted]". The input is not changed.
  */
 export function redactConfig(config: Config): Config {
   const copy = structuredClone(config) as {
@@ -13,10 +14,15 @@ export function redactConfig(config: Config): Config {
     database: { url?: string };
     redis: { url?: string };
     amqp: { url?: string };
+    callbacks: { url?: string };
+    domain: { internalSecret?: string };
+    discovery: { consulUrl?: string };
   };
   for (const app of Object.values(copy.apps)) app.privateKey = REDACTED;
-  for (const section of [copy.database, copy.redis, copy.amqp]) {
+  for (const section of [copy.database, copy.redis, copy.amqp, copy.callbacks]) {
     if (section.url !== undefined) section.url = redactUrl(section.url);
   }
+  if (copy.domain.internalSecret !== undefined) copy.domain.internalSecret = REDACTED;
+  if (copy.discovery.consulUrl !== undefined) copy.discovery.consulUrl = redactUrl(copy.discovery.consulUrl);
   return copy as unknown as Config;
 }
