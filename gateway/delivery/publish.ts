@@ -1,15 +1,9 @@
 import { type Delivery, DeliveryBatch } from "../../gen/ts/whaleshark/v1/delivery.js";
-import type { Bus, QueueOptions } from "../../lib/ports/bus.js";
-import { deliveryQueue } from "../../lib/sessions/session-record.js";
+import type { Bus } from "../../lib/ports/bus.js";
+import { DELIVERY_QUEUE_OPTIONS, deliveryQueue } from "../../lib/sessions/session-record.js";
 
-/**
- * How a gateway declares its delivery queue; the domain's pusher declares it with the very same
- * options (services/domain/push/pusher.ts; a broker refuses a redeclare with other arguments).
- * Not durable: a device that misses a push catches up through sync (DESIGN §4), so pushes skip
- * the broker's disk. Deleted five minutes after its gateway stopped consuming, so a dead node's
- * queue does not pile up.
- */
-export const DELIVERY_QUEUE_OPTIONS: QueueOptions = { durable: false, expiresMs: 5 * 60_000 };
+/** One definition for gateways and publishers (lib/sessions). */
+export { DELIVERY_QUEUE_OPTIONS };
 
 /**
  * Publishes one DeliveryBatch per node (DESIGN §2 step 5: one bus message per node, never per

@@ -1,3 +1,5 @@
+import type { QueueOptions } from "../ports/bus.js";
+
 /**
  * The session record in kv that gateways write and the domain reads to find a
  * user's devices (spec §4.2, §5.2): one hash per user, one field per device.
@@ -37,6 +39,15 @@ export function sessionKey(appId: number, userId: string): string {
 export function sessionField(clientType: number, imei: string): string {
   return `${clientType}:${imei}`;
 }
+
+/**
+ * How every delivery queue is declared, by its gateway and by every publisher
+ * (a broker refuses a redeclare with other arguments, so there is one
+ * definition). Not durable: a device that misses a push catches up through
+ * sync (DESIGN.md §4), so pushes skip the broker's disk. Deleted five minutes
+ * after its gateway stopped consuming, so a dead node's queue does not pile up.
+ */
+export const DELIVERY_QUEUE_OPTIONS: QueueOptions = { durable: false, expiresMs: 5 * 60_000 };
 
 /** Bus queue of one gateway node's deliveries (DeliveryBatch messages). */
 export function deliveryQueue(nodeId: string): string {

@@ -1,8 +1,9 @@
 import type { Logger } from "pino";
 import { DeliveryBatch } from "../../../gen/ts/whaleshark/v1/delivery.js";
-import type { Bus, QueueOptions } from "../../../lib/ports/bus.js";
+import type { Bus } from "../../../lib/ports/bus.js";
 import type { KvStore } from "../../../lib/ports/kv.js";
 import {
+  DELIVERY_QUEUE_OPTIONS,
   decodeSession,
   deliveryQueue,
   isOnline,
@@ -60,13 +61,8 @@ export interface TargetedDevice {
   nodeId: string;
 }
 
-/**
- * How delivery queues are declared. Gateways declare their own queue with the
- * very same options (a broker refuses a redeclare with other arguments): a
- * non-durable queue that disappears after five minutes without a consumer
- * (the gateway died; its devices reconnect elsewhere and sync).
- */
-export const DELIVERY_QUEUE_OPTIONS: QueueOptions = { durable: false, expiresMs: 5 * 60_000 };
+/** One definition for gateways and publishers (lib/sessions). */
+export { DELIVERY_QUEUE_OPTIONS };
 
 /** What a {@link Pusher} needs. */
 export interface PusherOptions {
