@@ -21,6 +21,7 @@ import { groupMemberHandlers } from "./group-member/group-member-service.js";
 import { chatServiceHandlers } from "./messaging/chat-service.js";
 import { messageServiceHandlers } from "./messaging/message-service.js";
 import type { Messaging } from "./messaging/messaging.js";
+import { type RouteServiceDeps, routeServiceHandlers } from "./route/route-service.js";
 import { serveApp, serveInternal } from "./rpc/serve.js";
 import { userHandlers } from "./users/user-service.js";
 
@@ -33,6 +34,8 @@ export interface DomainWiring {
   logger: Logger;
   /** The messaging core (messaging/messaging.ts); without it ChatService and MessageService answer UNIMPLEMENTED. */
   messaging?: Messaging;
+  /** Live gateways and the route model for RouteService; without them it answers UNIMPLEMENTED. */
+  routes?: RouteServiceDeps;
 }
 
 /**
@@ -77,7 +80,8 @@ export function domainServices(wiring?: DomainWiring): MountedService[] {
               logger: wiring.logger,
             }),
     },
-    // Routing is wired by the discovery work.
-    { name: "whaleshark.v1.RouteService", definition: RouteServiceService, handlers: {} },
+    app("RouteService", RouteServiceService, () =>
+      wiring?.routes === undefined ? {} : routeServiceHandlers(wiring.routes),
+    ),
   ];
 }

@@ -2,8 +2,10 @@ import type { Config } from "../../lib/config/index.js";
 import { AppAuthenticator, InternalAuthenticator, resolveInternalSecret } from "../../lib/grpc/auth.js";
 import { startGrpcServer } from "../../lib/grpc/server.js";
 import type { RoleDeps, RoleHandle } from "../../lib/role/role.js";
+import { GatewayDirectory, type RouteModel, serviceNames } from "../../lib/routing/index.js";
 import { Callbacks } from "./callbacks/callbacks.js";
 import type { DomainEnv } from "./core/env.js";
+import { createMessaging } from "./messaging/messaging.js";
 import { Pusher } from "./push/pusher.js";
 import { domainServices } from "./services.js";
 
@@ -42,11 +44,15 @@ export async function startDomain(deps: RoleDeps, config: Config): Promise<RoleH
     },
   });
   const internalAuth = new InternalAuthenticator(resolveInternalSecret(config));
+  const messaging = createMessaging({ env, bus: deps.bus, logger, config });
+  // RouteService answers from the gateways registered in discovery (spec §4.6).
+  const gateways = GatewayDirectory.watch(deps.discovery, serviceNames(config.discovery.servicePrefix));
+  const routes = { gateways, routeModel: config.discovery.routeModel as RouteModel };
   const grpc = await startGrpcServer({
     role: "domain",
     host: config.domain.host,
     port: config.domain.port,
-    services: domainServices({ env, appAuth, internalAuth, logger }),
+    services: domainServices({ env, appAuth, internalAuth, logger, messaging, routes }),
     logger,
   });
   return {
@@ -54,6 +60,8 @@ export async function startDomain(deps: RoleDeps, config: Config): Promise<RoleH
     grpcAddress: grpc.address,
     stop: async () => {
       await grpc.stop(config.shutdown.graceMs);
+      await messaging.close();
+      gateways.close();
       await callbacks.drain();
     },
   };

@@ -3,6 +3,7 @@ import { Command } from "../../../gen/ts/whaleshark/v1/command.js";
 import type { StoreP2PMessageJob } from "../../../gen/ts/whaleshark/v1/store_job.js";
 import { isImError } from "../../../lib/errors/index.js";
 import { P2P, type SenderDevice } from "./chat-message.js";
+import { SendDedupe } from "./send-dedupe.js";
 import type { SendInput } from "./send-pipeline.js";
 import { APP, type MessagingHarness, startMessagingHarness, storeBody } from "./test-harness.js";
 
@@ -120,7 +121,7 @@ describe("P2P sends (1103, MessageService.SendMessage)", () => {
     const first = await send({ messageId: "expired" });
     const [job] = (await h.jobs()) as StoreP2PMessageJob[];
     await storeBody(h.database.db, job as StoreP2PMessageJob);
-    await h.kv.del(`${APP}:cacheMessage:alice:expired`); // the TTL ran out, or Redis restarted
+    await h.kv.del(SendDedupe.key(APP, "alice", "expired")); // the TTL ran out, or Redis restarted
     const again = await send({ messageId: "expired" });
     expect(again).toMatchObject({
       messageKey: first.messageKey,
@@ -134,6 +135,10 @@ describe("P2P sends (1103, MessageService.SendMessage)", () => {
     const results = await Promise.all(Array.from({ length: 8 }, () => send({ messageId: "racing" })));
     for (const r of results) expect(r).toEqual(results[0]);
     expect(await h.jobs()).toHaveLength(1);
+  });
+
+  it("keeps the dedupe keys of different senders apart, whatever their ids contain", () => {
+    expect(SendDedupe.key(APP, "a:b", "c")).not.toBe(SendDedupe.key(APP, "a", "b:c"));
   });
 
   it("refuses a message_id already used in another conversation", async () => {

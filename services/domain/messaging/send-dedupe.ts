@@ -9,8 +9,9 @@ import { type ChatMessage, fromBodyRow } from "./chat-message.js";
  * and messageSequence) and nothing is stored twice.
  *
  * Two layers:
- * - kv, key `{appId}:cacheMessage:{fromId}:{messageId}` (the original's key
- *   plus the sender, whose id space messageIds live in): `pending` while a
+ * - kv, key `{appId}:cacheMessage:{fromId.length}:{fromId}:{messageId}`
+ *   (the original's key plus the sender, whose id space messageIds live in;
+ *   the length keeps `a:b`+`c` apart from `a`+`b:c`): `pending` while a
  *   call is accepting the message (a `set ifAbsent` claim, so two identical
  *   sends racing accept it once), then the accepted message for `ttlMs`;
  * - the database's unique key on im_message_body (app_id, from_id,
@@ -49,7 +50,7 @@ export class SendDedupe {
 
   /** The kv key of one send. */
   static key(appId: number, fromId: string, messageId: string): string {
-    return `${appId}:cacheMessage:${fromId}:${messageId}`;
+    return `${appId}:cacheMessage:${fromId.length}:${fromId}:${messageId}`;
   }
 
   /**

@@ -1,20 +1,15 @@
 import { StoreGroupMessageJob, StoreP2PMessageJob } from "../../../gen/ts/whaleshark/v1/store_job.js";
 import type { Bus } from "../../../lib/ports/bus.js";
+import { declareStoreQueues, STORE_QUEUES } from "../../../lib/queues/store-queues.js";
 import { type ChatMessage, GROUP, toGroupContent, toMessageContent } from "./chat-message.js";
-
-/**
- * The persistence queues (store_job.proto): the domain publishes one job per
- * accepted message, the store consumes. Durable, so jobs wait through a
- * store restart (fixes D32's non-durable topology). Named here as well as
- * in the store: the two roles meet only through the contract, never
- * through each other's code (DESIGN.md §1).
- */
-export const STORE_QUEUES = { p2p: "store.p2p", group: "store.group" } as const;
 
 /** The device fields are not stored (store_job.proto), so jobs carry none. */
 const NO_DEVICE = { clientType: 0, imei: "" };
 
-/** Publishes persistence jobs; a send is ACKed only after {@link publish} resolved. */
+/**
+ * Publishes persistence jobs (store_job.proto) on the store's queues
+ * (lib/queues); a send is ACKed only after {@link publish} resolved.
+ */
 export class StoreJobPublisher {
   readonly #bus: Bus;
   #declared: Promise<void> | undefined;
@@ -45,12 +40,9 @@ export class StoreJobPublisher {
     }
   }
 
-  /** Declares both queues once per process (idempotent; retried after a failure). */
+  /** Declares both durable queues once per process (retried after a failure; fixes D32's non-durable topology). */
   #declare(): Promise<void> {
-    this.#declared ??= Promise.all([
-      this.#bus.declareQueue(STORE_QUEUES.p2p, { durable: true }),
-      this.#bus.declareQueue(STORE_QUEUES.group, { durable: true }),
-    ]).then(
+    this.#declared ??= declareStoreQueues(this.#bus).then(
       () => undefined,
       (error: unknown) => {
         this.#declared = undefined;

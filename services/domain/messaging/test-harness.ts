@@ -8,6 +8,7 @@ import { configSchema } from "../../../lib/config/schema.js";
 import type { Bus, BusConsumer } from "../../../lib/ports/bus.js";
 import type { Database } from "../../../lib/ports/db.js";
 import type { KvStore } from "../../../lib/ports/kv.js";
+import { STORE_QUEUES } from "../../../lib/queues/store-queues.js";
 import {
   deliveryQueue,
   encodeSession,
@@ -19,7 +20,6 @@ import type { DomainEnv } from "../core/env.js";
 import { DELIVERY_QUEUE_OPTIONS, Pusher } from "../push/pusher.js";
 import { type MessagingTestDatabase, messagingTestDatabase } from "../sequence/test-database.js";
 import { Messaging } from "./messaging.js";
-import { STORE_QUEUES } from "./store-jobs.js";
 
 /**
  * A messaging core for tests (tests only): a fresh migrated PostgreSQL
@@ -88,7 +88,16 @@ export async function storeBody(db: Database, job: StoreP2PMessageJob | StoreGro
 
 /** Starts a harness; `messaging` overrides the config section. */
 export async function startMessagingHarness(
-  opts: { kv?: KvStore; bus?: Bus; messaging?: Partial<Config["messaging"]>; now?: () => number } = {},
+  opts: {
+    kv?: KvStore;
+    bus?: Bus;
+    messaging?: Partial<Config["messaging"]>;
+    now?: () => number;
+    /** false: leave the persistence queues to a real store consumer (`jobs()` then stays empty). */
+    consumeJobs?: boolean;
+    /** How long deliveries must stay quiet before `pushes()` returns (default 20 ms; more on a real broker). */
+    settleMs?: number;
+  } = {},
 ): Promise<MessagingHarness> {
   const database = await messagingTestDatabase();
   const kv = opts.kv ?? new MemoryKvStore();
@@ -117,6 +126,7 @@ export async function startMessagingHarness(
     [STORE_QUEUES.p2p, (b: Uint8Array) => StoreP2PMessageJob.decode(b)],
     [STORE_QUEUES.group, (b: Uint8Array) => StoreGroupMessageJob.decode(b)],
   ] as const) {
+    if (opts.consumeJobs === false) break;
     await bus.declareQueue(queue, { durable: true });
     consumers.push(await bus.consume(queue, async (msg) => void jobs.push(decode(msg.body))));
   }
@@ -143,7 +153,10 @@ export async function startMessagingHarness(
   };
   const settle = async () => {
     await messaging.idle();
-    await new Promise((r) => setTimeout(r, 20));
+    for (let seen = -1; seen !== received.length + jobs.length; ) {
+      seen = received.length + jobs.length;
+      await new Promise((r) => setTimeout(r, opts.settleMs ?? 20));
+    }
   };
 
   return {
