@@ -15,10 +15,10 @@ import { MemoryBus } from "../lib/adapters/memory/bus.js";
 import { RabbitMqBus } from "../lib/adapters/rabbitmq/bus.js";
 import type { Bus } from "../lib/ports/bus.js";
 import { declareStoreQueues, STORE_QUEUES } from "../lib/queues/store-queues.js";
+import { migratedTestDatabase } from "../lib/testing/migrated-database.js";
 import { createTestQueuePrefix } from "../lib/testing/rabbitmq.js";
 import { startStoreConsumer } from "../services/store/consumer/store-consumer.js";
 import { groupJob, p2pJob } from "../services/store/consumer/test-jobs.js";
-import { migratedTestDatabase } from "../services/store/test-database.js";
 
 const { values } = parseArgs({
   options: {

@@ -11,6 +11,7 @@ import { type Config, loadConfig } from "../../lib/config/index.js";
 import { AppAuthenticator, InternalAuthenticator } from "../../lib/grpc/auth.js";
 import { type RunningGrpcServer, startGrpcServer } from "../../lib/grpc/server.js";
 import type { RoleHandle } from "../../lib/role/role.js";
+import { type MigratedTestDatabase, migratedTestDatabase } from "../../lib/testing/migrated-database.js";
 import { testDiscoveryDeps } from "../../lib/testing/role-deps.js";
 import { type ClientEvents, WhaleSharkClient } from "../../sdk/index.js";
 import { tcpTransport } from "../../sdk/transport/tcp.js";
@@ -18,10 +19,6 @@ import { Callbacks } from "../../services/domain/callbacks/callbacks.js";
 import type { DomainEnv } from "../../services/domain/core/env.js";
 import { createMessaging, type Messaging } from "../../services/domain/messaging/messaging.js";
 import { Pusher } from "../../services/domain/push/pusher.js";
-import {
-  type MessagingTestDatabase,
-  messagingTestDatabase,
-} from "../../services/domain/sequence/test-database.js";
 import { domainServices } from "../../services/domain/services.js";
 import { startStore } from "../../services/store/start.js";
 
@@ -52,7 +49,7 @@ async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5
 }
 
 describe("end to end: SDK ↔ gateway ↔ domain ↔ store", () => {
-  let database: MessagingTestDatabase;
+  let database: MigratedTestDatabase;
   let config: Config;
   let store: RoleHandle;
   let domain: RunningGrpcServer;
@@ -80,7 +77,7 @@ describe("end to end: SDK ↔ gateway ↔ domain ↔ store", () => {
   };
 
   beforeAll(async () => {
-    database = await messagingTestDatabase();
+    database = await migratedTestDatabase();
     config = loadConfig({
       cwd: mkdtempSync(join(tmpdir(), "ws-e2e-")),
       env: {},

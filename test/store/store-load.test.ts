@@ -7,10 +7,10 @@ import { applyMigrations, readMigrations } from "../../lib/migrate/runner.js";
 import type { Bus } from "../../lib/ports/bus.js";
 import type { Database } from "../../lib/ports/db.js";
 import { STORE_QUEUES } from "../../lib/queues/store-queues.js";
+import { migratedTestDatabase } from "../../lib/testing/migrated-database.js";
 import { createTestQueuePrefix } from "../../lib/testing/rabbitmq.js";
 import { type StoreConsumer, startStoreConsumer } from "../../services/store/consumer/store-consumer.js";
 import { groupJob, p2pJob } from "../../services/store/consumer/test-jobs.js";
-import { migratedTestDatabase } from "../../services/store/test-database.js";
 import { startPrivatePostgres } from "./private-postgres.js";
 
 /**

@@ -15,10 +15,10 @@ import { loadConfig } from "../../lib/config/index.js";
 import { errorCodeOf } from "../../lib/grpc/errors.js";
 import { STORE_QUEUES } from "../../lib/queues/store-queues.js";
 import type { RoleHandle } from "../../lib/role/role.js";
+import { type MigratedTestDatabase, migratedTestDatabase } from "../../lib/testing/migrated-database.js";
 import { testDiscoveryDeps } from "../../lib/testing/role-deps.js";
 import { p2pJob } from "../../services/store/consumer/test-jobs.js";
 import { startStore } from "../../services/store/start.js";
-import { type MigratedTestDatabase, migratedTestDatabase } from "../../services/store/test-database.js";
 
 /**
  * The store role as `whaleshark store` runs it: jobs in on the bus, history

@@ -15,10 +15,10 @@ import {
   sessionField,
   sessionKey,
 } from "../../../lib/sessions/session-record.js";
+import { type MigratedTestDatabase, migratedTestDatabase } from "../../../lib/testing/migrated-database.js";
 import { Callbacks } from "../callbacks/callbacks.js";
 import type { DomainEnv } from "../core/env.js";
 import { DELIVERY_QUEUE_OPTIONS, Pusher } from "../push/pusher.js";
-import { type MessagingTestDatabase, messagingTestDatabase } from "../sequence/test-database.js";
 import { Messaging } from "./messaging.js";
 
 /**
@@ -42,7 +42,7 @@ export interface Received {
 }
 
 export interface MessagingHarness {
-  database: MessagingTestDatabase;
+  database: MigratedTestDatabase;
   kv: KvStore;
   bus: Bus;
   env: DomainEnv;
@@ -99,7 +99,7 @@ export async function startMessagingHarness(
     settleMs?: number;
   } = {},
 ): Promise<MessagingHarness> {
-  const database = await messagingTestDatabase();
+  const database = await migratedTestDatabase();
   const kv = opts.kv ?? new MemoryKvStore();
   const bus = opts.bus ?? new MemoryBus();
   const logger = pino({ level: process.env.WHALESHARK_TEST_LOG ?? "silent" });

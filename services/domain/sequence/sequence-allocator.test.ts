@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryKvStore } from "../../../lib/adapters/memory/kv-store.js";
 import { RedisKvStore } from "../../../lib/adapters/redis/kv-store.js";
 import type { KvStore } from "../../../lib/ports/kv.js";
+import { type MigratedTestDatabase, migratedTestDatabase } from "../../../lib/testing/migrated-database.js";
 import { createTestKeyPrefix } from "../../../lib/testing/redis.js";
 import { KV_BASE, SequenceAllocator } from "./sequence-allocator.js";
 import { groupSequenceKey, p2pPairId, p2pSequenceKey, type SequenceKey } from "./sequence-keys.js";
-import { type MessagingTestDatabase, messagingTestDatabase } from "./test-database.js";
 
 /** A kv store whose backing store can be replaced by an empty one: "Redis lost all its data". */
 class WipeableKv implements KvStore {
@@ -47,11 +47,11 @@ function expectDistinct(values: number[]): void {
 }
 
 describe("SequenceAllocator", () => {
-  let database: MessagingTestDatabase;
+  let database: MigratedTestDatabase;
   const db = () => Promise.resolve(database.db);
 
   beforeAll(async () => {
-    database = await messagingTestDatabase();
+    database = await migratedTestDatabase();
   });
   afterAll(async () => {
     await database?.close();

@@ -4,7 +4,7 @@ import { MemoryBus } from "../../../lib/adapters/memory/bus.js";
 import { openPgliteDatabase } from "../../../lib/adapters/pglite/database.js";
 import type { Database } from "../../../lib/ports/db.js";
 import { replayStoreDeadLetters, STORE_QUEUES } from "../../../lib/queues/store-queues.js";
-import { migratedTestDatabase } from "../test-database.js";
+import { migratedTestDatabase } from "../../../lib/testing/migrated-database.js";
 import { type StoreConsumer, startStoreConsumer } from "./store-consumer.js";
 import { groupJob, p2pJob } from "./test-jobs.js";
 

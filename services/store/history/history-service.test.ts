@@ -3,9 +3,9 @@ import { ConversationType } from "../../../gen/ts/whaleshark/v1/enums.js";
 import { GrpcStatus, isImError } from "../../../lib/errors/index.js";
 import { grpcStatusOf } from "../../../lib/grpc/errors.js";
 import type { Database } from "../../../lib/ports/db.js";
+import { type MigratedTestDatabase, migratedTestDatabase } from "../../../lib/testing/migrated-database.js";
 import { GROUP, P2P, type StoredMessage } from "../consumer/jobs.js";
 import { writeMessages } from "../consumer/message-writer.js";
-import { type MigratedTestDatabase, migratedTestDatabase } from "../test-database.js";
 import { HistoryService } from "./history-service.js";
 
 const APP = 10001;

@@ -1,8 +1,8 @@
-import { openPostgresDatabase } from "../../lib/adapters/postgres/database.js";
-import { openPostgresMigrationTarget } from "../../lib/adapters/postgres/migration-target.js";
-import { applyMigrations, readMigrations } from "../../lib/migrate/runner.js";
-import type { Database } from "../../lib/ports/db.js";
-import { createTestDatabase } from "../../lib/testing/postgres.js";
+import { openPostgresDatabase } from "../adapters/postgres/database.js";
+import { openPostgresMigrationTarget } from "../adapters/postgres/migration-target.js";
+import { applyMigrations, readMigrations } from "../migrate/runner.js";
+import type { Database } from "../ports/db.js";
+import { createTestDatabase } from "./postgres.js";
 
 /** A migrated database of its own for one test file (tests only). */
 export interface MigratedTestDatabase {
@@ -16,7 +16,7 @@ export interface MigratedTestDatabase {
  * A fresh PostgreSQL database on the test server, migrated the way
  * `whaleshark migrate` does it, with a Prisma client on it.
  */
-export async function migratedTestDatabase(poolSize = 4): Promise<MigratedTestDatabase> {
+export async function migratedTestDatabase(poolSize = 6): Promise<MigratedTestDatabase> {
   const testDb = await createTestDatabase();
   const target = await openPostgresMigrationTarget(testDb.url);
   try {
