@@ -6,6 +6,7 @@ import { createMetricsRegistry, startRoleMetrics } from "../lib/metrics/index.js
 import type { RoleDeps, RoleHandle } from "../lib/role/role.js";
 import { type ChatCalls, GrpcChatCalls } from "./commands/chat-client.js";
 import type { GatewayContext } from "./commands/context.js";
+import { GrpcHistoryCalls, type HistoryCalls } from "./commands/history-client.js";
 import { startDeliveryConsumer } from "./delivery/consumer.js";
 import { GatewayMetrics } from "./gateway-metrics.js";
 import { Connection } from "./session/connection.js";
@@ -37,6 +38,8 @@ export interface GatewayHandle extends RoleHandle {
 export interface GatewayOptions {
   /** Replaces the gRPC ChatService client (default: the domain through discovery, `deps.grpcTargets.domain`, with the internal secret). */
   chat?: ChatCalls;
+  /** Replaces the gRPC HistoryService client (default: the store through discovery, `deps.grpcTargets.store`, with the internal secret). */
+  history?: HistoryCalls;
 }
 
 /** Waits for `p`, at most `ms`; never rejects. */
@@ -56,7 +59,8 @@ async function within(p: Promise<unknown>, ms: number): Promise<void> {
  * (`gateway.wsPort`, 19002, `gateway.wsPath`) listeners with the original's frame protocol, this
  * node's delivery consumer (`deliveryQueue(nodeId)`), the heartbeat monitor, its gRPC endpoint
  * (health + reflection) and its `/metrics` endpoint. Sessions live in `deps.kv`, kicks and pushes
- * travel on `deps.bus`; chat frames go to the domain over gRPC.
+ * travel on `deps.bus`; chat frames go to the domain over gRPC, sync commands (9007 / 9009) to
+ * the store's HistoryService.
  *
  * `stop()`: stops accepting, stops consuming deliveries, closes every connection
  * (`server-stopping`: each logged-in device is marked offline), waits for those session writes
@@ -74,6 +78,9 @@ export async function startGateway(
   const chat =
     options.chat ??
     new GrpcChatCalls(deps.grpcTargets.domain, resolveInternalSecret(config), g.forwardTimeoutMs);
+  const history =
+    options.history ??
+    new GrpcHistoryCalls(deps.grpcTargets.store, resolveInternalSecret(config), g.forwardTimeoutMs);
   const ctx: GatewayContext = {
     config,
     nodeId: config.nodeId,
@@ -81,6 +88,7 @@ export async function startGateway(
     sessions: new SessionStore(deps.kv, g),
     bus: deps.bus,
     chat,
+    history,
     metrics,
     logger,
   };
@@ -145,6 +153,7 @@ export async function startGateway(
     await within(Promise.all([...pending]), grace);
     await within(listenersClosed, grace);
     chat.close();
+    history.close();
     await grpc.stop(grace);
     await metricsServer?.stop();
     logger.info("gateway stopped");

@@ -8,6 +8,8 @@ export const ClientErrorReasons = {
   kicked: "the device was logged out by a login elsewhere (MUTALOGIN 9002)",
   refused: "the server refused the message (ACK with ok:false, or an error frame)",
   "ack-timeout": "no ACK after the last resend",
+  "sync-refused": "the gateway could not answer a catch-up request (error frame 9006, e.g. 71000)",
+  "sync-timeout": "no answer to a catch-up request within sync.requestTimeoutMs",
 } as const;
 
 /** A catalogued client failure reason. */

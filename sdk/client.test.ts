@@ -52,6 +52,13 @@ function client(overrides: Partial<ClientOptions> = {}): WhaleSharkClient {
   return c;
 }
 
+/** Connects and waits for the catch-up after the login (pushes wait behind it). */
+async function online(c: WhaleSharkClient): Promise<void> {
+  const synced = new Promise((resolve) => c.on("synced", resolve));
+  await c.connect();
+  await synced;
+}
+
 const message = (key: number, fromId = "bob") => ({
   appId: 10001,
   clientType: 1,
@@ -94,7 +101,7 @@ describe.each(VARIANTS)("WhaleSharkClient over $name", ({ transport, encoding })
     const c = client({ transport: transport(), encoding });
     const seen: ChatMessage[] = [];
     c.on("message", (m) => seen.push(m));
-    await c.connect();
+    await online(c);
     const conn = gateway.connections[0]!;
     conn.push(1103, message(501));
     conn.push(1103, message(501)); // redelivery
@@ -118,7 +125,7 @@ describe("receiving", () => {
     c.on("message", (m) => events.push([m.kind, m.fromSelf]));
     c.on("receipt", (r) => events.push(["receipt", r.command]));
     c.on("notification", (n) => events.push(["notification", n.command]));
-    await c.connect();
+    await online(c);
     const conn = gateway.connections[0]!;
     conn.push(2104, { ...message(601), groupId: "g1", memberIds: ["alice", "bob"] });
     conn.push(1103, message(602, "alice")); // sync copy from this user's other device

@@ -7,7 +7,8 @@ import { ClientError, type ClientErrorReason } from "./client-error.js";
 import { Emitter, type Listener } from "./emitter.js";
 import { type ClientEvents, type ClientState, RECEIPT_COMMANDS } from "./events.js";
 import { type DeviceHeader, decodePush, encodeRequest } from "./frames.js";
-import { LruSet } from "./lru-set.js";
+import { Inbox } from "./inbox.js";
+import { MessageSync } from "./message-sync.js";
 import { type ClientOptions, heartbeatEvery, type ResolvedOptions, resolveOptions } from "./options.js";
 import { Outbox } from "./outbox.js";
 import type { ClientTransport, TransportKind } from "./transport/transport.js";
@@ -44,7 +45,11 @@ export class WhaleSharkClient {
   readonly #header: DeviceHeader;
   readonly #events: Emitter<ClientEvents>;
   readonly #outbox: Outbox;
-  readonly #seen: LruSet<number>;
+  readonly #inbox: Inbox;
+  /** The conversation of each send waiting for its ACK, by messageId. */
+  readonly #sending = new Map<string, string>();
+  /** The catch-up (undefined when options.sync is false). */
+  readonly #sync: MessageSync | undefined;
   #state: ClientState = "idle";
   #transport: ClientTransport | undefined;
   /** Bumped for every connection and at shutdown, so late callbacks of an old one are ignored. */
@@ -72,7 +77,26 @@ export class WhaleSharkClient {
       (frame) => this.#state === "online" && this.#transport?.send(frame) === true,
       this.#o.random,
     );
-    this.#seen = new LruSet(this.#o.dedupeCapacity);
+    this.#inbox = new Inbox({
+      userId: this.#o.userId,
+      dedupeCapacity: this.#o.dedupeCapacity,
+      initialCursor: this.#o.initialSyncCursor,
+      isPendingSend: (messageId) => this.#outbox.has(messageId),
+      emit: (message) => this.#events.emit("message", message),
+      // Without sync nothing can fill a gap: deliver as pushed.
+      onGap: (conversation) =>
+        this.#sync === undefined ? this.#inbox.skip(conversation) : this.#sync.fill(conversation),
+    });
+    const policy = this.#o.sync;
+    this.#sync =
+      policy === undefined
+        ? undefined
+        : new MessageSync(policy, this.#o.userId, this.#inbox, {
+            write: (command, data) => this.#send(command, data),
+            synced: (event) => this.#events.emit("synced", event),
+            error: (error) => this.#events.emit("error", error),
+            random: this.#o.random,
+          });
   }
 
   /** Current lifecycle state. */
@@ -83,6 +107,14 @@ export class WhaleSharkClient {
   /** The LOGIN_ACK of the current (or last) login; undefined before the first. */
   get loginAck(): LoginAckPack | undefined {
     return this.#loginAck;
+  }
+
+  /**
+   * The highest messageKey this client delivered (or sent), or `initialSyncCursor`: where the
+   * next catch-up starts. Persist it (or the `synced` event's cursor) to resume after a restart.
+   */
+  get syncCursor(): number {
+    return this.#inbox.cursor;
   }
 
   /** Messages sent and still waiting for their ACK. */
@@ -126,13 +158,26 @@ export class WhaleSharkClient {
    */
   sendP2P(input: P2PMessageInput): Promise<MessageAck> {
     const { messageId, ...rest } = input;
-    return this.#sendChat(Command.COMMAND_MSG_P2P, Command.COMMAND_MSG_ACK, messageId, rest);
+    return this.#sendChat(
+      Command.COMMAND_MSG_P2P,
+      Command.COMMAND_MSG_ACK,
+      messageId,
+      rest,
+      `p2p:${input.toId}`,
+    );
   }
 
   /** Sends a group message (2104); resolves with its ACK 2047. Same contract as sendP2P. */
   sendGroup(input: GroupMessageInput): Promise<MessageAck> {
     const { messageId, ...rest } = input;
-    return this.#sendChat(Command.COMMAND_MSG_GROUP, Command.COMMAND_GROUP_MSG_ACK, messageId, rest);
+    const conversation = `group:${input.groupId}`;
+    return this.#sendChat(
+      Command.COMMAND_MSG_GROUP,
+      Command.COMMAND_GROUP_MSG_ACK,
+      messageId,
+      rest,
+      conversation,
+    );
   }
 
   /**
@@ -176,7 +221,13 @@ export class WhaleSharkClient {
     this.#shutdown(undefined, "closed");
   }
 
-  #sendChat(command: number, ackCommand: number, messageId: string | undefined, fields: object) {
+  #sendChat(
+    command: number,
+    ackCommand: number,
+    messageId: string | undefined,
+    fields: object,
+    conversation: string,
+  ) {
     if (this.#state === "idle" || this.#state === "closed") {
       return Promise.reject(new ClientError("not-connected"));
     }
@@ -188,7 +239,11 @@ export class WhaleSharkClient {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#outbox.add(id, ackCommand, frame);
+    const sent = this.#outbox.add(id, ackCommand, frame);
+    this.#sending.set(id, conversation);
+    const done = () => this.#sending.delete(id);
+    sent.then(done, done);
+    return sent;
   }
 
   #send(command: number, data: object): boolean {
@@ -261,6 +316,8 @@ export class WhaleSharkClient {
     // Pending sends go out again with their original messageIds (spec §5.5 retry model).
     this.#outbox.flush();
     this.#events.emit("connected", { loginAck, reconnected: reconnect });
+    // Catch up with what was missed while offline (DESIGN §4 "Sync"), unless a listener closed us.
+    if (this.#state === "online") this.#sync?.start();
   }
 
   async #afterReconnect(loginAck: LoginAckPack): Promise<void> {
@@ -276,6 +333,7 @@ export class WhaleSharkClient {
     this.#transport = undefined;
     clearInterval(this.#heartbeat);
     this.#outbox.pause();
+    this.#sync?.stop();
     this.#login?.reject(error ?? new ClientError("connection-lost"));
     if (this.#state !== "online") return; // a failed (re)connect attempt: its caller decides
     if (this.#o.reconnect === undefined) {
@@ -327,12 +385,15 @@ export class WhaleSharkClient {
         return;
       case Command.COMMAND_MSG_ACK:
       case Command.COMMAND_GROUP_MSG_ACK:
-        this.#outbox.ack(command, data as MessageAck);
-        this.#events.emit("ack", { command, ack: data as MessageAck });
+        this.#onAck(command, data as MessageAck);
         return;
       case Command.COMMAND_MSG_P2P:
       case Command.COMMAND_MSG_GROUP:
         this.#onMessage(command, data as MessageContent | GroupChatMessageContent);
+        return;
+      case Command.COMMAND_SYNC_MESSAGES_ACK:
+      case Command.COMMAND_SYNC_CONVERSATION_ACK:
+        this.#sync?.onAnswer(command, data);
         return;
       default:
         if (RECEIPT_COMMANDS.has(command)) {
@@ -344,10 +405,22 @@ export class WhaleSharkClient {
     }
   }
 
+  #onAck(command: 1046 | 2047, ack: MessageAck): void {
+    const conversation = this.#sending.get(ack.data?.messageId ?? "");
+    if (this.#outbox.ack(command, ack) && ack.ok && conversation !== undefined) {
+      // At once, before the next frame: an ACKed send takes its place in its conversation (its
+      // sequence is no gap, its messageKey no new message when a catch-up returns it).
+      this.#inbox.own(conversation, ack.data?.messageSequence ?? 0, ack.data?.messageKey ?? 0);
+    }
+    this.#events.emit("ack", { command, ack });
+  }
+
   #onServerError(vo: ResponseVo): void {
     const server = { code: vo.code, msg: vo.msg };
     if (this.#login !== undefined) {
       this.#login.reject(new ClientError("login-refused", server));
+    } else if (this.#sync?.onError(vo) === true) {
+      // A refused catch-up: the sync retries it.
     } else {
       const messageId = (vo.data as { messageId?: unknown } | undefined)?.messageId;
       if (typeof messageId === "string") this.#outbox.refuse(messageId, new ClientError("refused", server));
@@ -361,16 +434,11 @@ export class WhaleSharkClient {
       // Acked again for a redelivery too: the first 1107 may be what got lost.
       this.sendReceiveAck(message);
     }
-    if (message.messageKey !== 0 && !this.#seen.add(message.messageKey)) return;
+    const origin = { fromSelf, synced: false, recalled: false };
     if (command === Command.COMMAND_MSG_P2P) {
-      this.#events.emit("message", { kind: "p2p", command, message: message as MessageContent, fromSelf });
+      this.#inbox.push({ kind: "p2p", command, message: message as MessageContent, ...origin });
     } else {
-      this.#events.emit("message", {
-        kind: "group",
-        command,
-        message: message as GroupChatMessageContent,
-        fromSelf,
-      });
+      this.#inbox.push({ kind: "group", command, message: message as GroupChatMessageContent, ...origin });
     }
   }
 
@@ -383,6 +451,9 @@ export class WhaleSharkClient {
     this.#transport?.close();
     this.#transport = undefined;
     this.#setState("closed");
+    // What was received is delivered, also what still waited for a catch-up or a gap.
+    if (this.#sync === undefined) this.#inbox.flush();
+    else this.#sync.close();
     this.#outbox.failAll(new ClientError(reason));
     this.#events.emit("close", { error, willReconnect: false });
   }

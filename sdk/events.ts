@@ -13,10 +13,24 @@ export const RECEIPT_COMMANDS: ReadonlySet<number> = new Set([1107, 1053, 1054, 
 /** Lifecycle of a client: idle → connecting → online ⇄ reconnecting → closed. */
 export type ClientState = "idle" | "connecting" | "online" | "reconnecting" | "closed";
 
-/** A chat message received (once: redeliveries with a known messageKey are dropped). */
+/** Where a chat message came from and what became of it. */
+export interface MessageOrigin {
+  /** Sent by this user (a sync copy of another device's send, or a synced message of this user). */
+  fromSelf: boolean;
+  /** Fetched by the catch-up sync (9007 / 9009) rather than pushed live. */
+  synced: boolean;
+  /** Recalled before this device got it: the body is empty (only synced messages can say so). */
+  recalled: boolean;
+}
+
+/**
+ * A chat message received, once (redeliveries with a known messageKey are dropped) and in
+ * messageSequence order within its conversation. Synced messages carry what was stored: the
+ * sending device's clientType and imei are not kept (0 and "").
+ */
 export type ChatMessage =
-  | { kind: "p2p"; command: 1103; message: MessageContent; fromSelf: boolean }
-  | { kind: "group"; command: 2104; message: GroupChatMessageContent; fromSelf: boolean };
+  | ({ kind: "p2p"; command: 1103; message: MessageContent } & MessageOrigin)
+  | ({ kind: "group"; command: 2104; message: GroupChatMessageContent } & MessageOrigin);
 
 /** A delivery or read receipt. */
 export type Receipt =
@@ -33,6 +47,13 @@ export interface ClientEvents {
   reconnected: { loginAck: LoginAckPack };
   /** A P2P (1103) or group (2104) message, including sync copies of this user's other devices. */
   message: ChatMessage;
+  /**
+   * A catch-up finished (after every login, and again shortly after): everything stored up to
+   * `cursor` has been delivered. `cursor` is the value to persist and pass back as
+   * `initialSyncCursor` when the application restarts; `messages` counts what this catch-up
+   * delivered.
+   */
+  synced: { cursor: number; messages: number };
   /** Every uplink ACK (1046 / 2047), also late ones whose send already settled. */
   ack: { command: 1046 | 2047; ack: MessageAck };
   receipt: Receipt;

@@ -8,8 +8,9 @@ export { MessageEncoding } from "../lib/wire/constants.js";
 export { type BackoffPolicy, backoffDelay } from "./backoff.js";
 export { type GroupMessageInput, type P2PMessageInput, WhaleSharkClient } from "./client.js";
 export { ClientError, type ClientErrorReason, ClientErrorReasons } from "./client-error.js";
-export type { ChatMessage, ClientEvents, ClientState, Receipt } from "./events.js";
+export type { ChatMessage, ClientEvents, ClientState, MessageOrigin, Receipt } from "./events.js";
 export { LruSet } from "./lru-set.js";
+export { SYNC_DEFAULTS, type SyncPolicy } from "./message-sync.js";
 export {
   type ClientOptions,
   RECONNECT_DEFAULTS,

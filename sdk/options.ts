@@ -1,6 +1,7 @@
 import type { LoginAckPack } from "../gen/ts/whaleshark/v1/envelope.js";
 import { MessageEncoding } from "../lib/wire/index.js";
 import type { BackoffPolicy } from "./backoff.js";
+import { SYNC_DEFAULTS, type SyncPolicy } from "./message-sync.js";
 import type { ResendPolicy } from "./outbox.js";
 import type { TransportFactory } from "./transport/transport.js";
 
@@ -45,8 +46,19 @@ export interface ClientOptions {
   /** Answer each received P2P message with MSG_RECEIVE_ACK 1107 (default true). */
   autoReceiveAck?: boolean;
   /**
-   * Runs after every successful re-login, before `reconnected` is emitted: the place to sync what
-   * was missed while offline (DESIGN §4 "Sync"). See sdk/README.md; its errors become `error` events.
+   * Where the catch-up starts on the first login: the last messageKey the application holds, as
+   * the `synced` event (or `syncCursor`) gave it before it stopped. Default 0: everything the user
+   * may see. See sdk/README.md "Catching up".
+   */
+  initialSyncCursor?: number;
+  /**
+   * The catch-up after every login and the filling of sequence gaps (defaults: SYNC_DEFAULTS);
+   * `false` turns both off (messages are then delivered as pushed).
+   */
+  sync?: Partial<SyncPolicy> | false;
+  /**
+   * Runs after every successful re-login, before `reconnected` is emitted (the catch-up has
+   * started by then). Its errors become `error` events.
    */
   onReconnected?: () => void | Promise<void>;
   /** Makes client messageIds (default crypto.randomUUID). */
@@ -78,9 +90,10 @@ export const RECONNECT_DEFAULTS: ReconnectPolicy = {
 /** ClientOptions with every default applied. */
 export interface ResolvedOptions
   extends Required<
-    Omit<ClientOptions, "userSign" | "heartbeatMs" | "resend" | "reconnect" | "onReconnected">
+    Omit<ClientOptions, "userSign" | "heartbeatMs" | "resend" | "reconnect" | "onReconnected" | "sync">
   > {
   userSign: UserSignSource;
+  sync: SyncPolicy | undefined;
   heartbeatMs: number | undefined;
   resend: ResendPolicy;
   reconnect: ReconnectPolicy | undefined;
@@ -89,6 +102,10 @@ export interface ResolvedOptions
 
 /** Applies the defaults. */
 export function resolveOptions(options: ClientOptions): ResolvedOptions {
+  const cursor = options.initialSyncCursor;
+  if (cursor !== undefined && !(Number.isSafeInteger(cursor) && cursor >= 0)) {
+    throw new RangeError(`initialSyncCursor must be a messageKey (an integer ≥ 0): ${cursor}`);
+  }
   return {
     ...options,
     userSign: options.userSign ?? "",
@@ -100,6 +117,15 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     reconnect: options.reconnect === false ? undefined : { ...RECONNECT_DEFAULTS, ...options.reconnect },
     dedupeCapacity: options.dedupeCapacity ?? 10_000,
     autoReceiveAck: options.autoReceiveAck ?? true,
+    initialSyncCursor: options.initialSyncCursor ?? 0,
+    sync:
+      options.sync === false
+        ? undefined
+        : {
+            ...SYNC_DEFAULTS,
+            ...options.sync,
+            pageSize: Math.min(100, Math.max(1, options.sync?.pageSize ?? SYNC_DEFAULTS.pageSize)),
+          },
     onReconnected: options.onReconnected,
     newMessageId: options.newMessageId ?? (() => globalThis.crypto.randomUUID()),
     random: options.random ?? Math.random,

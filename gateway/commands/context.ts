@@ -5,6 +5,7 @@ import type { GatewayMetrics } from "../gateway-metrics.js";
 import type { LocalRegistry } from "../session/local-registry.js";
 import type { SessionStore } from "../session/session-store.js";
 import type { ChatCalls } from "./chat-client.js";
+import type { HistoryCalls } from "./history-client.js";
 
 /** Everything a command handler may touch; built once per gateway by start.ts. */
 export interface GatewayContext {
@@ -15,6 +16,8 @@ export interface GatewayContext {
   readonly sessions: SessionStore;
   readonly bus: Bus;
   readonly chat: ChatCalls;
+  /** The store's HistoryService, for the sync commands 9007 / 9009 (sync.ts). */
+  readonly history: HistoryCalls;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
 }

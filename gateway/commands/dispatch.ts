@@ -15,6 +15,7 @@ import { FORWARDED_COMMANDS, handleForward } from "./forward.js";
 import { handleLogin } from "./login.js";
 import { handleLogout } from "./logout.js";
 import { handlePing, renewIfDue } from "./ping.js";
+import { handleSync, SYNC_COMMANDS } from "./sync.js";
 
 /**
  * Routes one client frame (spec §3.7) and enforces the bad-input rules of issue item 5 (fixes
@@ -75,6 +76,12 @@ async function route(ctx: GatewayContext, conn: Connection, frame: ClientFrame):
   }
   if (command === Command.COMMAND_PING) return handlePing(ctx, conn); // body ignored (spec §3.1)
   if (command === Command.COMMAND_LOGOUT) return handleLogout(ctx, conn); // body ignored
+  if (SYNC_COMMANDS.has(command)) {
+    // Answered from the store's history (sync.ts), not the domain.
+    const body = decode(ctx, conn, frame);
+    if (body !== undefined) await handleSync(ctx, conn, command, body);
+    return;
+  }
   if (!FORWARDED_COMMANDS.has(command)) {
     ctx.metrics.error("unknown-command");
     sendError(conn, errorInfo("PARAMETER_ERROR", `unknown command ${command}`), command);

@@ -5,6 +5,7 @@ import * as envelope from "../../gen/ts/whaleshark/v1/envelope.js";
 import * as friendship from "../../gen/ts/whaleshark/v1/friendship_pack.js";
 import * as group from "../../gen/ts/whaleshark/v1/group_pack.js";
 import * as message from "../../gen/ts/whaleshark/v1/message.js";
+import * as sync from "../../gen/ts/whaleshark/v1/sync.js";
 import * as user from "../../gen/ts/whaleshark/v1/user_pack.js";
 
 /**
@@ -48,6 +49,11 @@ export const PAYLOAD_TYPES: ReadonlyMap<number, PayloadCodec> = new Map<number, 
   [Command.COMMAND_MUTALOGIN, codec("MutaLoginPack", envelope.MutaLoginPack)],
   // The gateway's refusal of a frame, `{code, data, msg, ok:false}` (command.proto, D21, D26).
   [Command.COMMAND_ERROR, codec("ResponseVo", envelope.ResponseVo)],
+  // Catching up by cursor over the connection (sync.proto, DESIGN §4 "Sync", D1).
+  [Command.COMMAND_SYNC_MESSAGES, codec("SyncMessagesPack", sync.SyncMessagesPack)],
+  [Command.COMMAND_SYNC_MESSAGES_ACK, codec("SyncMessagesAckPack", sync.SyncMessagesAckPack)],
+  [Command.COMMAND_SYNC_CONVERSATION, codec("SyncConversationPack", sync.SyncConversationPack)],
+  [Command.COMMAND_SYNC_CONVERSATION_ACK, codec("SyncConversationAckPack", sync.SyncConversationAckPack)],
   // P2P messaging (spec §3.2).
   [Command.COMMAND_MSG_P2P, codec("MessageContent", message.MessageContent)],
   [Command.COMMAND_MSG_ACK, codec("MessageAck", message.MessageAck)],

@@ -10,6 +10,7 @@ import { MessageServiceService } from "../../gen/ts/whaleshark/v1/message_servic
 import { RouteServiceService } from "../../gen/ts/whaleshark/v1/route_service.js";
 import { UserServiceService } from "../../gen/ts/whaleshark/v1/user_service.js";
 import type { AppAuthenticator, InternalAuthenticator } from "../../lib/grpc/auth.js";
+import { serveApp, serveInternal } from "../../lib/grpc/serve.js";
 import type { MountedService } from "../../lib/grpc/server.js";
 import { conversationHandlers } from "./conversation/conversation-service.js";
 import type { DomainEnv } from "./core/env.js";
@@ -22,7 +23,6 @@ import { chatServiceHandlers } from "./messaging/chat-service.js";
 import { messageServiceHandlers } from "./messaging/message-service.js";
 import type { Messaging } from "./messaging/messaging.js";
 import { type RouteServiceDeps, routeServiceHandlers } from "./route/route-service.js";
-import { serveApp, serveInternal } from "./rpc/serve.js";
 import { userHandlers } from "./users/user-service.js";
 
 /** What the domain's handlers are built from. */
@@ -66,8 +66,8 @@ export function domainServices(wiring?: DomainWiring): MountedService[] {
     app("GroupService", GroupServiceService, groupHandlers),
     app("GroupMemberService", GroupMemberServiceService, groupMemberHandlers),
     app("ConversationService", ConversationServiceService, conversationHandlers),
-    app("MessageService", MessageServiceService, () =>
-      wiring?.messaging === undefined ? {} : messageServiceHandlers(wiring.messaging),
+    app("MessageService", MessageServiceService, (env) =>
+      wiring?.messaging === undefined ? {} : messageServiceHandlers(wiring.messaging, env.db),
     ),
     {
       name: "whaleshark.v1.ChatService",

@@ -1,5 +1,11 @@
 import { HistoryServiceService } from "../../gen/ts/whaleshark/v1/history_service.js";
 import type { Config } from "../../lib/config/index.js";
+import {
+  APP_ADMIN_USER_TYPE,
+  AppAuthenticator,
+  InternalAuthenticator,
+  resolveInternalSecret,
+} from "../../lib/grpc/auth.js";
 import { startGrpcServer } from "../../lib/grpc/server.js";
 import { createMetricsRegistry, startRoleMetrics } from "../../lib/metrics/index.js";
 import type { RoleDeps, RoleHandle } from "../../lib/role/role.js";
@@ -7,13 +13,13 @@ import { startStoreConsumer } from "./consumer/store-consumer.js";
 import { historyGrpcHandlers } from "./history/history-grpc.js";
 import { HistoryService } from "./history/history-service.js";
 
-/** user_type of an app admin (spec §10.2, D31). */
-const APP_ADMIN_USER_TYPE = 100;
-
 /**
  * Starts the store role: the persistence consumer (bus `store.p2p` /
  * `store.group` → PostgreSQL, in batches) and HistoryService over gRPC on
- * `store.host:store.port`, plus its `/metrics` endpoint.
+ * `store.host:store.port`, plus its `/metrics` endpoint. HistoryService calls
+ * are authenticated (history-grpc.ts): app servers by userSign, gateways by
+ * the internal secret (`domain.internalSecret`, required by the distributed
+ * profile as for the domain).
  *
  * `stop()` drains in order: stop taking jobs and write those in hand, then
  * stop the gRPC server (in-flight calls finish within `shutdown.graceMs`),
@@ -23,6 +29,26 @@ export async function startStore(deps: RoleDeps, config: Config): Promise<RoleHa
   const logger = deps.logger;
   const db = await deps.db();
   const registry = createMetricsRegistry({ role: "store", nodeId: config.nodeId });
+  const userType = async (appId: number, userId: string): Promise<number | null> => {
+    const user = await db.userData.findFirst({
+      where: { appId, userId, delFlag: 0 },
+      select: { userType: true },
+    });
+    return user?.userType ?? null;
+  };
+  const history = new HistoryService(
+    deps.db,
+    async (appId, userId) =>
+      config.apps[String(appId)]?.adminIds?.includes(userId) === true ||
+      (await userType(appId, userId)) === APP_ADMIN_USER_TYPE,
+  );
+  // App servers sign their calls; gateways relaying a device's sync carry the internal secret
+  // (resolved before anything starts: the distributed profile refuses to run without it).
+  const auth = {
+    auth: new AppAuthenticator({ apps: config.apps, kv: deps.kv, userType }),
+    internal: new InternalAuthenticator(resolveInternalSecret(config)),
+    logger,
+  };
   const consumer = await startStoreConsumer({
     bus: deps.bus,
     db,
@@ -31,14 +57,6 @@ export async function startStore(deps: RoleDeps, config: Config): Promise<RoleHa
     batchWaitMs: config.store.batchWaitMs,
     maxAttempts: config.store.maxAttempts,
     registry,
-  });
-  const history = new HistoryService(deps.db, async (appId, userId) => {
-    if (config.apps[String(appId)]?.adminIds?.includes(userId)) return true;
-    const user = await db.userData.findFirst({
-      where: { appId, userId, delFlag: 0 },
-      select: { userType: true },
-    });
-    return user?.userType === APP_ADMIN_USER_TYPE;
   });
   let grpc: Awaited<ReturnType<typeof startGrpcServer>>;
   let metrics: Awaited<ReturnType<typeof startRoleMetrics>>;
@@ -51,7 +69,7 @@ export async function startStore(deps: RoleDeps, config: Config): Promise<RoleHa
         {
           name: "whaleshark.v1.HistoryService",
           definition: HistoryServiceService,
-          handlers: historyGrpcHandlers(history, logger),
+          handlers: historyGrpcHandlers(history, auth),
         },
       ],
       logger,

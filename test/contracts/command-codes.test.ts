@@ -68,6 +68,10 @@ const ORIGINAL_COMMANDS: ReadonlyArray<readonly [name: string, code: number]> = 
 const NEW_COMMANDS: ReadonlyArray<readonly [name: string, code: number]> = [
   ["LOGIN_ACK", 9001],
   ["ERROR", 9006],
+  ["SYNC_MESSAGES", 9007],
+  ["SYNC_MESSAGES_ACK", 9008],
+  ["SYNC_CONVERSATION", 9009],
+  ["SYNC_CONVERSATION_ACK", 9010],
 ];
 
 /** Values every proto3 enum has (UNSPECIFIED) or ts-proto adds (UNRECOGNIZED). */

@@ -11,7 +11,9 @@ import {
 } from "../../gen/ts/whaleshark/v1/history_service.js";
 import { MemoryBus } from "../../lib/adapters/memory/bus.js";
 import { MemoryKvStore } from "../../lib/adapters/memory/kv-store.js";
+import { generateUserSign } from "../../lib/auth/index.js";
 import { loadConfig } from "../../lib/config/index.js";
+import { AUTH_METADATA } from "../../lib/grpc/auth.js";
 import { errorCodeOf } from "../../lib/grpc/errors.js";
 import { STORE_QUEUES } from "../../lib/queues/store-queues.js";
 import type { RoleHandle } from "../../lib/role/role.js";
@@ -20,9 +22,22 @@ import { testDiscoveryDeps } from "../../lib/testing/role-deps.js";
 import { p2pJob } from "../../services/store/consumer/test-jobs.js";
 import { startStore } from "../../services/store/start.js";
 
+/** Metadata of an app-server call signed as `identifier` (common.proto §2). */
+function signedAs(identifier: string): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  metadata.set(AUTH_METADATA.appId, "10001");
+  metadata.set(AUTH_METADATA.identifier, identifier);
+  metadata.set(
+    AUTH_METADATA.userSign,
+    generateUserSign({ appId: 10001, identifier, privateKey: "bantanger", expireSeconds: 600 }),
+  );
+  return metadata;
+}
+
 /**
  * The store role as `whaleshark store` runs it: jobs in on the bus, history
- * out over gRPC (with health and reflection from the shared server).
+ * out over gRPC to signed callers (with health and reflection from the
+ * shared server).
  */
 describe("store role", () => {
   let testDb: MigratedTestDatabase;
@@ -60,7 +75,10 @@ describe("store role", () => {
     await testDb?.close();
   });
 
-  function sync(req: Partial<SyncP2PMessagesRequest>): Promise<SyncP2PMessagesResponse> {
+  function sync(
+    req: Partial<SyncP2PMessagesRequest>,
+    metadata = signedAs(req.operater ?? "ann"),
+  ): Promise<SyncP2PMessagesResponse> {
     const full = {
       appId: 10001,
       operater: "ann",
@@ -73,7 +91,7 @@ describe("store role", () => {
       ...req,
     };
     return new Promise((resolve, reject) =>
-      client.syncP2PMessages(full, (err, res) => (err ? reject(err) : resolve(res))),
+      client.syncP2PMessages(full, metadata, (err, res) => (err ? reject(err) : resolve(res))),
     );
   }
 
@@ -102,5 +120,11 @@ describe("store role", () => {
     const denied = await sync({ operater: "eve", userId: "ann" }).catch((e: grpc.ServiceError) => e);
     expect((denied as grpc.ServiceError).code).toBe(grpc.status.PERMISSION_DENIED);
     expect(errorCodeOf(denied as grpc.ServiceError)).toBe(60005);
+    const impostor = await sync({ operater: "ann" }, signedAs("eve")).catch((e: grpc.ServiceError) => e);
+    expect((impostor as grpc.ServiceError).code).toBe(grpc.status.PERMISSION_DENIED);
+    expect(errorCodeOf(impostor as grpc.ServiceError)).toBe(60005);
+    const anonymous = await sync({}, new grpc.Metadata()).catch((e: grpc.ServiceError) => e);
+    expect((anonymous as grpc.ServiceError).code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(errorCodeOf(anonymous as grpc.ServiceError)).toBe(60001);
   });
 });

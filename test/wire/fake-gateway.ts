@@ -40,7 +40,8 @@ const MAX = 65_536;
 /**
  * A tiny gateway built only from lib/wire, for SDK tests: LOGIN with userSign `good-sign` gets 9001
  * (anything else 9006 60003 and a close), chat messages are ACKed per `ackPolicy` with a
- * messageKey that is stable per messageId (like the real server's dedupe), everything is recorded.
+ * messageKey that is stable per messageId (like the real server's dedupe), sync requests (9007 /
+ * 9009) are answered by `syncMessages` / `syncConversation`, everything is recorded.
  */
 export class FakeGateway {
   readonly received: Received[] = [];
@@ -51,6 +52,25 @@ export class FakeGateway {
   heartbeatIntervalMs = 0;
   /** While true, new connections are closed at once (a gateway that is down). */
   refuseConnections = false;
+  /**
+   * Answers SYNC_MESSAGES 9007 with the 9008 data to push, or null for silence. Default: nothing
+   * stored (an empty, completed page).
+   */
+  syncMessages: (req: Record<string, unknown>) => object | null = (req) => ({
+    completed: true,
+    lastMessageKey: Number(req.lastMessageKey ?? 0),
+    maxMessageKey: 0,
+    messages: [],
+  });
+  /** Answers SYNC_CONVERSATION 9009 likewise (default: an empty, completed page). */
+  syncConversation: (req: Record<string, unknown>) => object | null = (req) => ({
+    completed: true,
+    conversationType: Number(req.conversationType ?? 0),
+    lastSequence: Number(req.lastSequence ?? 0),
+    maxSequence: 0,
+    messages: [],
+    toId: String(req.toId ?? ""),
+  });
   readonly #keys = new Map<string, number>();
   readonly #attempts = new Map<string, number>();
   #nextKey = 1_000;
@@ -97,6 +117,8 @@ export class FakeGateway {
 
   #acceptTcp(socket: Socket): void {
     if (this.refuseConnections) return void socket.destroy();
+    // Answers often go out back to back (a sync page, then an ACK): no Nagle delay between them.
+    socket.setNoDelay(true);
     const decoder = new ClientFrameDecoder({ maxFrameBytes: MAX });
     const conn = this.#connection(
       "tcp",
@@ -168,6 +190,9 @@ export class FakeGateway {
       });
     } else if (frame.command === 1103 || frame.command === 2104) {
       this.#chat(conn, frame.command === 1103 ? 1046 : 2047, data);
+    } else if (frame.command === 9007 || frame.command === 9009) {
+      const answer = frame.command === 9007 ? this.syncMessages(data) : this.syncConversation(data);
+      if (answer !== null) conn.push(frame.command + 1, answer);
     }
   }
 

@@ -1,4 +1,3 @@
-import type { ConversationSet } from "../../../gen/prisma/client.js";
 import { Command } from "../../../gen/ts/whaleshark/v1/command.js";
 import {
   DeleteConversationPack,
@@ -6,15 +5,16 @@ import {
 } from "../../../gen/ts/whaleshark/v1/conversation_pack.js";
 import type { ConversationServiceService } from "../../../gen/ts/whaleshark/v1/conversation_service.js";
 import { ImError } from "../../../lib/errors/index.js";
+import type { AppHandlers } from "../../../lib/grpc/serve.js";
 import type { DomainEnv } from "../core/env.js";
 import { num, ownerOrAdmin, required } from "../core/guards.js";
 import { notify, targetFor } from "../core/notify.js";
-import { nextUserSequence, type Tx } from "../core/sequences.js";
+import { nextUserSequence } from "../core/sequences.js";
 import { syncWindow } from "../core/sync.js";
 import { transaction } from "../core/tx.js";
-import type { AppHandlers } from "../rpc/serve.js";
 import { CONVERSATION, toConversation } from "./conversations.js";
 import { markRead } from "./mark-read.js";
+import { unreadCounts } from "./unread-counts.js";
 
 /**
  * The parts of a conversation id of `owner`: `{0|1}_{owner}_{peerOrGroup}`.
@@ -26,30 +26,6 @@ export function parseConversationId(id: string, owner: string): { type: number; 
     if (id.startsWith(prefix) && id.length > prefix.length) return { type, to: id.slice(prefix.length) };
   }
   throw ImError.of("CONVERSATION_UPDATE_PARAM_ERROR", "conversation_id is not the owner's");
-}
-
-/** Messages after the owner's read cursor in one conversation, not counting the owner's own. */
-async function unreadCount(db: Tx, row: ConversationSet): Promise<number> {
-  if (row.conversationType === CONVERSATION.P2P) {
-    return db.messageHistory.count({
-      where: {
-        appId: row.appId,
-        ownerId: row.fromId,
-        peerId: row.toId,
-        sequence: { gt: row.readSequence },
-        fromId: { not: row.fromId },
-      },
-    });
-  }
-  const member = await db.groupMember.findUnique({
-    where: { appId_groupId_memberId: { appId: row.appId, groupId: row.toId, memberId: row.fromId } },
-    select: { joinSequence: true },
-  });
-  const floor =
-    member !== null && member.joinSequence > row.readSequence ? member.joinSequence : row.readSequence;
-  return db.groupMessageHistory.count({
-    where: { appId: row.appId, groupId: row.toId, sequence: { gt: floor }, fromId: { not: row.fromId } },
-  });
 }
 
 /**
@@ -138,8 +114,8 @@ export function conversationHandlers(env: DomainEnv): AppHandlers<typeof Convers
       });
       const max = await db.conversationSet.aggregate({ where, _max: { sequence: true } });
       const page = window.page(rows);
-      const dataList = [];
-      for (const row of page.dataList) dataList.push(toConversation(row, await unreadCount(db, row)));
+      const unread = await unreadCounts(db, ctx.appId, page.dataList);
+      const dataList = page.dataList.map((row) => toConversation(row, unread.get(row.conversationId) ?? 0));
       return { maxSequence: num(max._max.sequence), completed: page.completed, dataList };
     },
 

@@ -1,6 +1,6 @@
 import { ImError } from "../../../lib/errors/index.js";
 import { permissionDenied } from "../../../lib/grpc/errors.js";
-import type { RequestContext } from "../rpc/serve.js";
+import type { RequestContext } from "../../../lib/grpc/serve.js";
 
 /**
  * Authorization and validation rules shared by the domain services

@@ -9,13 +9,13 @@ import {
 } from "../../../gen/ts/whaleshark/v1/friendship_pack.js";
 import type { FriendGroup } from "../../../gen/ts/whaleshark/v1/model.js";
 import { ImError } from "../../../lib/errors/index.js";
+import type { AppHandlers, RequestContext } from "../../../lib/grpc/serve.js";
 import type { DomainEnv } from "../core/env.js";
 import { num, ownerOrAdmin, required } from "../core/guards.js";
 import { send, targetFor } from "../core/notify.js";
 import { nextUserSequence, type Tx } from "../core/sequences.js";
 import { syncWindow } from "../core/sync.js";
 import { transaction } from "../core/tx.js";
-import type { AppHandlers, RequestContext } from "../rpc/serve.js";
 import { liveUserIds } from "../users/users.js";
 
 /** A label row (with its members) as the contract's FriendGroup. */

@@ -7,6 +7,7 @@ import {
   ReadAllFriendRequestPack,
 } from "../../../gen/ts/whaleshark/v1/friendship_pack.js";
 import { ImError } from "../../../lib/errors/index.js";
+import type { AppHandlers } from "../../../lib/grpc/serve.js";
 import type { DomainEnv } from "../core/env.js";
 import { num, ownerOrAdmin, pageSize } from "../core/guards.js";
 import { notify } from "../core/notify.js";
@@ -14,7 +15,6 @@ import { nextUserSequence } from "../core/sequences.js";
 import { syncWindow } from "../core/sync.js";
 import { transaction } from "../core/tx.js";
 import { makeFriends } from "../friendship/add-friend.js";
-import type { AppHandlers } from "../rpc/serve.js";
 import { toFriendRequest } from "./friend-requests.js";
 
 /**

@@ -3,13 +3,13 @@ import { Command } from "../../../gen/ts/whaleshark/v1/command.js";
 import { AddFriendPack, FriendRequestPack } from "../../../gen/ts/whaleshark/v1/friendship_pack.js";
 import type { FriendItem } from "../../../gen/ts/whaleshark/v1/friendship_service.js";
 import { ImError } from "../../../lib/errors/index.js";
+import type { RequestContext } from "../../../lib/grpc/serve.js";
 import { CONVERSATION, ensureConversations } from "../conversation/conversations.js";
 import type { DomainEnv } from "../core/env.js";
 import { send, targetFor as targetOf } from "../core/notify.js";
 import { nextUserSequence, type Tx } from "../core/sequences.js";
 import { transaction } from "../core/tx.js";
 import { toFriendRequestPack } from "../friend-request/friend-requests.js";
-import type { RequestContext } from "../rpc/serve.js";
 import { BLACK, FRIEND, findRelation } from "./friendships.js";
 
 /**

@@ -2,12 +2,12 @@ import { Command } from "../../../gen/ts/whaleshark/v1/command.js";
 import { AddFriendBlackPack, DeleteBlackPack } from "../../../gen/ts/whaleshark/v1/friendship_pack.js";
 import type { FriendshipServiceService } from "../../../gen/ts/whaleshark/v1/friendship_service.js";
 import { ImError } from "../../../lib/errors/index.js";
+import type { AppHandlers } from "../../../lib/grpc/serve.js";
 import type { DomainEnv } from "../core/env.js";
 import { ownerOrAdmin, required } from "../core/guards.js";
 import { notify } from "../core/notify.js";
 import { nextUserSequence } from "../core/sequences.js";
 import { transaction } from "../core/tx.js";
-import type { AppHandlers } from "../rpc/serve.js";
 import { requireUser } from "../users/users.js";
 import { BLACK, checkRelations, FRIEND, findRelation } from "./friendships.js";
 

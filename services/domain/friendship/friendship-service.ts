@@ -10,13 +10,13 @@ import {
   UpdateFriendRequest,
 } from "../../../gen/ts/whaleshark/v1/friendship_service.js";
 import { ImError } from "../../../lib/errors/index.js";
+import type { AppHandlers } from "../../../lib/grpc/serve.js";
 import type { DomainEnv } from "../core/env.js";
 import { num, ownerOrAdmin, requireAdmin, required } from "../core/guards.js";
 import { notify } from "../core/notify.js";
 import { nextUserSequence } from "../core/sequences.js";
 import { syncWindow } from "../core/sync.js";
 import { transaction } from "../core/tx.js";
-import type { AppHandlers } from "../rpc/serve.js";
 import { requireUser } from "../users/users.js";
 import { makeFriends, requestFriend } from "./add-friend.js";
 import { blackHandlers } from "./black.js";

@@ -12,6 +12,7 @@ import {
   RemoveGroupMemberPack,
 } from "../../../gen/ts/whaleshark/v1/group_pack.js";
 import { ErrorCatalogue, ImError } from "../../../lib/errors/index.js";
+import type { AppHandlers } from "../../../lib/grpc/serve.js";
 import type { DomainEnv } from "../core/env.js";
 import { requireAdmin, required } from "../core/guards.js";
 import { notify } from "../core/notify.js";
@@ -29,7 +30,6 @@ import {
   requireMember,
   toGroupMember,
 } from "../group/groups.js";
-import type { AppHandlers } from "../rpc/serve.js";
 import { requireUser } from "../users/users.js";
 import { memberUpdateHandlers } from "./member-update.js";
 

@@ -3,6 +3,7 @@ import { Command } from "../../../gen/ts/whaleshark/v1/command.js";
 import type { GroupMemberServiceService } from "../../../gen/ts/whaleshark/v1/group_member_service.js";
 import { GroupMemberSpeakPack, UpdateGroupMemberPack } from "../../../gen/ts/whaleshark/v1/group_pack.js";
 import { ImError } from "../../../lib/errors/index.js";
+import type { AppHandlers } from "../../../lib/grpc/serve.js";
 import type { DomainEnv } from "../core/env.js";
 import { required } from "../core/guards.js";
 import { notify } from "../core/notify.js";
@@ -15,7 +16,6 @@ import {
   requireLiveGroup,
   requireMember,
 } from "../group/groups.js";
-import type { AppHandlers } from "../rpc/serve.js";
 
 type UpdateHandlers = Pick<
   Required<AppHandlers<typeof GroupMemberServiceService>>,

@@ -6,11 +6,11 @@ import {
 } from "../../../gen/ts/whaleshark/v1/group_pack.js";
 import type { GroupServiceService } from "../../../gen/ts/whaleshark/v1/group_service.js";
 import { ImError } from "../../../lib/errors/index.js";
+import type { AppHandlers } from "../../../lib/grpc/serve.js";
 import type { DomainEnv } from "../core/env.js";
 import { required } from "../core/guards.js";
 import { notify } from "../core/notify.js";
 import { transaction } from "../core/tx.js";
-import type { AppHandlers } from "../rpc/serve.js";
 import {
   bumpGroup,
   currentMembers,

@@ -4,13 +4,13 @@ import { CreateGroupPack, UpdateGroupInfoPack } from "../../../gen/ts/whaleshark
 import type { GroupServiceService } from "../../../gen/ts/whaleshark/v1/group_service.js";
 import { Group } from "../../../gen/ts/whaleshark/v1/model.js";
 import { ImError } from "../../../lib/errors/index.js";
+import type { AppHandlers } from "../../../lib/grpc/serve.js";
 import type { DomainEnv } from "../core/env.js";
 import { num, ownerOrAdmin, pageSize, requireAdmin, required } from "../core/guards.js";
 import { notify } from "../core/notify.js";
 import { nextGroupSequence } from "../core/sequences.js";
 import { syncWindow } from "../core/sync.js";
 import { transaction } from "../core/tx.js";
-import type { AppHandlers } from "../rpc/serve.js";
 import { requireUser } from "../users/users.js";
 import { groupLifecycleHandlers } from "./group-lifecycle.js";
 import {

@@ -1,6 +1,6 @@
 import type { ChatServiceService, SessionContext } from "../../../gen/ts/whaleshark/v1/chat_service.js";
 import { ImError } from "../../../lib/errors/index.js";
-import type { InternalHandlers } from "../rpc/serve.js";
+import type { InternalHandlers } from "../../../lib/grpc/serve.js";
 import { GROUP, type SenderDevice } from "./chat-message.js";
 import type { Messaging } from "./messaging.js";
 

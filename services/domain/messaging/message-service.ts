@@ -3,18 +3,21 @@ import { ErrorCode } from "../../../gen/ts/whaleshark/v1/error_code.js";
 import type { MessageServiceService } from "../../../gen/ts/whaleshark/v1/message_service.js";
 import { ErrorCatalogue, ImError, isImError } from "../../../lib/errors/index.js";
 import { permissionDenied } from "../../../lib/grpc/errors.js";
+import type { AppHandlers, RequestContext } from "../../../lib/grpc/serve.js";
+import type { Database } from "../../../lib/ports/db.js";
 import { ownerOrAdmin } from "../core/guards.js";
-import type { AppHandlers, RequestContext } from "../rpc/serve.js";
 import { GROUP, P2P } from "./chat-message.js";
 import type { Messaging } from "./messaging.js";
+import { offlineMessages } from "./offline-messages.js";
 
 /**
  * MessageService (message_service.proto): messaging for app servers, through
  * the very pipeline devices use (fixes D18: the original's API sends had no
  * sequence, no checks and hid the validated appId). Authentication and the
- * RequestBase check run before these handlers (rpc/serve.ts).
- * SyncOfflineMessages is not served here (UNIMPLEMENTED): offline catch-up
- * is HistoryService's device sync.
+ * RequestBase check run before these handlers (lib/grpc/serve.ts).
+ * SyncOfflineMessages answers from the message tables with the store's
+ * device-sync query (offline-messages.ts), so it holds what
+ * HistoryService.SyncDeviceMessages holds.
  */
 
 /**
@@ -30,8 +33,11 @@ async function sender(ctx: RequestContext, fromId: string): Promise<string> {
   return fromId;
 }
 
-/** The MessageService handlers over `messaging`. */
-export function messageServiceHandlers(messaging: Messaging): AppHandlers<typeof MessageServiceService> {
+/** The MessageService handlers over `messaging` and the database. */
+export function messageServiceHandlers(
+  messaging: Messaging,
+  db: () => Promise<Database>,
+): AppHandlers<typeof MessageServiceService> {
   return {
     async sendMessage(req, ctx) {
       const m = await messaging.send({
@@ -106,6 +112,16 @@ export function messageServiceHandlers(messaging: Messaging): AppHandlers<typeof
         return { ok: false, code: error.code as ErrorCode, msg: error.message };
       }
       return { ok: true, code: ErrorCode.ERROR_CODE_SUCCESS, msg: ErrorCatalogue.SUCCESS.message };
+    },
+
+    async syncOfflineMessages(req, ctx) {
+      // The operator's own queue (#48 has no user_id); the caller is bound to it by serveApp.
+      return offlineMessages(await db(), {
+        appId: ctx.appId,
+        userId: ctx.operator,
+        lastSequence: req.lastSequence,
+        maxLimit: req.maxLimit,
+      });
     },
   };
 }

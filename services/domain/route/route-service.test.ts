@@ -8,11 +8,11 @@ import {
 } from "../../../gen/ts/whaleshark/v1/route_service.js";
 import { StaticDiscovery, StaticRegistry } from "../../../lib/adapters/static/discovery.js";
 import { isImError } from "../../../lib/errors/index.js";
+import type { RequestContext } from "../../../lib/grpc/serve.js";
 import { GatewayDirectory } from "../../../lib/routing/gateway-directory.js";
 import { gatewayInstances } from "../../../lib/routing/gateway-registration.js";
 import { type RouteModel as Model, RouteModels } from "../../../lib/routing/gateway-router.js";
 import { serviceNames } from "../../../lib/routing/service-names.js";
-import type { RequestContext } from "../rpc/serve.js";
 import { routeServiceHandlers } from "./route-service.js";
 
 const names = serviceNames();

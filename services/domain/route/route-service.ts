@@ -5,6 +5,7 @@ import {
   type RouteServiceService,
 } from "../../../gen/ts/whaleshark/v1/route_service.js";
 import { ImError } from "../../../lib/errors/index.js";
+import type { AppHandlers } from "../../../lib/grpc/serve.js";
 import type { GatewayDirectory } from "../../../lib/routing/gateway-directory.js";
 import {
   endpointName,
@@ -14,7 +15,6 @@ import {
   type GatewayTransport as Transport,
 } from "../../../lib/routing/gateway-router.js";
 import { required } from "../core/guards.js";
-import type { AppHandlers } from "../rpc/serve.js";
 
 /** What the RouteService handlers are built from. */
 export interface RouteServiceDeps {

@@ -6,11 +6,11 @@ import {
   type UserServiceService,
 } from "../../../gen/ts/whaleshark/v1/user_service.js";
 import { ImError } from "../../../lib/errors/index.js";
+import type { AppHandlers } from "../../../lib/grpc/serve.js";
 import type { DomainEnv } from "../core/env.js";
 import { num, ownerOrAdmin, requireAdmin, required } from "../core/guards.js";
 import { notify } from "../core/notify.js";
 import { readUserSequences } from "../core/sequences.js";
-import type { AppHandlers } from "../rpc/serve.js";
 import { findUser, parseUserSex, requireUser, toUserData } from "./users.js";
 
 /** The most users one import takes (spec §6.3 #1). */

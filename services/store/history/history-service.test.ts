@@ -308,4 +308,67 @@ describe("HistoryService", () => {
       expect(res).toEqual({ maxSequence: 0, completed: true, dataList: [] });
     });
   });
+  describe("recalled messages", () => {
+    it("keep their place in every sync, flagged recalled with an empty body", async () => {
+      await db.group.create({ data: { appId: APP, groupId: "g4", ownerId: "gina" } });
+      await db.groupMember.create({ data: { appId: APP, groupId: "g4", memberId: "gina", role: 2 } });
+      const p2p = [msg(P2P, "gina", "hank", 1), msg(P2P, "hank", "gina", 2), msg(P2P, "gina", "hank", 3)];
+      const group = [msg(GROUP, "gina", "g4", 1), msg(GROUP, "gina", "g4", 2)];
+      await writeMessages(db, [...p2p, ...group]);
+      // What MessageService.RecallMessage / 1050 does to the stored body (domain recall.ts).
+      const recalledKeys = [p2p[1]?.messageKey, group[0]?.messageKey] as bigint[];
+      await db.messageBody.updateMany({
+        where: { messageKey: { in: recalledKeys } },
+        data: { recalled: true, recallTime: 1n, messageBody: "" },
+      });
+      const flags = (list: { messageKey: number; recalled: boolean; messageBody: string }[]) =>
+        list.map((m) => [m.recalled, m.messageBody === "", recalledKeys.includes(BigInt(m.messageKey))]);
+      const live = [false, false, false];
+      const gone = [true, true, true];
+
+      const conversation = await svc.syncP2PMessages({
+        ...base,
+        operater: "hank",
+        userId: "",
+        toId: "gina",
+        lastSequence: 0,
+        maxLimit: 0,
+      });
+      expect(conversation.dataList.map((m) => m.messageSequence)).toEqual([1, 2, 3]);
+      expect(flags(conversation.dataList)).toEqual([live, gone, live]);
+      const inGroup = await svc.syncGroupMessages({
+        ...base,
+        operater: "gina",
+        userId: "",
+        groupId: "g4",
+        lastSequence: 0,
+        maxLimit: 0,
+      });
+      expect(flags(inGroup.dataList)).toEqual([gone, live]);
+      const batch = await svc.batchSyncMessages({
+        ...base,
+        operater: "gina",
+        userId: "",
+        maxCount: 0,
+        conversations: [
+          { conversationId: "hank", conversationType: ConversationType.CONVERSATION_TYPE_P2P, sequence: 1 },
+          { conversationId: "g4", conversationType: ConversationType.CONVERSATION_TYPE_GROUP, sequence: 0 },
+        ],
+      });
+      expect(batch.conversationList.map((c) => flags(c.messages))).toEqual([
+        [gone, live],
+        [gone, live],
+      ]);
+      const device = await svc.syncDeviceMessages({
+        ...base,
+        operater: "gina",
+        lastSequence: 0,
+        maxLimit: 0,
+      });
+      expect(device.dataList.map((m) => m.messageKey)).toEqual(
+        [...p2p, ...group].map((m) => Number(m.messageKey)),
+      );
+      expect(flags(device.dataList)).toEqual([live, gone, live, gone, live]);
+    });
+  });
 });

@@ -11,9 +11,10 @@ import type {
   SyncP2PMessagesResponse,
 } from "../../../gen/ts/whaleshark/v1/history_service.js";
 import { ImError } from "../../../lib/errors/index.js";
+import { devicePage } from "../../../lib/history/device-page.js";
 import type { Database } from "../../../lib/ports/db.js";
 import { toHistoryMessage } from "./history-message.js";
-import { devicePage, groupExists, groupPage, membership, type Page, p2pPage } from "./history-queries.js";
+import { groupExists, groupPage, membership, type Page, p2pPage } from "./history-queries.js";
 import { cursor, type IsAdmin, pageSize, readerOf } from "./sync-request.js";
 
 /** Most conversations one BatchSyncMessages call may name. */

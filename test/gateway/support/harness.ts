@@ -120,7 +120,7 @@ export async function startTestGateway(opts: TestGatewayOptions): Promise<Gatewa
       ...testDiscoveryDeps({ domain: config.discovery.domain }),
     },
     config,
-    { chat: opts.chat },
+    { chat: opts.chat, history: opts.history },
   );
 }
 

@@ -6,22 +6,24 @@ import type {
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import { Prisma } from "../../../gen/prisma/client.js";
-import { ImError, isImError } from "../../../lib/errors/index.js";
+import { Prisma } from "../../gen/prisma/client.js";
+import { ImError, isImError } from "../errors/index.js";
 import {
   type AppAuthenticator,
   authorizeRequestBase,
+  INTERNAL_SECRET_METADATA,
   type InternalAuthenticator,
   type RequestBase,
-} from "../../../lib/grpc/auth.js";
-import { toServiceError } from "../../../lib/grpc/errors.js";
+} from "./auth.js";
+import { toServiceError } from "./errors.js";
 
 /**
  * Turns typed handler maps into grpc-js service implementations with
  * authentication in front (common.proto §2) and error translation behind
- * (§3). A wrapper instead of a grpc-js server interceptor: the handler needs
- * the authenticated caller, and the body check needs the decoded request,
- * neither of which an interceptor hands on in a typed way.
+ * (§3), for every role that serves gRPC (domain, store). A wrapper instead of
+ * a grpc-js server interceptor: the handler needs the authenticated caller,
+ * and the body check needs the decoded request, neither of which an
+ * interceptor hands on in a typed way.
  *
  * A method missing from a handler map stays UNIMPLEMENTED (grpc-js answers
  * that for absent handlers), so a service can be mounted before it is built.
@@ -32,11 +34,11 @@ export interface RequestContext {
   appId: number;
   /** The acting user: the body's `operater`, which the check bound to the caller (or an admin's choice). */
   operator: string;
-  /** The user the userSign was issued for. */
+  /** The user the userSign was issued for (for a gateway's internal call: the body's `operater`). */
   identifier: string;
   /** The calling device (RequestBase client_type + imei); imei "" = a back office, no device. */
   device: { clientType: number; imei: string };
-  /** Whether the caller is an app admin (config adminIds or user_type 100). */
+  /** Whether the caller is an app admin (config adminIds or user_type 100); never for internal calls. */
   isAdmin(): Promise<boolean>;
   log: Logger;
 }
@@ -58,6 +60,22 @@ export type AppHandlers<D> = { [K in keyof D]?: Unary<D[K], RequestContext> };
 
 /** Typed handlers for an internal service. */
 export type InternalHandlers<D> = { [K in keyof D]?: Unary<D[K], InternalContext> };
+
+/** How {@link serveApp} authenticates its callers. */
+export interface AppServeEnv {
+  /** App servers: metadata appid / identifier / usersign. */
+  auth: AppAuthenticator;
+  /**
+   * Gateways, when the service also serves them: a call that carries the
+   * internal secret (metadata `x-whaleshark-internal`) is checked against it
+   * instead, and its RequestBase is taken as given, because the gateway
+   * fills `operater` from the logged-in connection (D26), never from the
+   * device. Such a caller is never an app admin. Without it, only app
+   * servers get in.
+   */
+  internal?: InternalAuthenticator;
+  logger: Logger;
+}
 
 /**
  * Database errors that a request caused (not the server): a value longer
@@ -100,30 +118,43 @@ function serve<Ctx>(
   return impl;
 }
 
+const notAdmin = async (): Promise<boolean> => false;
+
 /**
  * An app-facing service: every call is authenticated from its metadata, its
  * RequestBase checked against the caller, and handed to the typed handler.
+ * With `env.internal`, gateways may call it too (see {@link AppServeEnv}).
  */
 export function serveApp<D extends ServiceDefinition>(
   service: string,
   _definition: D,
   handlers: AppHandlers<D>,
-  env: { auth: AppAuthenticator; logger: Logger },
+  env: AppServeEnv,
 ): UntypedServiceImplementation {
   return serve<RequestContext>(
     service,
     handlers as Record<string, AnyHandler<RequestContext> | undefined>,
     env.logger,
     async (metadata, request, log) => {
-      const caller = await env.auth.authenticate(metadata);
       const body = request as RequestBase;
-      await authorizeRequestBase(caller, body);
+      let identifier: string;
+      let isAdmin: () => Promise<boolean>;
+      if (env.internal !== undefined && metadata.get(INTERNAL_SECRET_METADATA).length > 0) {
+        env.internal.authenticate(metadata);
+        identifier = body.operater;
+        isAdmin = notAdmin;
+      } else {
+        const caller = await env.auth.authenticate(metadata);
+        await authorizeRequestBase(caller, body);
+        identifier = caller.identifier;
+        isAdmin = caller.isAdmin;
+      }
       return {
         appId: body.appId,
         operator: body.operater,
-        identifier: caller.identifier,
+        identifier,
         device: { clientType: body.clientType, imei: body.imei },
-        isAdmin: caller.isAdmin,
+        isAdmin,
         log: log.child({ appId: body.appId, operator: body.operater }),
       };
     },

@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import { ConversationOrder } from "./conversation-order.js";
+
+type Item = { conversation: string; sequence: number };
+const item = (conversation: string, sequence: number): Item => ({ conversation, sequence });
+
+function order(maxHeld?: number) {
+  const out: string[] = [];
+  const o = new ConversationOrder<Item>((i) => out.push(`${i.conversation}#${i.sequence}`), maxHeld);
+  return { o, out };
+}
+
+describe("ConversationOrder", () => {
+  it("releases the first item of a conversation and each next one at once", () => {
+    const { o, out } = order();
+    expect(o.offer(item("a", 7))).toBe("released");
+    expect(o.offer(item("a", 8))).toBe("released");
+    expect(o.offer(item("b", 1))).toBe("released");
+    expect(out).toEqual(["a#7", "a#8", "b#1"]);
+    expect(o.last("a")).toBe(8);
+    expect(o.gaps()).toEqual([]);
+  });
+
+  it("holds items behind a gap and releases them in order once it is filled", () => {
+    const { o, out } = order();
+    o.offer(item("a", 1));
+    expect(o.offer(item("a", 4))).toBe("held");
+    expect(o.offer(item("a", 3))).toBe("held");
+    expect(o.offer(item("b", 1))).toBe("released"); // other conversations flow on
+    expect(o.hasGap("a")).toBe(true);
+    expect(o.gaps()).toEqual(["a"]);
+    expect(o.offer(item("a", 2))).toBe("released");
+    expect(out).toEqual(["a#1", "b#1", "a#2", "a#3", "a#4"]);
+    expect(o.hasGap("a")).toBe(false);
+    expect(o.last("a")).toBe(4);
+  });
+
+  it("releases a late item of a passed sequence without moving the position back", () => {
+    const { o, out } = order();
+    o.offer(item("a", 5));
+    expect(o.offer(item("a", 3))).toBe("released");
+    expect(o.last("a")).toBe(5);
+    expect(out).toEqual(["a#5", "a#3"]);
+  });
+
+  it("skips a gap that cannot be filled, releasing what it holds in order", () => {
+    const { o, out } = order();
+    o.offer(item("a", 1));
+    o.offer(item("a", 6));
+    o.offer(item("a", 4));
+    o.skip("a");
+    expect(out).toEqual(["a#1", "a#4", "a#6"]);
+    expect(o.last("a")).toBe(6);
+    expect(o.offer(item("a", 7))).toBe("released");
+  });
+
+  it("bounds what one conversation holds", () => {
+    const { o, out } = order(3);
+    o.offer(item("a", 1));
+    for (const s of [3, 4, 5]) expect(o.offer(item("a", s))).toBe("held");
+    o.offer(item("a", 6)); // one too many: the gap is given up
+    expect(out).toEqual(["a#1", "a#3", "a#4", "a#5", "a#6"]);
+    expect(o.hasGap("a")).toBe(false);
+  });
+
+  it("releases everything on skipAll", () => {
+    const { o, out } = order();
+    o.offer(item("a", 1));
+    o.offer(item("a", 3));
+    o.offer(item("b", 1));
+    o.offer(item("b", 9));
+    o.skipAll();
+    expect(out).toEqual(["a#1", "b#1", "a#3", "b#9"]);
+    expect(o.gaps()).toEqual([]);
+  });
+});

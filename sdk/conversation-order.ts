@@ -1,0 +1,97 @@
+/** Something that has a place in one conversation's sequence. */
+export interface Sequenced {
+  /** The conversation, e.g. `p2p:bob` or `group:g1` (see conversationOf). */
+  readonly conversation: string;
+  /** Its messageSequence: per pair (P2P) or per group, strictly increasing (DESIGN §4 "Order"). */
+  readonly sequence: number;
+}
+
+/**
+ * Releases each conversation's messages in messageSequence order (DESIGN §4: order per
+ * conversation; gaps allowed, clients fill or skip them through sync).
+ *
+ * Contract, per conversation:
+ * - the first item ever offered is released at once and sets the conversation's position
+ *   (a device cannot know what came before it joined or first synced);
+ * - an item at the next sequence, or at one already passed (a late copy that the caller
+ *   de-duplicated by messageKey already), is released at once, followed by every held item that
+ *   has become next;
+ * - an item further ahead is held: the caller is told the conversation has a gap, fetches the
+ *   missing messages (offering them here) and, when they cannot be found (a sequence the server
+ *   never used, e.g. after a sequence store restart), calls {@link skip}.
+ * At most `maxHeld` items are held per conversation; past that the gap is skipped, so memory
+ * stays bounded whatever the server sends.
+ */
+export class ConversationOrder<T extends Sequenced> {
+  readonly #last = new Map<string, number>();
+  readonly #held = new Map<string, Map<number, T>>();
+
+  constructor(
+    /** Receives each item once, in order per conversation. */
+    private readonly release: (item: T) => void,
+    private readonly maxHeld = 1_000,
+  ) {}
+
+  /** Offers one item; `held` when it waits behind a gap of its conversation. */
+  offer(item: T): "released" | "held" {
+    const last = this.#last.get(item.conversation);
+    if (last === undefined || item.sequence <= last + 1) {
+      this.#release(item);
+      this.#drain(item.conversation);
+      return "released";
+    }
+    let held = this.#held.get(item.conversation);
+    if (held === undefined) {
+      held = new Map();
+      this.#held.set(item.conversation, held);
+    }
+    held.set(item.sequence, item);
+    if (held.size > this.maxHeld) this.skip(item.conversation);
+    return "held";
+  }
+
+  /** The last sequence released in `conversation`; undefined before its first item. */
+  last(conversation: string): number | undefined {
+    return this.#last.get(conversation);
+  }
+
+  /** True when `conversation` holds items behind a missing sequence. */
+  hasGap(conversation: string): boolean {
+    return (this.#held.get(conversation)?.size ?? 0) > 0;
+  }
+
+  /** Conversations that hold items behind a missing sequence. */
+  gaps(): string[] {
+    return [...this.#held.keys()];
+  }
+
+  /** Gives up on the missing sequences of `conversation`: releases what it holds, in order. */
+  skip(conversation: string): void {
+    const held = this.#held.get(conversation);
+    if (held === undefined) return;
+    this.#held.delete(conversation);
+    for (const item of [...held.values()].sort((a, b) => a.sequence - b.sequence)) this.#release(item);
+  }
+
+  /** Releases everything held in every conversation (the client is closing). */
+  skipAll(): void {
+    for (const conversation of this.gaps()) this.skip(conversation);
+  }
+
+  #release(item: T): void {
+    const last = this.#last.get(item.conversation);
+    if (last === undefined || item.sequence > last) this.#last.set(item.conversation, item.sequence);
+    this.release(item);
+  }
+
+  #drain(conversation: string): void {
+    const held = this.#held.get(conversation);
+    if (held === undefined) return;
+    for (let next = (this.#last.get(conversation) ?? 0) + 1; held.has(next); next++) {
+      const item = held.get(next) as T;
+      held.delete(next);
+      this.#release(item);
+    }
+    if (held.size === 0) this.#held.delete(conversation);
+  }
+}

@@ -1,0 +1,301 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { SyncedMessage } from "../gen/ts/whaleshark/v1/sync.js";
+import { FakeGateway, SIGN_OK, until } from "../test/wire/fake-gateway.js";
+import { type ChatMessage, WhaleSharkClient } from "./index.js";
+import { inConversationOrder } from "./message-sync.js";
+import type { ClientOptions } from "./options.js";
+import { tcpTransport } from "./transport/tcp.js";
+
+/** A messageKey of second `s` (spec §5.10 layout: seconds << 21 | worker << 16 | counter). */
+const key = (s: number, n: number) => s * 2 ** 21 + n;
+
+/** A stored message as the gateway's sync answers carry it. */
+function stored(k: number, from: string, to: string, sequence: number, group = false): SyncedMessage {
+  return {
+    appId: 10001,
+    conversationType: group ? 1 : 0,
+    extra: "",
+    fromId: from,
+    groupId: group ? to : "",
+    messageBody: `body ${k}`,
+    messageId: `m-${k}`,
+    messageKey: k,
+    messageSequence: sequence,
+    messageTime: 1_700_000_000_000,
+    recalled: false,
+    toId: group ? "" : to,
+  };
+}
+
+/** The same message as a push (1103 / 2104 data). */
+function pushed(m: SyncedMessage): object {
+  const { conversationType, recalled, groupId, ...rest } = m;
+  return conversationType === 1 ? { ...rest, groupId, memberIds: [], toId: "" } : rest;
+}
+
+let gateway: FakeGateway;
+/** What the fake store holds, in messageKey order. */
+let store: SyncedMessage[];
+const clients: WhaleSharkClient[] = [];
+
+beforeEach(async () => {
+  gateway = await FakeGateway.start();
+  store = [];
+  gateway.syncMessages = (req) => {
+    const after = Number(req.lastMessageKey);
+    const limit = Number(req.maxLimit);
+    const rest = store.filter((m) => m.messageKey > after);
+    return {
+      completed: rest.length <= limit,
+      lastMessageKey: after,
+      maxMessageKey: store[store.length - 1]?.messageKey ?? 0,
+      messages: rest.slice(0, limit),
+    };
+  };
+  gateway.syncConversation = (req) => {
+    const peer = String(req.toId);
+    const rows = store.filter((m) =>
+      Number(req.conversationType) === 1
+        ? m.groupId === peer
+        : m.groupId === "" && (m.fromId === peer || m.toId === peer),
+    );
+    const rest = rows.filter((m) => m.messageSequence > Number(req.lastSequence));
+    return {
+      completed: true,
+      conversationType: Number(req.conversationType),
+      lastSequence: Number(req.lastSequence),
+      maxSequence: rows[rows.length - 1]?.messageSequence ?? 0,
+      messages: rest,
+      toId: peer,
+    };
+  };
+});
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  await gateway.close();
+});
+
+function client(overrides: Partial<ClientOptions> = {}) {
+  const c = new WhaleSharkClient({
+    transport: tcpTransport({ host: "127.0.0.1", port: gateway.tcpPort }),
+    appId: 10001,
+    userId: "alice",
+    clientType: 3,
+    imei: "phone",
+    userSign: SIGN_OK,
+    resend: { initialMs: 40, maxMs: 200, jitter: 0, maxAttempts: 4 },
+    reconnect: { initialMs: 20, maxMs: 200, jitter: 0 },
+    ...overrides,
+    sync:
+      overrides.sync === false
+        ? false
+        : {
+            settleMs: 0,
+            gapRetryMs: 20,
+            retry: { initialMs: 30, maxMs: 100, factor: 2, jitter: 0 },
+            ...overrides.sync,
+          },
+  });
+  clients.push(c);
+  const messages: ChatMessage[] = [];
+  const synced: Array<{ cursor: number; messages: number }> = [];
+  c.on("message", (m) => messages.push(m));
+  c.on("synced", (e) => synced.push(e));
+  const keys = () => messages.map((m) => m.message.messageKey);
+  return { c, messages, synced, keys };
+}
+
+describe("catching up after login", () => {
+  it("pages from the cursor until completed, delivers each message once and holds pushes behind it", async () => {
+    store = Array.from({ length: 7 }, (_, i) =>
+      stored(key(100, i), i % 2 ? "bob" : "alice", i % 2 ? "alice" : "bob", i + 1),
+    );
+    store.push(stored(key(101, 0), "carol", "g1", 1, true));
+    let answered = 0;
+    const answer = gateway.syncMessages;
+    gateway.syncMessages = (req) => {
+      // The first page arrives late: a push in between must wait behind the catch-up.
+      if (answered++ === 0) {
+        gateway.connections[0]?.push(1103, pushed(stored(key(102, 0), "bob", "alice", 8)));
+        setTimeout(() => gateway.connections[0]?.push(9008, answer(req) as object), 50);
+        return null;
+      }
+      return answer(req);
+    };
+    const { c, keys, messages, synced } = client({ sync: { pageSize: 3 } });
+    await c.connect();
+    await until(() => synced.length === 1);
+    expect(gateway.framesOf(9007).map((r) => r.data)).toEqual([
+      { lastMessageKey: 0, maxLimit: 3 },
+      { lastMessageKey: key(100, 2), maxLimit: 3 },
+      { lastMessageKey: key(100, 5), maxLimit: 3 },
+    ]);
+    expect(keys()).toEqual([...store.map((m) => m.messageKey), key(102, 0)]);
+    expect(messages[0]).toMatchObject({ kind: "p2p", fromSelf: true, synced: true, recalled: false });
+    expect(messages[7]).toMatchObject({
+      kind: "group",
+      synced: true,
+      message: { groupId: "g1", fromId: "carol" },
+    });
+    expect(messages[8]).toMatchObject({ synced: false, fromSelf: false });
+    // The cursor covers the push let through at the end of the catch-up too.
+    expect(synced[0]).toEqual({ cursor: key(102, 0), messages: 8 });
+    expect(c.syncCursor).toBe(key(102, 0));
+  });
+
+  it("starts from initialSyncCursor minus the overlap, dropping what it already delivered", async () => {
+    store = [stored(key(200, 0), "bob", "alice", 1), stored(key(203, 0), "bob", "alice", 2)];
+    const { c, keys, synced } = client({ initialSyncCursor: key(203, 0) });
+    await c.connect();
+    await until(() => synced.length === 1);
+    // 5 s of keys before the cursor are read again (a write that came late, a lost push).
+    expect(gateway.framesOf(9007)[0]?.data).toEqual({ lastMessageKey: key(198, 0), maxLimit: 100 });
+    expect(keys()).toEqual([key(200, 0), key(203, 0)]);
+
+    // After a reconnect the cursor is where delivery got to; known messages are not emitted again.
+    store.push(stored(key(209, 0), "bob", "alice", 3));
+    gateway.killAll();
+    await until(() => synced.length === 2);
+    expect(gateway.framesOf(9007)[1]?.data).toEqual({ lastMessageKey: key(198, 0), maxLimit: 100 });
+    expect(keys()).toEqual([key(200, 0), key(203, 0), key(209, 0)]);
+    expect(c.syncCursor).toBe(key(209, 0));
+  });
+
+  it("shows recalled messages as recalled with an empty body", async () => {
+    store = [{ ...stored(key(300, 0), "bob", "alice", 1), recalled: true, messageBody: "" }];
+    const { c, messages, synced } = client();
+    await c.connect();
+    await until(() => synced.length === 1);
+    expect(messages[0]).toMatchObject({ recalled: true, synced: true, message: { messageBody: "" } });
+  });
+
+  it("retries a catch-up the store could not answer (9006 / 71000) and lets pushes through meanwhile", async () => {
+    let down = true;
+    const answer = gateway.syncMessages;
+    gateway.syncMessages = (req) => {
+      if (!down) return answer(req);
+      gateway.connections[0]?.push(9006, {
+        code: 71000,
+        data: { command: 9007 },
+        msg: "没有可用的服务: store unavailable",
+        ok: false,
+      });
+      return null;
+    };
+    store = [stored(key(400, 0), "bob", "alice", 1)];
+    const { c, keys, synced } = client();
+    const errors: Error[] = [];
+    c.on("error", (e) => errors.push(e));
+    await c.connect();
+    await until(() => errors.length === 1);
+    expect(errors[0]).toMatchObject({ reason: "sync-refused", code: 71000 });
+    gateway.connections[0]?.push(1103, pushed(stored(key(400, 1), "carol", "alice", 1)));
+    await until(() => keys().length === 1); // not held while the store is down
+    down = false;
+    await until(() => synced.length === 1);
+    expect(keys()).toEqual([key(400, 1), key(400, 0)]);
+    expect(c.state).toBe("online");
+  });
+
+  it("sends nothing and delivers as pushed with sync off", async () => {
+    const { c, keys } = client({ sync: false });
+    await c.connect();
+    const conn = gateway.connections[0];
+    conn?.push(1103, pushed(stored(key(500, 0), "bob", "alice", 1)));
+    conn?.push(1103, pushed(stored(key(500, 1), "bob", "alice", 5)));
+    await until(() => keys().length === 2);
+    expect(gateway.framesOf(9007)).toHaveLength(0);
+    expect(gateway.framesOf(9009)).toHaveLength(0);
+  });
+
+  it("refuses an initialSyncCursor that is not a messageKey", () => {
+    expect(() => client({ initialSyncCursor: -1 })).toThrow(RangeError);
+  });
+});
+
+describe("gaps in a conversation", () => {
+  it("fetches the missing sequence (9009) and delivers the conversation in order", async () => {
+    const { c, keys, synced } = client();
+    await c.connect();
+    await until(() => synced.length === 1);
+    const conn = gateway.connections[0];
+    conn?.push(1103, pushed(stored(key(600, 0), "bob", "alice", 1)));
+    store = [stored(key(600, 1), "bob", "alice", 2)]; // stored, its push lost
+    conn?.push(1103, pushed(stored(key(600, 2), "bob", "alice", 3)));
+    conn?.push(2104, pushed(stored(key(600, 3), "carol", "g1", 1, true))); // another conversation flows on
+    await until(() => keys().length === 4);
+    expect(keys()).toEqual([key(600, 0), key(600, 3), key(600, 1), key(600, 2)]);
+    expect(gateway.framesOf(9009).map((r) => r.data)).toEqual([
+      { conversationType: 0, toId: "bob", lastSequence: 1, maxLimit: 100 },
+    ]);
+  });
+
+  it("waits for a message the store has not written yet, then gives up on a sequence never used", async () => {
+    const { c, keys, synced } = client();
+    await c.connect();
+    await until(() => synced.length === 1);
+    const conn = gateway.connections[0];
+    conn?.push(2104, pushed(stored(key(700, 0), "carol", "g1", 1, true)));
+    conn?.push(2104, pushed(stored(key(700, 9), "carol", "g1", 4, true)));
+    await until(() => gateway.framesOf(9009).length === 1);
+    store = [stored(key(700, 1), "carol", "g1", 2, true)]; // written late; 3 never comes
+    await until(() => keys().length === 3, 2_000);
+    expect(keys()).toEqual([key(700, 0), key(700, 1), key(700, 9)]);
+    expect(gateway.framesOf(9009).length).toBeGreaterThanOrEqual(3);
+    expect(gateway.framesOf(9009)[0]?.data).toMatchObject({
+      conversationType: 1,
+      toId: "g1",
+      lastSequence: 1,
+    });
+  });
+
+  it("skips a sequence never used after one more look when the store holds what follows it", async () => {
+    const { c, keys, synced } = client({ sync: { gapAttempts: 10 } });
+    await c.connect();
+    await until(() => synced.length === 1);
+    const conn = gateway.connections[0];
+    const later = stored(key(750, 1), "bob", "alice", 2001); // a new sequence block: 2..2000 never used
+    store = [later];
+    conn?.push(1103, pushed(stored(key(750, 0), "bob", "alice", 1)));
+    conn?.push(1103, pushed(later));
+    await until(() => keys().length === 2);
+    expect(gateway.framesOf(9009)).toHaveLength(2); // not gapAttempts
+  });
+
+  it("counts this device's own ACKed sends, so the next message is no gap", async () => {
+    const { c, keys, synced } = client();
+    await c.connect();
+    await until(() => synced.length === 1);
+    const conn = gateway.connections[0];
+    conn?.push(1103, pushed(stored(key(800, 0), "bob", "alice", 1)));
+    gateway.ackPolicy = () => "drop";
+    const sent = c.sendP2P({ toId: "bob", messageBody: "mine", messageId: "own-1" });
+    await until(() => gateway.framesOf(1103).length === 1);
+    const ackData = { messageId: "own-1", messageKey: key(800, 1), messageSequence: 2 };
+    conn?.push(1046, { code: 200, data: ackData, msg: "success", ok: true });
+    await sent;
+    conn?.push(1103, pushed(stored(key(800, 5), "bob", "alice", 3)));
+    await until(() => keys().length === 2);
+    expect(keys()).toEqual([key(800, 0), key(800, 5)]);
+    expect(gateway.framesOf(9009)).toHaveLength(0);
+  });
+});
+
+describe("inConversationOrder", () => {
+  it("keeps messageKey order across conversations and sequence order within each", () => {
+    const page = [
+      stored(1, "bob", "alice", 5),
+      stored(2, "carol", "g1", 1, true),
+      stored(3, "bob", "alice", 4),
+      stored(4, "alice", "bob", 6),
+    ];
+    const ordered = inConversationOrder("alice", page).map((m) => [m.messageKey, m.messageSequence]);
+    expect(ordered).toEqual([
+      [3, 4],
+      [2, 1],
+      [1, 5],
+      [4, 6],
+    ]);
+  });
+});
