@@ -3,6 +3,7 @@ import { generateUserSign } from "../lib/auth/index.js";
 import { type Config, ConfigError, loadConfig } from "../lib/config/index.js";
 import { createRootLogger, roleLogger } from "../lib/log/index.js";
 import type { RoleName } from "../lib/role/role.js";
+import { runCluster } from "./cluster.js";
 import { createDeps } from "./deps.js";
 import { runAllInOne } from "./embedded.js";
 import { runUntilSignal } from "./lifecycle.js";
@@ -14,6 +15,8 @@ commands:
   start                       every role in one process (profile from config; embedded by default)
   gateway | domain | store    one role
   migrate                     apply prisma/migrations to the profile's database
+  cluster                     a local distributed cluster: migrate, then 2 stores, 2 domains and
+                              2 gateways as separate processes (see deploy/README.md)
   token --app ID --user ID [--expire SECONDS]
                               print a userSign for that user, signed with the app's key
   help                        this text
@@ -54,6 +57,11 @@ export async function main(argv: string[]): Promise<number> {
       return runMigrate(config, createRootLogger(config.log, { cmd: "migrate" }));
     case "start":
       return runAllInOne(config, createRootLogger(config.log, { node: config.nodeId }));
+    case "cluster":
+      return runCluster(config, createRootLogger(config.log, { cmd: "cluster" }), {
+        env: process.env,
+        ...(args.values.config ? { file: args.values.config } : {}),
+      });
     case "gateway":
     case "domain":
     case "store":

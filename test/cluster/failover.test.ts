@@ -1,0 +1,196 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decodeMessageKey } from "../../lib/ids/index.js";
+import { decodeSession, sessionField, sessionKey } from "../../lib/sessions/session-record.js";
+import { ADMIN_ID, APP_ID, DOMAIN_TARGET, TestCluster } from "../support/cluster.js";
+import { AppClient, seed } from "./support/app-client.js";
+import { type Device, Devices, endpoint, eventually, userRoutedTo } from "./support/devices.js";
+import { expectStoredOnce, type Sent, stream } from "./support/stream.js";
+
+/**
+ * A cluster that survives a killed node (issue 7, issue 6): 2 gateways, 2 domains and a store
+ * as separate processes, with SDK clients that resend what was not ACKed and reconnect through
+ * the routing call. Each scenario kills a process with SIGKILL in the middle of a stream of
+ * messages, then checks what PostgreSQL holds and what the devices got. Sessions and the
+ * heartbeat are short (2 s heartbeat, 4 s session TTL) so a dead gateway's sessions expire fast.
+ */
+
+const SENDERS = ["s0", "s1", "s2", "s3"];
+const RECEIVERS = ["r0", "r1", "r2", "r3"];
+
+describe("a cluster with a killed process", () => {
+  let cluster: TestCluster;
+  let devices: Devices;
+  let senders: Array<{ device: Device; toId: string }> = [];
+
+  beforeAll(async () => {
+    cluster = await TestCluster.create({
+      env: {
+        WHALESHARK_GATEWAY__HEARTBEAT_TIMEOUT_MS: "2000",
+        WHALESHARK_GATEWAY__SESSION_TTL_MS: "4000",
+      },
+    });
+    await cluster.startAll(["store", 1], ["domain", 1], ["domain", 2]);
+    await cluster.startAll(["gateway", 1], ["gateway", 2]);
+    await seed(cluster, {
+      users: [...SENDERS, ...RECEIVERS],
+      friends: SENDERS.map((s, i) => [s, RECEIVERS[i] as string]),
+    });
+    devices = new Devices(cluster);
+    senders = await Promise.all(
+      SENDERS.map(async (s, i) => ({
+        device: await devices.connect({ userId: s, imei: `${s}-phone` }),
+        toId: RECEIVERS[i] as string,
+      })),
+    );
+    await Promise.all(RECEIVERS.map((r) => devices.connect({ userId: r, imei: `${r}-phone` })));
+  }, 60_000);
+
+  afterAll(async () => {
+    devices?.closeAll();
+    await cluster?.close();
+  }, 30_000);
+
+  it("a domain killed mid-stream: calls move to the other one and no ACKed message is lost", async () => {
+    const [one, two] = [cluster.member("domain-1"), cluster.member("domain-2")];
+    const worker = (s: Sent) => decodeMessageKey(s.key).workerId;
+    // The kill comes once both domains have accepted messages (round robin), in mid-stream; the
+    // stream goes on for another second after it.
+    const accepted = new Map<number, number>();
+    let killedAt = Number.POSITIVE_INFINITY;
+    const killing = eventually(
+      "both domains accept messages",
+      () => (accepted.get(one.workerId) ?? 0) >= 5 && (accepted.get(two.workerId) ?? 0) >= 5,
+      20_000,
+    )
+      .then(() => cluster.kill("domain-1"))
+      .finally(() => {
+        killedAt = Date.now();
+      });
+    const sent = await stream(senders, {
+      rounds: 20,
+      everyMs: 40,
+      tag: "dom",
+      until: () => Date.now() > killedAt + 1000,
+      onAck: (s) => accepted.set(worker(s), (accepted.get(worker(s)) ?? 0) + 1),
+    });
+    await killing;
+    // Every send was ACKed in the end: the SDK resent what failed with the domain.
+    expect(sent.every((s) => s.code === 200)).toBe(true);
+    const early = sent.filter((s) => s.ackedAt < killedAt);
+    const late = sent.filter((s) => s.startedAt > killedAt);
+    expect(late.length).toBeGreaterThan(0);
+    // Round robin used both domains; once one was dead, the other accepted every send.
+    expect(new Set(early.map(worker))).toEqual(new Set([one.workerId, two.workerId]));
+    expect(new Set(late.map(worker))).toEqual(new Set([two.workerId]));
+    await expectStoredOnce(cluster, sent, "dom");
+  }, 60_000);
+
+  it("the store killed mid-stream and restarted: every ACKed message ends up in PostgreSQL once", async () => {
+    // The store dies once it has written some of the stream; the stream goes on for a second.
+    const db = await cluster.db();
+    let killedAt = Number.POSITIVE_INFINITY;
+    const killing = eventually(
+      "the store writes the stream",
+      async () => (await db.messageBody.count({ where: { messageId: { startsWith: "sto-" } } })) >= 10,
+      20_000,
+    )
+      .then(() => cluster.kill("store-1"))
+      .finally(() => {
+        killedAt = Date.now();
+      });
+    const sent = await stream(senders, {
+      rounds: 20,
+      everyMs: 40,
+      tag: "sto",
+      until: () => Date.now() > killedAt + 1000,
+    });
+    await killing;
+    expect(sent.every((s) => s.code === 200)).toBe(true); // ACKed while no store ran: the bus held the jobs
+    const keys = sent.map((s) => BigInt(s.key));
+    expect(await db.messageBody.count({ where: { messageKey: { in: keys } } })).toBeLessThan(keys.length);
+    await cluster.start("store", 1);
+    await expectStoredOnce(cluster, sent, "sto");
+  }, 60_000);
+
+  it("a gateway killed: its sessions expire, its clients reconnect through routing to the other and sync", async () => {
+    const [tcp1, tcp2] = [endpoint(cluster, "gateway-1", "tcp"), endpoint(cluster, "gateway-2", "tcp")];
+    const router = new AppClient(cluster, ADMIN_ID, DOMAIN_TARGET);
+    const [vic, ghost, pal] = [
+      await userRoutedTo(router, "vic", tcp1),
+      await userRoutedTo(router, "ghost", tcp1),
+      await userRoutedTo(router, "pal", tcp2),
+    ];
+    router.close();
+    await seed(cluster, {
+      users: [vic, ghost, pal],
+      friends: [
+        [pal, vic],
+        [pal, ghost],
+      ],
+    });
+    let release: () => void = () => undefined;
+    let held: Promise<void> | undefined;
+    const vicPhone = await devices.connect({
+      userId: vic,
+      imei: "vic-phone",
+      gate: () => held ?? Promise.resolve(),
+    });
+    const ghostPhone = await devices.connect({ userId: ghost, imei: "ghost-phone", reconnect: false });
+    const palPhone = await devices.connect({ userId: pal, imei: "pal-phone" });
+    expect([vicPhone.gateways, ghostPhone.gateways]).toEqual([
+      [`${tcp1.host}:${tcp1.port}`],
+      [`${tcp1.host}:${tcp1.port}`],
+    ]);
+    const warmUp = await palPhone.client.sendP2P({ toId: vic, messageBody: "before" });
+    await eventually("vic gets the first message live", () => vicPhone.messages.length === 1);
+
+    // vic's device stays offline (its reconnects wait) until the test lets it in.
+    held = new Promise((resolve) => {
+      release = resolve;
+    });
+    await cluster.kill("gateway-1");
+    const missed = [
+      await palPhone.client.sendP2P({ toId: vic, messageBody: "missed 1" }),
+      await palPhone.client.sendP2P({ toId: vic, messageBody: "missed 2" }),
+    ];
+    // The dead gateway's session hashes expire (gateway.sessionTtlMs) ...
+    const kv = await cluster.kv();
+    await eventually(
+      "the dead gateway's sessions expire",
+      async () =>
+        Object.keys(await kv.hgetall(sessionKey(APP_ID, ghost))).length === 0 &&
+        Object.keys(await kv.hgetall(sessionKey(APP_ID, vic))).length === 0,
+      10_000,
+    );
+    // ... so the domain answers for ghost's device itself (server 1107, spec §5.3).
+    const toGhost = await palPhone.client.sendP2P({ toId: ghost, messageBody: "anyone?" });
+    const serverAck = () =>
+      palPhone.receipts.find((r) => r.command === 1107 && r.data.messageKey === toGhost.data?.messageKey);
+    await eventually("server 1107 for ghost", () => serverAck() !== undefined);
+    expect(serverAck()?.data).toMatchObject({ toId: ghost, serverSend: true });
+    missed.push(await palPhone.client.sendP2P({ toId: vic, messageBody: "missed 3" }));
+
+    release();
+    await eventually("vic is back online", () => vicPhone.client.state === "online", 20_000);
+    expect(vicPhone.gateways.at(-1)).toBe(`${tcp2.host}:${tcp2.port}`); // the routing call's new answer
+    const record = decodeSession(
+      (await kv.hget(sessionKey(APP_ID, vic), sessionField(3, "vic-phone"))) as string,
+    );
+    expect(record?.nodeId).toBe(cluster.member("gateway-2").nodeId);
+    // The catch-up brings exactly what was missed, once, in sequence order.
+    const missedKeys = missed.map((a) => a.data?.messageKey);
+    await eventually("vic synced what it missed", () => vicPhone.messages.length === 4, 15_000);
+    expect(vicPhone.messages.map((m) => m.message.messageKey)).toEqual([
+      warmUp.data?.messageKey,
+      ...missedKeys,
+    ]);
+    expect(vicPhone.messages.slice(1).every((m) => m.synced)).toBe(true);
+    // And the live path works through the new gateway.
+    const after = await palPhone.client.sendP2P({ toId: vic, messageBody: "after" });
+    await eventually("vic gets a live message on gateway-2", () => vicPhone.messages.length === 5);
+    expect(vicPhone.messages[4]).toMatchObject({
+      synced: false,
+      message: { messageKey: after.data?.messageKey },
+    });
+  }, 60_000);
+});

@@ -1,0 +1,161 @@
+import WebSocket from "ws";
+import { GatewayTransport, RouteServiceService } from "../../../gen/ts/whaleshark/v1/route_service.js";
+import {
+  type ChatMessage,
+  type Receipt,
+  type TransportFactory,
+  type WebSocketConstructor,
+  WhaleSharkClient,
+  wsTransport,
+} from "../../../sdk/index.js";
+import { tcpTransport } from "../../../sdk/transport/tcp.js";
+import { ADMIN_ID, APP_ID, DOMAIN_TARGET, NAMES, type TestCluster } from "../../support/cluster.js";
+import { AppClient, type Signer } from "./app-client.js";
+
+/** A gateway endpoint a device connects to. */
+export interface Endpoint {
+  host: string;
+  port: number;
+  transport: "tcp" | "ws";
+}
+
+/** How to open one device of a user. */
+export interface DeviceOptions {
+  userId: string;
+  imei: string;
+  /** ClientType (spec §4.1); default 3 (Android). 1 (web) is routed to a WebSocket endpoint. */
+  clientType?: number;
+  /** Connect here every time instead of asking the routing call (a device pinned to a gateway). */
+  fixed?: Endpoint;
+  /** Awaited before every connection attempt, so a test can hold a device offline. */
+  gate?: () => Promise<void>;
+  /** Reconnect after a lost connection (default true, fast: 0.2 s doubling to 1 s). */
+  reconnect?: boolean;
+}
+
+/** An SDK client and everything it received. */
+export interface Device {
+  userId: string;
+  imei: string;
+  client: WhaleSharkClient;
+  /** Chat messages as the SDK emitted them (each messageKey at most once). */
+  messages: ChatMessage[];
+  receipts: Receipt[];
+  /** `host:port` of every gateway it connected to, in order (the routing call's answers). */
+  gateways: string[];
+}
+
+/**
+ * SDK devices of a test cluster. Unless pinned, a device finds its gateway the way a real client
+ * does: before every connection attempt (the first and each reconnect) its app asks
+ * RouteService.GetGatewayAddress on the domains (through the test's `zk:///` resolver) and the
+ * device opens TCP, or WebSocket for web clients, to the answer.
+ */
+export class Devices {
+  readonly #devices: Device[] = [];
+  /** One channel for every device's routing calls (the app admin may route any user). */
+  readonly #router: AppClient;
+
+  constructor(private readonly cluster: Signer) {
+    this.#router = new AppClient(cluster, ADMIN_ID, DOMAIN_TARGET);
+  }
+
+  /** Creates a device (not yet connected). */
+  open(opts: DeviceOptions): Device {
+    const clientType = opts.clientType ?? 3;
+    const router = this.#router;
+    const gateways: string[] = [];
+    const transport: TransportFactory = async (sink) => {
+      await opts.gate?.();
+      const at = opts.fixed ?? (await route(router, opts.userId, clientType, opts.imei));
+      gateways.push(`${at.host}:${at.port}`);
+      return at.transport === "ws"
+        ? wsTransport({
+            url: `ws://${at.host}:${at.port}/ws`, // gateway.wsPath, the default
+            WebSocket: WebSocket as unknown as WebSocketConstructor,
+          })(sink)
+        : tcpTransport({ host: at.host, port: at.port, connectTimeoutMs: 2000 })(sink);
+    };
+    const client = new WhaleSharkClient({
+      transport,
+      appId: APP_ID,
+      userId: opts.userId,
+      clientType,
+      imei: opts.imei,
+      userSign: () => this.cluster.sign(opts.userId),
+      resend: { initialMs: 300, maxMs: 1500, maxAttempts: 40 },
+      reconnect: opts.reconnect === false ? false : { initialMs: 200, maxMs: 1000, jitter: 0.2 },
+    });
+    const device: Device = {
+      userId: opts.userId,
+      imei: opts.imei,
+      client,
+      messages: [],
+      receipts: [],
+      gateways,
+    };
+    client.on("message", (m) => device.messages.push(m));
+    client.on("receipt", (r) => device.receipts.push(r));
+    this.#devices.push(device);
+    return device;
+  }
+
+  /** Opens a device and logs it in. */
+  async connect(opts: DeviceOptions): Promise<Device> {
+    const device = this.open(opts);
+    await device.client.connect();
+    return device;
+  }
+
+  /** Closes every device and routing channel. */
+  closeAll(): void {
+    for (const d of this.#devices) d.client.close();
+    this.#router.close();
+  }
+}
+
+/** Where gateway member `name` (e.g. `gateway-2`) registered its TCP or WebSocket endpoint. */
+export function endpoint(cluster: TestCluster, name: string, transport: "tcp" | "ws"): Endpoint {
+  const service = transport === "tcp" ? NAMES.gatewayTcp : NAMES.gatewayWs;
+  const instance = cluster.member(name).instances[service];
+  if (instance === undefined) throw new Error(`${name} has no ${service} registration`);
+  return { host: instance.host, port: instance.port, transport };
+}
+
+/** RouteService.GetGatewayAddress for one device (spec §4.6). */
+export async function route(
+  router: AppClient,
+  userId: string,
+  clientType: number,
+  imei = "",
+): Promise<Endpoint> {
+  const r = await router.call(RouteServiceService.getGatewayAddress, { userId, clientType, imei }, 3000);
+  return {
+    host: r.ip,
+    port: r.port,
+    transport: r.transport === GatewayTransport.GATEWAY_TRANSPORT_WS ? "ws" : "tcp",
+  };
+}
+
+/** The first `<prefix>-<n>` the routing call sends to the TCP endpoint `gateway` (HASH, spec §4.6). */
+export async function userRoutedTo(router: AppClient, prefix: string, gateway: Endpoint): Promise<string> {
+  for (let n = 0; n < 64; n++) {
+    const userId = `${prefix}-${n}`;
+    const at = await route(router, userId, 3);
+    if (at.host === gateway.host && at.port === gateway.port) return userId;
+  }
+  throw new Error(`no ${prefix}-<n> is routed to ${gateway.host}:${gateway.port}`);
+}
+
+/** Polls `check` every 25 ms until it holds. @throws Error naming `what` after `timeoutMs` */
+export async function eventually(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
