@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Command } from "../../../gen/ts/whaleshark/v1/command.js";
 import type { StoreP2PMessageJob } from "../../../gen/ts/whaleshark/v1/store_job.js";
+import { MemoryBus } from "../../../lib/adapters/memory/bus.js";
 import { isImError } from "../../../lib/errors/index.js";
 import { P2P, type SenderDevice } from "./chat-message.js";
 import { SendDedupe } from "./send-dedupe.js";
@@ -206,6 +207,63 @@ describe("P2P sends without relationship checks", () => {
       expect(await h.jobs()).toHaveLength(1);
     } finally {
       await h.close();
+    }
+  });
+});
+
+describe("the delivery of a retried send", () => {
+  it("queues behind the conversation's pushes still waiting, never ahead of them", async () => {
+    // The next delivery to a gateway node waits until `gate` opens (a slow publish), so the
+    // conversation's later pushes pile up in its lane behind it.
+    const inner = new MemoryBus();
+    let gate: Promise<void> | undefined;
+    const bus = new Proxy(inner, {
+      get(target, prop, receiver) {
+        if (prop === "publish") {
+          return async (queue: string, body: Uint8Array, headers?: Record<string, string>) => {
+            const wait = queue.startsWith("deliver.") ? gate : undefined;
+            if (wait !== undefined) {
+              gate = undefined;
+              await wait;
+            }
+            return target.publish(queue, body, headers);
+          };
+        }
+        const value = Reflect.get(target, prop, receiver);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const h = await startMessagingHarness({ bus });
+    try {
+      await h.users(["ann", "ben"]);
+      await h.friends("ann", "ben");
+      await h.online("ben", 3, "ben-phone", "n1");
+      let open!: () => void;
+      gate = new Promise((resolve) => {
+        open = resolve;
+      });
+      const send = (messageId: string) =>
+        h.messaging.send({
+          conversationType: P2P,
+          appId: APP,
+          fromId: "ann",
+          toId: "ben",
+          messageId,
+          messageBody: messageId,
+          messageTime: 0,
+          extra: "",
+          device: PHONE,
+        });
+      const first = await send("q-1");
+      const second = await send("q-2");
+      expect(await send("q-2")).toEqual(second); // the retry: same answer, delivered again
+      await new Promise((r) => setTimeout(r, 50));
+      open();
+      const keys = (await h.pushes()).filter((p) => p.userId === "ben").map((p) => p.data.messageKey);
+      expect(keys).toEqual([first.messageKey, second.messageKey, second.messageKey]);
+    } finally {
+      await h.close();
+      await inner.close();
     }
   });
 });

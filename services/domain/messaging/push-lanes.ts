@@ -56,7 +56,7 @@ export class PushLanes {
     return { run: (work) => once(work), cancel: () => once(null) };
   }
 
-  /** Runs `work` in the background outside any lane (replays of retried sends, receipts). */
+  /** Runs `work` in the background outside any lane (work with no place in a conversation's order). */
   spawn(work: () => Promise<void>): void {
     this.#track(
       Promise.resolve()

@@ -48,8 +48,9 @@ export interface SendPipelineDeps {
  * 2–5; D18 fixed: the API goes through it too):
  * 1. validate (90001; messageId required, D28);
  * 2. a known messageId answers with the first acceptance (kv, else the
- *    database) and delivers it again (the first delivery may be what the
- *    sender is retrying for; devices drop duplicates by messageKey);
+ *    database) and delivers it again, in the conversation's push lane (the
+ *    first delivery may be what the sender is retrying for; devices drop
+ *    duplicates by messageKey);
  * 3. the permission checks (send-checks.ts);
  * 4. claim the messageId in kv, so a concurrent identical send waits for
  *    this one instead of accepting the message twice;
@@ -90,10 +91,7 @@ export class SendPipeline {
 
   async #accept(input: SendInput): Promise<ChatMessage> {
     const { sequences, keys, jobs, lanes, dedupe, log } = this.#deps;
-    const key =
-      input.conversationType === P2P
-        ? p2pSequenceKey(input.appId, input.fromId, input.toId)
-        : groupSequenceKey(input.appId, input.toId);
+    const key = sequenceKeyOf(input);
     let slot: ReturnType<PushLanes["reserve"]> | undefined;
     let message: ChatMessage;
     try {
@@ -129,16 +127,30 @@ export class SendPipeline {
     return message;
   }
 
-  /** A retry of an accepted message: the same answer, delivered again unless it was recalled. */
+  /**
+   * A retry of an accepted message: the same answer, delivered again unless it was recalled. The
+   * new delivery queues in the conversation's lane like a new message's: it never overtakes
+   * pushes of the conversation still waiting there (the first delivery of this very message, or
+   * of the ones before it), so a device sees the conversation in sequence order.
+   */
   #replay(prior: ChatMessage, input: SendInput): ChatMessage {
     if (prior.conversationType !== input.conversationType || prior.toId !== input.toId) {
       throw ImError.of("PARAMETER_ERROR", "message_id was already used for another conversation");
     }
     if (prior.recalled !== true) {
-      this.#deps.lanes.spawn(() => this.#deps.fanOut.deliver(prior, input.device));
+      this.#deps.lanes
+        .reserve(sequenceKeyOf(prior).kvKey)
+        .run(() => this.#deps.fanOut.deliver(prior, input.device));
     }
     return prior;
   }
+}
+
+/** The sequence counter of a message's conversation, which also names its push lane. */
+function sequenceKeyOf(m: Pick<SendInput, "conversationType" | "appId" | "fromId" | "toId">) {
+  return m.conversationType === P2P
+    ? p2pSequenceKey(m.appId, m.fromId, m.toId)
+    : groupSequenceKey(m.appId, m.toId);
 }
 
 /** @throws ImError 90001 naming the first field that is missing or too long */

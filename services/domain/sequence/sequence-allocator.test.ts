@@ -140,6 +140,22 @@ describe("SequenceAllocator", () => {
     }
   });
 
+  it("opens a counter once per process when many callers find it missing at the same moment", async () => {
+    // A burst on a new (or lost) counter: every caller's first increment lands below KV_BASE. One
+    // repair per process is enough; the others take the values after it, with no gap and without
+    // queueing on the counter's row lock.
+    const kv = new WipeableKv();
+    const allocator = new SequenceAllocator({ kv, db, step: 1000 });
+    const key = groupSequenceKey(1, "burst-on-first-use");
+    const first = await Promise.all(Array.from({ length: 20 }, () => allocator.next(key)));
+    expect([...first].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    kv.wipe();
+    const after = await Promise.all(Array.from({ length: 20 }, () => allocator.next(key)));
+    const floor = Math.min(...after);
+    expect(floor).toBeGreaterThan(20);
+    expect([...after].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => floor + i));
+  });
+
   it("writes the database about once per step, not once per sequence", async () => {
     let raises = 0;
     const counting = async () => {

@@ -45,6 +45,8 @@ export interface SequenceAllocatorOptions {
  *   counter in flight at once.
  * - A counter used for the very first time creates its row and starts at 1;
  *   two processes racing on that first use make a gap, never a duplicate.
+ *   Within one process, concurrent callers that find a counter missing share
+ *   one repair and then count on from it (no gap).
  * Gaps are allowed (clients sync by cursor); duplicates and decreases are not.
  */
 export class SequenceAllocator {
@@ -54,6 +56,8 @@ export class SequenceAllocator {
   readonly #marks = new Map<string, number>();
   /** Counter id → the raise in flight, so concurrent callers share one write. */
   readonly #raising = new Map<string, Promise<void>>();
+  /** Counter id → the repair in flight, so concurrent callers of this process share one. */
+  readonly #repairing = new Map<string, Promise<unknown>>();
 
   constructor(opts: SequenceAllocatorOptions) {
     if (!Number.isInteger(opts.step) || opts.step < 1) throw new RangeError("sequence step must be >= 1");
@@ -64,7 +68,25 @@ export class SequenceAllocator {
   /** The next sequence of `key`: greater than every value handed out for it before. */
   async next(key: SequenceKey): Promise<number> {
     let value = await this.#opts.kv.incrBy(key.kvKey);
-    if (value <= KV_BASE) value = await this.#repair(key);
+    while (value <= KV_BASE) {
+      // A burst on a new or lost counter finds it below the base in every caller. One repair per
+      // process reopens it; the others wait for that one and count on from there, instead of each
+      // reopening it `step` higher (gaps of 2·step per caller) one after another on the row lock.
+      const counter = id(key);
+      const inFlight = this.#repairing.get(counter);
+      if (inFlight === undefined) {
+        const repair = this.#repair(key);
+        this.#repairing.set(counter, repair);
+        try {
+          value = await repair;
+        } finally {
+          this.#repairing.delete(counter);
+        }
+        break;
+      }
+      await inFlight.catch(() => undefined); // its caller reports a failure; here we just retry
+      value = await this.#opts.kv.incrBy(key.kvKey);
+    }
     const sequence = value - KV_BASE;
     await this.#cover(key, sequence);
     return sequence;
