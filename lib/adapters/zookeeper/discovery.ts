@@ -18,6 +18,7 @@ import {
   remove,
   setData,
   type ZkClient,
+  type ZkWatcher,
 } from "./client.js";
 import { ZookeeperWatch } from "./watch.js";
 
@@ -40,18 +41,29 @@ export interface ZookeeperDiscoveryOptions {
  * disappears when its session expires (the original registered PERSISTENT nodes under
  * `/im-coreRoot`, which outlived their gateways: D25).
  *
- * - Watches are a re-armed `getChildren` watch on the service node plus a data watch per child.
+ * - Watches are a re-armed `getChildren` watch on the service node plus a data watch per child,
+ *   armed ONCE per service for the whole handle: every `watch(service)` of this handle shares it
+ *   and gets the same lists (each with its own "only changes" memory). The last unwatch of a
+ *   service stops re-arming it, so ZooKeeper traffic does not grow with the number of watchers.
  * - A lost connection is retried by the client with the same session; watches and ephemeral
  *   nodes survive as long as the session does.
  * - On session expiry (`expired`), a new session is opened (retrying until it succeeds or
- *   `close`), every instance registered through this handle is created again, and every watch
- *   re-reads its service.
+ *   `close`), every instance registered through this handle is created again, and every shared
+ *   watch re-reads its service.
  * - Registering an id whose znode belongs to another session (this process restarted within the
  *   session timeout, so its old session still holds the node) replaces that node.
  */
 export class ZookeeperDiscovery implements Discovery {
   private readonly registered = new Map<string, ServiceInstance>();
-  private readonly watches = new Set<ZookeeperWatch>();
+  /** The shared watch of each service that has at least one listener. */
+  private readonly watches = new Map<string, ZookeeperWatch>();
+  /**
+   * One ZooKeeper watcher function per service, kept for the handle's lifetime: the client keeps
+   * a watcher until its event fires (there is no way to remove it), and keeps the same function
+   * only once per path, so a watch/unwatch cycle never leaves a second listener behind. Bounded
+   * by the number of distinct services watched.
+   */
+  private readonly dispatchers = new Map<string, ZkWatcher>();
   private readonly log: Logger;
   private closed = false;
 
@@ -100,25 +112,34 @@ export class ZookeeperDiscovery implements Discovery {
   watch(service: string, listener: InstancesListener): Unwatch {
     this.assertOpen();
     validateServiceName(service);
-    const watch = new ZookeeperWatch(
-      service,
-      `${this.opts.root}/services/${service}`,
-      listener,
-      this.log,
-      () => this.client,
-    );
-    this.watches.add(watch);
-    watch.refresh();
+    let watch = this.watches.get(service);
+    if (watch === undefined) {
+      watch = new ZookeeperWatch(
+        service,
+        `${this.opts.root}/services/${service}`,
+        this.dispatcher(service),
+        this.log,
+        () => this.client,
+      );
+      this.watches.set(service, watch);
+      watch.refresh();
+    }
+    const shared = watch;
+    const unsubscribe = shared.subscribe(listener);
     return () => {
-      watch.stop();
-      this.watches.delete(watch);
+      unsubscribe();
+      // The last listener releases the ZooKeeper watch: nothing re-arms it any more.
+      if (shared.idle && this.watches.get(service) === shared) {
+        shared.stop();
+        this.watches.delete(service);
+      }
     };
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const watch of this.watches) watch.stop();
+    for (const watch of this.watches.values()) watch.stop();
     this.watches.clear();
     // Deleting first makes the removal immediate for watchers; closing the session would remove
     // the ephemeral nodes too, but only once the server processed the close.
@@ -127,6 +148,16 @@ export class ZookeeperDiscovery implements Discovery {
     );
     this.registered.clear();
     await closeClient(this.client);
+  }
+
+  /** The service's watcher function; an event after its last unwatch finds no watch and ends. */
+  private dispatcher(service: string): ZkWatcher {
+    let dispatch = this.dispatchers.get(service);
+    if (dispatch === undefined) {
+      dispatch = () => this.watches.get(service)?.refresh();
+      this.dispatchers.set(service, dispatch);
+    }
+    return dispatch;
   }
 
   private nodePath(service: string, id: string): string {
@@ -194,7 +225,7 @@ export class ZookeeperDiscovery implements Discovery {
         }
         this.client = client;
         this.attach(client);
-        for (const watch of this.watches) watch.refresh();
+        for (const watch of this.watches.values()) watch.refresh();
         this.log.info({ instances: this.registered.size }, "zookeeper session renewed");
         return;
       } catch (err) {

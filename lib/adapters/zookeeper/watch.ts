@@ -5,32 +5,64 @@ import {
   normalizeInstances,
   type ServiceInstance,
 } from "../../ports/discovery.js";
-import { exists, getChildren, getData, isNoNode, type ZkClient } from "./client.js";
+import { exists, getChildren, getData, isNoNode, type ZkClient, type ZkWatcher } from "./client.js";
+
+/** One listener of a shared watch, with the last list it was given ("deliver only changes"). */
+interface Subscriber {
+  readonly listener: InstancesListener;
+  last: string | undefined;
+  active: boolean;
+}
 
 /**
- * One `watch(service)` on ZooKeeper. ZooKeeper watches fire once, so every read re-arms them: a
- * children watch on the service node (instances coming and going), a data watch on each instance
- * node (an instance registered again with a new address), and an existence watch while the
- * service node does not exist yet. All of them call the same function, which the client library
- * keeps only once per path, so re-arming never piles up listeners.
- * Reads never overlap: an event during a read schedules one more read after it.
+ * The one ZooKeeper watch of a service in this process, shared by every `watch(service)` of the
+ * discovery handle (many gRPC channels resolve the same `zk:///` service; one ZooKeeper watch per
+ * channel made the client library warn "MaxListenersExceeded" and multiplied the reads).
+ * ZooKeeper watches fire once, so every read re-arms them: a children watch on the service node
+ * (instances coming and going), a data watch on each instance node (an instance registered again
+ * with a new address), and an existence watch while the service node does not exist yet. All of
+ * them use `onEvent`, one function per service for the handle's lifetime, which the client
+ * library keeps only once per path: neither re-arming nor watching again after a stop piles up
+ * listeners.
+ * Reads never overlap: an event during a read schedules one more read after it. Each read's list
+ * is fanned out to every subscriber that has not seen it yet, each getting its own copy.
  */
 export class ZookeeperWatch {
   private active = true;
   private reading = false;
   private again = false;
-  private last: string | undefined;
+  private current: ServiceInstance[] | undefined;
+  private currentKey: string | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
-  /** The one watcher function for every path of this watch. */
-  private readonly onEvent = () => this.refresh();
+  private readonly subscribers = new Set<Subscriber>();
 
   constructor(
     private readonly service: string,
     private readonly dir: string,
-    private readonly listener: InstancesListener,
+    private readonly onEvent: ZkWatcher,
     private readonly log: Logger,
     private readonly client: () => ZkClient,
   ) {}
+
+  /** True once every subscriber left: the owner stops the watch and forgets it. */
+  get idle(): boolean {
+    return this.subscribers.size === 0;
+  }
+
+  /**
+   * Adds a listener. It gets the current list asynchronously (the port never calls a listener
+   * inside `watch`): at once when a read already produced one, else when the first read ends.
+   * @returns removes this listener only; calling it again does nothing
+   */
+  subscribe(listener: InstancesListener): () => void {
+    const sub: Subscriber = { listener, last: undefined, active: true };
+    this.subscribers.add(sub);
+    if (this.current !== undefined) setImmediate(() => this.offer(sub));
+    return () => {
+      sub.active = false;
+      this.subscribers.delete(sub);
+    };
+  }
 
   /** Reads the service again (and re-arms); called on events and after a session renewal. */
   refresh(): void {
@@ -49,10 +81,12 @@ export class ZookeeperWatch {
     });
   }
 
-  /** Ends the watch; pending ZooKeeper watches fire into a no-op. */
+  /** Ends the watch; pending ZooKeeper watches fire into a read of nothing (or of its successor). */
   stop(): void {
     this.active = false;
     clearTimeout(this.retryTimer);
+    for (const sub of this.subscribers) sub.active = false;
+    this.subscribers.clear();
   }
 
   private async read(): Promise<void> {
@@ -109,8 +143,20 @@ export class ZookeeperWatch {
     if (!this.active) return;
     const list = normalizeInstances(instances);
     const key = instancesKey(list);
-    if (key === this.last) return;
-    this.last = key;
-    this.listener(list);
+    if (key === this.currentKey) return;
+    this.current = list;
+    this.currentKey = key;
+    for (const sub of [...this.subscribers]) this.offer(sub);
+  }
+
+  /** Gives `sub` the current list unless it already has it; a throwing listener harms no other. */
+  private offer(sub: Subscriber): void {
+    if (!sub.active || this.current === undefined || sub.last === this.currentKey) return;
+    sub.last = this.currentKey;
+    try {
+      sub.listener(normalizeInstances(this.current));
+    } catch (err) {
+      this.log.error({ err, service: this.service }, "a discovery listener threw");
+    }
   }
 }

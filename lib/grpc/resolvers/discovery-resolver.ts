@@ -26,7 +26,8 @@ export const ROUND_ROBIN_SERVICE_CONFIG = { loadBalancingConfig: [{ round_robin:
  * - a process that dies without deregistering is skipped by round robin as soon as its
  *   connection fails, before the registry notices.
  * Registering a scheme again replaces the previous binding (for channels created afterwards).
- * One discovery handle serves every channel of the scheme; each channel opens its own watch.
+ * One discovery handle serves every channel of the scheme; each channel calls `watch()` (the
+ * ZooKeeper adapter shares one ZooKeeper watch per service among them).
  */
 export function registerDiscoveryResolver(scheme: string, discovery: Discovery): void {
   grpc.experimental.registerResolver(scheme, resolverFor(discovery));
