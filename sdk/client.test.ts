@@ -59,7 +59,8 @@ async function online(c: WhaleSharkClient): Promise<void> {
   await synced;
 }
 
-const message = (key: number, fromId = "bob") => ({
+/** A chat message; sequences start at 1 (the client syncs from cursor 0: it waits for sequence 1). */
+const message = (key: number, fromId = "bob", messageSequence = key % 100) => ({
   appId: 10001,
   clientType: 1,
   extra: "",
@@ -68,7 +69,7 @@ const message = (key: number, fromId = "bob") => ({
   messageBody: `hello ${key}`,
   messageId: `m-${key}`,
   messageKey: key,
-  messageSequence: key - 100,
+  messageSequence,
   messageTime: 1_700_000_000_000,
   toId: "alice",
 });
@@ -113,7 +114,7 @@ describe.each(VARIANTS)("WhaleSharkClient over $name", ({ transport, encoding })
       fromId: "alice",
       toId: "bob",
       messageKey: 501,
-      messageSequence: 401,
+      messageSequence: 1,
     });
   });
 });
@@ -128,7 +129,7 @@ describe("receiving", () => {
     await online(c);
     const conn = gateway.connections[0]!;
     conn.push(2104, { ...message(601), groupId: "g1", memberIds: ["alice", "bob"] });
-    conn.push(1103, message(602, "alice")); // sync copy from this user's other device
+    conn.push(1103, message(602, "alice", 1)); // sync copy from this user's other device
     conn.push(1107, { fromId: "bob", toId: "alice", messageKey: 602, messageSequence: 1, serverSend: false });
     conn.push(1054, { conversationType: 0, fromId: "bob", groupId: "", messageSequence: 9, toId: "alice" });
     conn.push(3000, { fromId: "bob", toId: "alice", remark: "", addSource: "", sequence: 3 });

@@ -81,6 +81,12 @@ export class WhaleSharkClient {
       userId: this.#o.userId,
       dedupeCapacity: this.#o.dedupeCapacity,
       initialCursor: this.#o.initialSyncCursor,
+      // A device that catches up from messageKey 0 gets every conversation from its beginning, so
+      // it knows each starts at sequence 0. One that resumes from a saved cursor remembers no
+      // positions (they are not persisted) and cannot tell a conversation's first message here
+      // from a later one: assuming 0 would fetch and show again every earlier message of each
+      // conversation, so it takes the first message it sees as its position.
+      fromStart: this.#o.sync !== undefined && this.#o.initialSyncCursor === 0,
       isPendingSend: (messageId) => this.#outbox.has(messageId),
       emit: (message) => this.#events.emit("message", message),
       // Without sync nothing can fill a gap: deliver as pushed.

@@ -4,14 +4,14 @@ import { ConversationOrder } from "./conversation-order.js";
 type Item = { conversation: string; sequence: number };
 const item = (conversation: string, sequence: number): Item => ({ conversation, sequence });
 
-function order(maxHeld?: number) {
+function order(maxHeld?: number, start?: 0) {
   const out: string[] = [];
-  const o = new ConversationOrder<Item>((i) => out.push(`${i.conversation}#${i.sequence}`), maxHeld);
+  const o = new ConversationOrder<Item>((i) => out.push(`${i.conversation}#${i.sequence}`), maxHeld, start);
   return { o, out };
 }
 
 describe("ConversationOrder", () => {
-  it("releases the first item of a conversation and each next one at once", () => {
+  it("with an unknown start, releases the first item of a conversation and each next one at once", () => {
     const { o, out } = order();
     expect(o.offer(item("a", 7))).toBe("released");
     expect(o.offer(item("a", 8))).toBe("released");
@@ -71,6 +71,34 @@ describe("ConversationOrder", () => {
     o.offer(item("b", 9));
     o.skipAll();
     expect(out).toEqual(["a#1", "b#1", "a#3", "b#9"]);
+    expect(o.gaps()).toEqual([]);
+  });
+
+  it("with history from the start, holds a first item above 1 until the ones before it come", () => {
+    const { o, out } = order(undefined, 0);
+    expect(o.last("a")).toBe(0);
+    expect(o.offer(item("a", 3))).toBe("held");
+    expect(o.gaps()).toEqual(["a"]);
+    expect(o.offer(item("b", 1))).toBe("released");
+    expect(o.offer(item("a", 1))).toBe("released");
+    expect(o.offer(item("a", 2))).toBe("released");
+    expect(out).toEqual(["b#1", "a#1", "a#2", "a#3"]);
+    expect(o.gaps()).toEqual([]);
+  });
+
+  it("advances past sequences that will never come, releasing what became next and keeping later gaps", () => {
+    const { o, out } = order(undefined, 0);
+    o.offer(item("g", 52));
+    o.offer(item("g", 51));
+    o.offer(item("g", 55));
+    o.advance("g", 50); // the join point: 1..50 are not this member's history
+    expect(out).toEqual(["g#51", "g#52"]);
+    expect(o.last("g")).toBe(52);
+    expect(o.hasGap("g")).toBe(true); // 53, 54 may still come
+    o.advance("g", 10); // never back
+    expect(o.last("g")).toBe(52);
+    o.advance("g", 54);
+    expect(out).toEqual(["g#51", "g#52", "g#55"]);
     expect(o.gaps()).toEqual([]);
   });
 });

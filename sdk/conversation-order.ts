@@ -11,8 +11,11 @@ export interface Sequenced {
  * conversation; gaps allowed, clients fill or skip them through sync).
  *
  * Contract, per conversation:
- * - the first item ever offered is released at once and sets the conversation's position
- *   (a device cannot know what came before it joined or first synced);
+ * - its position starts at `start`: 0 when the device's history is complete from the beginning
+ *   (it caught up from messageKey 0), so a first item with a sequence above 1 is held behind a
+ *   gap like any other; undefined when the device cannot know what came before (it resumed from a
+ *   saved cursor and remembers no positions), and then the first item ever offered is released at
+ *   once and sets the position;
  * - an item at the next sequence, or at one already passed (a late copy that the caller
  *   de-duplicated by messageKey already), is released at once, followed by every held item that
  *   has become next;
@@ -20,7 +23,9 @@ export interface Sequenced {
  *   missing messages (offering them here) and, when they cannot be found (a sequence the server
  *   never used, e.g. after a sequence store restart), calls {@link skip}.
  * At most `maxHeld` items are held per conversation; past that the gap is skipped, so memory
- * stays bounded whatever the server sends.
+ * stays bounded whatever the server sends. When the server shows that sequences below some point
+ * will never be available to this user (a group member sees history from their join point only;
+ * sequences jump after a sequence store loss), {@link advance} moves the position past them.
  */
 export class ConversationOrder<T extends Sequenced> {
   readonly #last = new Map<string, number>();
@@ -30,11 +35,13 @@ export class ConversationOrder<T extends Sequenced> {
     /** Receives each item once, in order per conversation. */
     private readonly release: (item: T) => void,
     private readonly maxHeld = 1_000,
+    /** The position of a conversation before its first item: 0, or undefined when unknown. */
+    private readonly start: 0 | undefined = undefined,
   ) {}
 
   /** Offers one item; `held` when it waits behind a gap of its conversation. */
   offer(item: T): "released" | "held" {
-    const last = this.#last.get(item.conversation);
+    const last = this.last(item.conversation);
     if (last === undefined || item.sequence <= last + 1) {
       this.#release(item);
       this.#drain(item.conversation);
@@ -50,9 +57,23 @@ export class ConversationOrder<T extends Sequenced> {
     return "held";
   }
 
-  /** The last sequence released in `conversation`; undefined before its first item. */
+  /**
+   * The position of `conversation`: the last sequence released (or advanced past); before its
+   * first item `start` (undefined when unknown).
+   */
   last(conversation: string): number | undefined {
-    return this.#last.get(conversation);
+    return this.#last.get(conversation) ?? this.start;
+  }
+
+  /**
+   * Sequences up to `sequence` of `conversation` will never be available: the position moves
+   * there (never back) and the held items that have become next are released, in order. Gaps
+   * above it stay.
+   */
+  advance(conversation: string, sequence: number): void {
+    const last = this.last(conversation);
+    if (last === undefined || sequence > last) this.#last.set(conversation, sequence);
+    this.#drain(conversation);
   }
 
   /** True when `conversation` holds items behind a missing sequence. */
@@ -87,7 +108,7 @@ export class ConversationOrder<T extends Sequenced> {
   #drain(conversation: string): void {
     const held = this.#held.get(conversation);
     if (held === undefined) return;
-    for (let next = (this.#last.get(conversation) ?? 0) + 1; held.has(next); next++) {
+    for (let next = (this.last(conversation) ?? 0) + 1; held.has(next); next++) {
       const item = held.get(next) as T;
       held.delete(next);
       this.#release(item);

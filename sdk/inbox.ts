@@ -20,6 +20,12 @@ export interface InboxOptions {
   dedupeCapacity: number;
   /** The messageKey to start the sync cursor at (0: everything the user may see). */
   initialCursor: number;
+  /**
+   * True when this device's history is complete from the beginning (it syncs, from cursor 0):
+   * every conversation then starts at position 0, and a first message above sequence 1 waits for
+   * the ones before it (ConversationOrder `start`).
+   */
+  fromStart: boolean;
   /** True for a messageId this device sent and still waits to be ACKed. */
   isPendingSend(messageId: string): boolean;
   emit(message: ChatMessage): void;
@@ -89,10 +95,14 @@ export class Inbox {
     this.#o = options;
     this.#seen = new LruSet(options.dedupeCapacity);
     this.#cursor = options.initialCursor;
-    this.#order = new ConversationOrder((item) => {
-      if (item.key > this.#cursor) this.#cursor = item.key;
-      if (item.event !== undefined) this.#o.emit(item.event);
-    });
+    this.#order = new ConversationOrder(
+      (item) => {
+        if (item.key > this.#cursor) this.#cursor = item.key;
+        if (item.event !== undefined) this.#o.emit(item.event);
+      },
+      undefined,
+      options.fromStart ? 0 : undefined,
+    );
   }
 
   /** The highest messageKey delivered (or sent) so far, or the initial cursor. */
@@ -153,6 +163,11 @@ export class Inbox {
 
   gaps(): string[] {
     return this.#order.gaps();
+  }
+
+  /** Sequences up to `sequence` of `conversation` will never be available to this user. */
+  advance(conversation: string, sequence: number): void {
+    this.#order.advance(conversation, sequence);
   }
 
   /** Stops waiting for `conversation`'s missing messages. */

@@ -250,8 +250,8 @@ describe("gaps in a conversation", () => {
     });
   });
 
-  it("skips a sequence never used after one more look when the store holds what follows it", async () => {
-    const { c, keys, synced } = client({ sync: { gapAttempts: 10 } });
+  it("skips a sequence jump at once when the store's answer starts beyond the gap", async () => {
+    const { c, keys, synced } = client({ sync: { gapAttempts: 10, gapRetryMs: 5_000 } });
     await c.connect();
     await until(() => synced.length === 1);
     const conn = gateway.connections[0];
@@ -260,7 +260,48 @@ describe("gaps in a conversation", () => {
     conn?.push(1103, pushed(stored(key(750, 0), "bob", "alice", 1)));
     conn?.push(1103, pushed(later));
     await until(() => keys().length === 2);
-    expect(gateway.framesOf(9009)).toHaveLength(2); // not gapAttempts
+    expect(gateway.framesOf(9009)).toHaveLength(1); // no retries
+  });
+
+  it("on a device syncing from cursor 0, holds a conversation's first message above 1 and fills from 0", async () => {
+    const { c, keys, messages, synced } = client();
+    await c.connect();
+    await until(() => synced.length === 1);
+    // Stored while the device was offline (or after its catch-up read): it never saw them.
+    store = [stored(key(850, 0), "bob", "alice", 1), stored(key(850, 1), "bob", "alice", 2)];
+    gateway.connections[0]?.push(1103, pushed(stored(key(850, 2), "bob", "alice", 3)));
+    await until(() => keys().length === 3);
+    expect(keys()).toEqual([key(850, 0), key(850, 1), key(850, 2)]);
+    expect(messages.map((m) => m.synced)).toEqual([true, true, false]);
+    expect(gateway.framesOf(9009).map((r) => r.data)).toEqual([
+      { conversationType: 0, toId: "bob", lastSequence: 0, maxLimit: 100 },
+    ]);
+  });
+
+  it("skips a group's history before the member's join point at once", async () => {
+    const { c, keys, synced } = client({ sync: { gapAttempts: 10, gapRetryMs: 5_000 } });
+    await c.connect();
+    await until(() => synced.length === 1);
+    // alice joined g1 at sequence 50: the store answers from 51 on.
+    store = [stored(key(860, 0), "carol", "g1", 51, true), stored(key(860, 1), "carol", "g1", 52, true)];
+    gateway.connections[0]?.push(2104, pushed(stored(key(860, 1), "carol", "g1", 52, true)));
+    await until(() => keys().length === 2, 1_000);
+    expect(keys()).toEqual([key(860, 0), key(860, 1)]);
+    expect(gateway.framesOf(9009).map((r) => r.data)).toEqual([
+      { conversationType: 1, toId: "g1", lastSequence: 0, maxLimit: 100 },
+    ]);
+  });
+
+  it("on a device resuming from a saved cursor, releases a conversation's first message at once", async () => {
+    const { c, keys, synced } = client({ initialSyncCursor: key(100, 0) });
+    await c.connect();
+    await until(() => synced.length === 1);
+    store = [stored(key(870, 0), "bob", "alice", 4)]; // earlier ones this device may have shown already
+    gateway.connections[0]?.push(1103, pushed(stored(key(870, 1), "bob", "alice", 5)));
+    await until(() => keys().length === 1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(keys()).toEqual([key(870, 1)]);
+    expect(gateway.framesOf(9009)).toHaveLength(0);
   });
 
   it("counts this device's own ACKed sends, so the next message is no gap", async () => {

@@ -96,7 +96,8 @@ export function inConversationOrder(userId: string, messages: SyncedMessage[]): 
  *   then once more after `settleMs`; a failed catch-up is retried with backoff;
  * - when a conversation shows a gap, SYNC_CONVERSATION fetches it from the last sequence held,
  *   again after a short wait if the store has not written it yet, and gives up after
- *   `gapAttempts` (the sequence was never used).
+ *   `gapAttempts` (the sequence was never used); sequences below the first one the store
+ *   answers with are skipped at once (the user may never see them).
  */
 export class MessageSync {
   readonly #queue: Job[] = [];
@@ -169,7 +170,7 @@ export class MessageSync {
         pack.toId === targetOf(sent.conversation).toId &&
         pack.lastSequence === sent.after
       ) {
-        this.#fillPage(sent.conversation, pack);
+        this.#fillPage(sent.conversation, sent.after, pack);
       }
       return true;
     }
@@ -211,8 +212,15 @@ export class MessageSync {
     this.#pump();
   }
 
-  #fillPage(conversation: string, pack: SyncConversationAckPack): void {
+  #fillPage(conversation: string, after: number, pack: SyncConversationAckPack): void {
     this.#answered();
+    // The page is everything the user may see after `after`, ascending: when its first message
+    // lies beyond `after + 1`, the sequences between will never be available (history before a
+    // group member's join point, store: join_sequence; a sequence jump after a sequence store
+    // loss), so they are no gap to wait for. An empty page proves nothing: the store may not have
+    // written the held message either (the retries below wait for it).
+    const first = Math.min(...pack.messages.map((m) => m.messageSequence));
+    if (pack.messages.length > 0 && first > after + 1) this.inbox.advance(conversation, first - 1);
     this.inbox.synced(pack.messages);
     const last = this.inbox.last(conversation) ?? 0;
     if (!this.inbox.hasGap(conversation)) this.#fills.delete(conversation);
