@@ -79,7 +79,9 @@ export async function devicePage(
   const rows = shown.flatMap((k) => byKey.get(k) ?? []);
   const maxP2p = p2pMax._max.messageKey ?? 0n;
   const maxGroup = groupMax[0]?.max_key == null ? 0n : BigInt(groupMax[0].max_key);
-  return { rows, completed: keys.length <= q.limit, maxSequence: bigMax(maxP2p, maxGroup) };
+  // The max is read beside the keys; a batch committed in between must not leave it below them.
+  const maxKey = keys.reduce((max, k) => bigMax(max, k), bigMax(maxP2p, maxGroup));
+  return { rows, completed: keys.length <= q.limit, maxSequence: maxKey };
 }
 
 /** Math.max for bigints (Math.max rejects them). */

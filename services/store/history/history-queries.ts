@@ -75,6 +75,11 @@ export async function groupPage(
   );
 }
 
+/**
+ * The rows and the max are two reads, so a batch the store commits between them can give rows
+ * above the max read first; the answer never reports a max below a row it returns.
+ */
 function page(rows: MessageBody[], limit: number, maxSequence: bigint): Page {
-  return { rows: rows.slice(0, limit), completed: rows.length <= limit, maxSequence };
+  const highest = rows.reduce((max, r) => bigMax(max, r.messageSequence), maxSequence);
+  return { rows: rows.slice(0, limit), completed: rows.length <= limit, maxSequence: highest };
 }
