@@ -1,0 +1,82 @@
+import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { BenchOptions } from "./cli.js";
+import { loadAverage } from "./lib/proc-stats.js";
+import { Progress } from "./lib/progress.js";
+import { type BenchReport, machineInfo, RESULTS_DIR } from "./lib/report.js";
+import { startAgents } from "./load/agents.js";
+import type { ScenarioContext } from "./scenarios/context.js";
+import { startTarget } from "./target/target.js";
+
+async function scenarioRunner(
+  scenario: BenchOptions["scenario"],
+): Promise<(ctx: ScenarioContext) => Promise<void>> {
+  switch (scenario) {
+    case "idle":
+      return (await import("./scenarios/idle.js")).runIdle;
+    case "p2p":
+      return (await import("./scenarios/p2p.js")).runP2PScenario;
+    case "group":
+      return (await import("./scenarios/group.js")).runGroupScenario;
+    case "baseline":
+      return (await import("./scenarios/baseline.js")).runBaseline;
+  }
+}
+
+/**
+ * Runs one scenario end to end: starts the target (servers as child processes, logs under
+ * `<out>/logs/<run>/`), the load agents, the scenario; then stops everything, also on failure.
+ * Resolves with the report (tables, data, notes); writing it is the caller's business.
+ */
+export async function runBench(
+  options: BenchOptions,
+  command: string,
+  progress = new Progress(),
+): Promise<BenchReport> {
+  const startedAt = new Date().toISOString();
+  const runId = randomBytes(3).toString("hex");
+  const report: BenchReport = {
+    scenario: options.scenario,
+    profile: options.profile,
+    startedAt,
+    command,
+    machine: machineInfo(),
+    options: { ...options },
+    tables: [],
+    data: {},
+    notes: [],
+  };
+  const logDir = join(
+    options.outDir ?? RESULTS_DIR,
+    "logs",
+    `${options.scenario}-${options.profile}-${runId}`,
+  );
+  mkdirSync(logDir, { recursive: true });
+  report.data.logDir = logDir;
+  const run = await scenarioRunner(options.scenario);
+  progress.note(`starting the ${options.profile} target (logs in ${logDir})`);
+  const target = await startTarget({
+    profile: options.profile,
+    gateways: options.gateways,
+    logLevel: options.logLevel,
+    logDir,
+    env: options.serverEnv,
+    cpuProfileDir: options.cpuProf ? join(logDir, "profiles") : undefined,
+  });
+  report.data.processes = target.processes;
+  const agents = startAgents(options.workers);
+  try {
+    await run({ options, target, agents, progress, report, runId });
+    const problems = (await Promise.all(agents.map((a) => a.request<string[]>({ op: "errors" })))).flat();
+    for (const p of problems.slice(0, 10)) report.notes.push(`clients: ${p}`);
+    report.data.clientProblems = problems;
+  } finally {
+    progress.done();
+    await Promise.all(agents.map((a) => a.close().catch(() => undefined)));
+    await target.stop().catch((error: unknown) => report.notes.push(`stopping the target: ${String(error)}`));
+    report.machine.loadAtEnd = loadAverage();
+    report.finishedAt = new Date().toISOString();
+  }
+  return report;
+}

@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import { parseBenchArgs } from "./cli.js";
+import { nice } from "./scenarios/p2p.js";
+
+describe("parseBenchArgs", () => {
+  it("applies the profile-dependent defaults", () => {
+    const embedded = parseBenchArgs(["p2p"]);
+    expect(embedded).toMatchObject({ profile: "embedded", gateways: 1, rate: 5000, durationMs: 20_000 });
+    expect(embedded.phases).toEqual(["fixed", "ramp"]);
+    const distributed = parseBenchArgs(["group", "--profile", "distributed"]);
+    expect(distributed).toMatchObject({ gateways: 2, rate: 2, members: 1000, online: 100 });
+    expect(parseBenchArgs(["p2p", "--profile", "distributed"]).rate).toBe(2000);
+  });
+
+  it("forks one load generator per 10k idle connections unless told", () => {
+    expect(parseBenchArgs(["idle", "--connections", "25000"]).workers).toBe(3);
+    expect(parseBenchArgs(["idle", "--connections", "25000", "--workers", "1"]).workers).toBe(1);
+    expect(parseBenchArgs(["idle"]).workers).toBe(0);
+  });
+
+  it("takes server variables and switches", () => {
+    const o = parseBenchArgs([
+      "baseline",
+      "--server-env",
+      "WHALESHARK_GATEWAY__HEARTBEAT_TIMEOUT_MS=5000",
+      "--cpu-prof",
+      "--receive-ack",
+      "off",
+      "--encoding",
+      "protobuf",
+    ]);
+    expect(o.serverEnv).toEqual({ WHALESHARK_GATEWAY__HEARTBEAT_TIMEOUT_MS: "5000" });
+    expect(o).toMatchObject({ cpuProf: true, receiveAck: false, encoding: 1 });
+  });
+
+  it("refuses unknown scenarios, profiles and options", () => {
+    expect(() => parseBenchArgs(["nope"])).toThrow(/unknown scenario/);
+    expect(() => parseBenchArgs(["idle", "--profile", "cloud"])).toThrow(/unknown profile/);
+    expect(() => parseBenchArgs(["idle", "--bogus", "1"])).toThrow();
+    expect(() => parseBenchArgs(["idle", "--server-env", "PATH=/"])).toThrow(/WHALESHARK_/);
+    expect(() => parseBenchArgs(["idle", "--rate=-3"])).toThrow(/non-negative/);
+    expect(() => parseBenchArgs(["idle", "--rate", "lots"])).toThrow(/non-negative/);
+  });
+});
+
+describe("ramp steps", () => {
+  it("round to two significant digits", () => {
+    expect([100, 150, 225, 337.5, 5062.5].map(nice)).toEqual([100, 150, 230, 340, 5100]);
+  });
+});

@@ -1,0 +1,155 @@
+import { waitUntil } from "../lib/clock.js";
+import { Histogram } from "../lib/histogram.js";
+import type { ClientSpec, P2PResult } from "../load/agent-protocol.js";
+import { split, totalCounters } from "../load/agents.js";
+import type { GatewayEndpoint } from "../target/target.js";
+import { clientSpecs, openOnAgents, type ScenarioContext, startCpuMeter, userIds, watch } from "./context.js";
+import { merge, rows, type Step } from "./p2p-report.js";
+
+/** Runs one open-loop step at `rate` msgs/s over every agent's pairs. */
+async function step(
+  ctx: ScenarioContext,
+  pairsPerAgent: Array<Array<[string, string]>>,
+  phase: string,
+  rate: number,
+  durationMs: number,
+): Promise<Step> {
+  const total = pairsPerAgent.reduce((n, p) => n + p.length, 0);
+  const runId = `${ctx.runId}${phase.replace(/\W/g, "")}`;
+  const meter = startCpuMeter(ctx);
+  const results = await watch(
+    ctx,
+    Promise.all(
+      pairsPerAgent.map((pairs, i) =>
+        ctx.agents[i]?.request<P2PResult>({
+          op: "p2p",
+          spec: {
+            runId,
+            pairs,
+            mode: "open",
+            ratePerSec: (rate * pairs.length) / total,
+            window: 1,
+            durationMs,
+            drainMs: ctx.options.drainMs,
+            maxPendingPerSender: 1000,
+            bodyBytes: ctx.options.bodyBytes,
+          },
+        }),
+      ),
+    ),
+    (c, s) =>
+      `${phase} @ ${rate}/s, ${Math.round(s)}s: sent ${c.sent} acked ${c.acked} delivered ${c.delivered} ` +
+      `failed ${c.failed} dropped ${c.dropped}`,
+  );
+  const result = merge(results as P2PResult[]);
+  const cpu = meter();
+  const deliverP99 = Histogram.from(result.deliver).quantileMs(0.99);
+  const seconds = Math.max(0.001, (result.lastDeliverMs - result.sendStartMs) / 1000);
+  const failedBecause = [
+    result.lost > 0 ? `lost ${result.lost}` : "",
+    result.unacked > 0 ? `unacked ${result.unacked}` : "",
+    result.refused + result.ackTimeouts + result.otherFailures > 0
+      ? `failed ${JSON.stringify(result.failures)}`
+      : "",
+    result.skipped > 0 ? `skipped ${result.skipped} (1000 pending per sender)` : "",
+    result.delivered < result.offered ? `delivered ${result.delivered} of ${result.offered}` : "",
+    deliverP99 > ctx.options.sloMs ? `p99 deliver ${Math.round(deliverP99)} ms > ${ctx.options.sloMs}` : "",
+    result.delivered / seconds < 0.95 * rate ? `delivered ${Math.round(result.delivered / seconds)}/s` : "",
+  ].filter((s) => s !== "");
+  return { phase, rate, result, cpu, failedBecause };
+}
+
+/** `n` rounded to two significant digits (ramp steps: 100, 150, 230, 340, …). */
+export function nice(n: number): number {
+  const unit = 10 ** Math.max(0, Math.floor(Math.log10(n)) - 1);
+  return Math.round(n / unit) * unit;
+}
+
+/**
+ * Waits (up to a minute) until every send of the last step is settled, ACKed or failed: an
+ * overloaded step leaves a backlog, and the SDK keeps resending, which the next step must not pay.
+ */
+async function quiet(ctx: ScenarioContext): Promise<void> {
+  const settled = () => {
+    const c = totalCounters(ctx.agents);
+    return c.acked + c.failed >= c.sent;
+  };
+  if (settled()) return;
+  await watch(
+    ctx,
+    waitUntil(settled, 60_000),
+    (c) => `settling the backlog: ${c.acked + c.failed} more answered`,
+  );
+}
+
+/**
+ * p2p: `pairs` senders each send to their own receiver (created with a friendship both ways, so
+ * the default send checks pass), open loop. A 3 s warm-up at 100/s, then the fixed rate for
+ * `duration`, then a ramp from `rampStart` up by `rampFactor` per `step` until a step is not
+ * sustained (see `step`: nothing lost or failed, p99 send→deliver within `sloMs`, ≥ 95 % of the
+ * offered rate delivered). Latencies are in ms from the scheduled send time.
+ */
+export async function runP2PScenario(ctx: ScenarioContext): Promise<void> {
+  const { options, target } = ctx;
+  const senders = userIds(ctx, "s", options.pairs);
+  const receivers = userIds(ctx, "r", options.pairs);
+  const pairs = senders.map((s, i) => [s, receivers[i]] as [string, string]);
+  ctx.progress.note(`p2p: importing ${2 * pairs.length} users and ${pairs.length} friendships`);
+  const admin = target.admin();
+  try {
+    await admin.importUsers([...senders, ...receivers]);
+    await admin.importFriendships(pairs);
+  } finally {
+    admin.close();
+  }
+  const gws = target.gateways;
+  const on = (offset: number) => (i: number) => gws[(i + offset) % gws.length] as GatewayEndpoint;
+  const senderSpecs = clientSpecs(ctx, senders, on(0));
+  const receiverSpecs = clientSpecs(ctx, receivers, on(1));
+  const indexParts = split(
+    pairs.map((_, i) => i),
+    ctx.agents.length,
+  );
+  const specsPerAgent: ClientSpec[][] = indexParts.map((idx) =>
+    idx.flatMap((i) => [senderSpecs[i] as ClientSpec, receiverSpecs[i] as ClientSpec]),
+  );
+  const pairsPerAgent = indexParts.map((idx) => idx.map((i) => pairs[i] as [string, string]));
+  ctx.progress.note(
+    `p2p: ${2 * pairs.length} clients over ${gws.length} gateway(s), ${ctx.agents.length} agent(s)`,
+  );
+  await openOnAgents(ctx, specsPerAgent);
+
+  const steps: Step[] = [];
+  const measure = async (phase: string, rate: number, durationMs: number) => {
+    const s = await step(ctx, pairsPerAgent, phase, rate, durationMs);
+    await quiet(ctx);
+    return s;
+  };
+  ctx.report.data.warmUp = await measure("warm-up", Math.min(100, options.rate || 100), 3_000);
+  if (options.phases.includes("fixed")) steps.push(await measure("fixed", options.rate, options.durationMs));
+  let best: number | undefined;
+  if (options.phases.includes("ramp")) {
+    for (let rate = options.rampStart; rate <= options.rampMax; rate = nice(rate * options.rampFactor)) {
+      const s = await measure(`ramp ${rate}`, rate, options.stepMs);
+      steps.push(s);
+      ctx.progress.note(
+        `${s.phase}: ${s.failedBecause.length === 0 ? "sustained" : s.failedBecause.join("; ")}`,
+      );
+      if (s.failedBecause.length > 0) break;
+      best = rate;
+    }
+    ctx.report.notes.push(
+      best === undefined
+        ? `ramp: not even ${options.rampStart}/s was sustained`
+        : `ramp: highest sustained rate ${best} msgs/s (steps of ${options.stepMs / 1000} s)`,
+    );
+  }
+  const table = steps.map(rows);
+  ctx.report.tables.push({
+    title: "p2p latency (ms, from the scheduled send time)",
+    rows: table.map((t) => t.latency),
+  });
+  ctx.report.tables.push({ title: "p2p counts", rows: table.map((t) => t.counts) });
+  ctx.report.data.steps = steps;
+  ctx.report.data.highestSustained = best;
+}
