@@ -6,8 +6,22 @@ import { loadAverage } from "./lib/proc-stats.js";
 import { Progress } from "./lib/progress.js";
 import { type BenchReport, machineInfo, RESULTS_DIR } from "./lib/report.js";
 import { startAgents } from "./load/agents.js";
+import { type ProblemCount, summarizeProblems } from "./load/problem-log.js";
 import type { ScenarioContext } from "./scenarios/context.js";
 import { startTarget } from "./target/target.js";
+
+/** Stops the run in progress (agents, then servers and what they created); set while one runs. */
+let running: (() => Promise<void>) | undefined;
+
+/**
+ * Stops the servers and load generators of the run in progress, and removes what it created (the
+ * distributed database, keys and queues); for an interrupted run. Resolves at once when none runs.
+ */
+export async function stopRunningBench(): Promise<void> {
+  const stop = running;
+  running = undefined;
+  await stop?.();
+}
 
 async function scenarioRunner(
   scenario: BenchOptions["scenario"],
@@ -66,15 +80,22 @@ export async function runBench(
   });
   report.data.processes = target.processes;
   const agents = startAgents(options.workers);
+  const stop = async () => {
+    await Promise.all(agents.map((a) => a.close().catch(() => undefined)));
+    await target.stop();
+  };
+  running = stop;
   try {
     await run({ options, target, agents, progress, report, runId });
-    const problems = (await Promise.all(agents.map((a) => a.request<string[]>({ op: "errors" })))).flat();
+    const problems = summarizeProblems(
+      await Promise.all(agents.map((a) => a.request<ProblemCount[]>({ op: "errors" }))),
+    );
     for (const p of problems.slice(0, 10)) report.notes.push(`clients: ${p}`);
     report.data.clientProblems = problems;
   } finally {
     progress.done();
-    await Promise.all(agents.map((a) => a.close().catch(() => undefined)));
-    await target.stop().catch((error: unknown) => report.notes.push(`stopping the target: ${String(error)}`));
+    running = undefined;
+    await stop().catch((error: unknown) => report.notes.push(`stopping the target: ${String(error)}`));
     report.machine.loadAtEnd = loadAverage();
     report.finishedAt = new Date().toISOString();
   }

@@ -3,7 +3,7 @@
  * one scenario against a WhaleShark started for the run, prints a progress line on stderr, the
  * tables on stdout, and writes the whole report to bench/results/<scenario>-<profile>-<time>.json.
  */
-import { runBench } from "./bench.js";
+import { runBench, stopRunningBench } from "./bench.js";
 import { parseBenchArgs, USAGE } from "./cli.js";
 import { writeReport } from "./lib/report.js";
 import { renderTable } from "./lib/table.js";
@@ -21,7 +21,19 @@ try {
   process.exit(2);
 }
 const command = `npm run bench -- ${argv.join(" ")}`;
-const report = await runBench(options, command);
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`\n${signal}: stopping the servers and removing what this run created\n`);
+    void stopRunningBench().finally(() => process.exit(130));
+  });
+}
+let report: Awaited<ReturnType<typeof runBench>>;
+try {
+  report = await runBench(options, command);
+} catch (error) {
+  process.stderr.write(`bench: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+}
 const m = report.machine;
 process.stdout.write(
   `\n${report.scenario} / ${report.profile} — ${report.startedAt}\n` +

@@ -144,7 +144,8 @@ export function startCpuMeter(ctx: ScenarioContext): () => CpuUse {
     const infraUse: Record<string, number> = {};
     if (distributed) {
       for (const [name, ms] of Object.entries(sampleByCommand(INFRA_COMMANDS))) {
-        infraUse[name] = r2(((ms - (infra[name] ?? 0)) / wall) * 100);
+        // A backend that exits between the samples takes its CPU time with it: never below 0.
+        infraUse[name] = r2(Math.max(0, ((ms - (infra[name] ?? 0)) / wall) * 100));
       }
     }
     const generator = generatorPids.reduce((sum, pid, i) => {

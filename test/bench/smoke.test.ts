@@ -40,7 +40,8 @@ interface FanOut {
 
 describe("bench smoke (embedded)", () => {
   it("idle: every connection logs in and stays up", { timeout: 180_000 }, async () => {
-    const report = await bench("idle --connections 200 --hold 2");
+    // One forked load generator and two source addresses, so those paths run in CI too.
+    const report = await bench("idle --connections 200 --hold 2 --workers 1 --source-ips 2");
     const idle = report.data.idle as { opened: { opened: number; failed: number }; dropped: number };
     expect(idle.opened).toMatchObject({ opened: 200, failed: 0 });
     expect(idle.dropped).toBe(0);
@@ -48,7 +49,9 @@ describe("bench smoke (embedded)", () => {
   });
 
   it("p2p: nothing lost, refused, duplicated or out of order", { timeout: 180_000 }, async () => {
-    const report = await bench("p2p --pairs 10 --rate 100 --duration 2 --drain 10 --phases fixed");
+    const report = await bench(
+      "p2p --pairs 10 --rate 100 --duration 2 --drain 10 --phases fixed --transport tcp",
+    );
     const [fixed] = report.data.steps as Array<{ result: P2PResult }>;
     const r = fixed?.result as P2PResult;
     expect(r.failures).toEqual({});
