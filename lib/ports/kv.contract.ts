@@ -163,6 +163,32 @@ export function kvContract(name: string, factory: () => Promise<KvFixture>): voi
       expect(await kv.hdel("missing", "a")).toBe(0);
     });
 
+    it("mget reads many keys in order: null for missing, expired and hash keys", async () => {
+      expect(await kv.mget([])).toEqual([]);
+      await kv.set("m1", "one");
+      await kv.set("m2", "two", { ttlMs: 30 });
+      await kv.hset("mh", { f: "1" });
+      await sleep(60);
+      await kv.set("m3", "");
+      expect(await kv.mget(["m1", "m2", "missing", "mh", "m3", "m1"])).toEqual([
+        "one",
+        null,
+        null,
+        null,
+        "",
+        "one",
+      ]);
+    });
+
+    it("hgetallMany reads many hashes in order, {} for missing ones, and rejects a string key", async () => {
+      expect(await kv.hgetallMany([])).toEqual([]);
+      await kv.hset("h1", { a: "1" });
+      await kv.hset("h2", { b: "2", c: "3" });
+      expect(await kv.hgetallMany(["h2", "nope", "h1"])).toEqual([{ b: "2", c: "3" }, {}, { a: "1" }]);
+      await kv.set("str", "v");
+      await expect(kv.hgetallMany(["h1", "str"])).rejects.toThrow(/WRONGTYPE/);
+    });
+
     it("stores any string: empty, unicode, separators", async () => {
       const value = 'é🐋 "x":{1}\n\0';
       await kv.set("u:é🐋", value);
@@ -194,6 +220,8 @@ export function kvContract(name: string, factory: () => Promise<KvFixture>): voi
       await expect(kv.get("k")).rejects.toThrow();
       await expect(kv.set("k", "v")).rejects.toThrow();
       await expect(kv.hgetall("h")).rejects.toThrow();
+      await expect(kv.mget(["k"])).rejects.toThrow();
+      await expect(kv.hgetallMany(["h"])).rejects.toThrow();
     });
   });
 }

@@ -21,6 +21,11 @@ export interface KvStore {
   /** The value, or null when the key is missing or expired. */
   get(key: string): Promise<string | null>;
   /**
+   * The values of several string keys in one round trip (Redis MGET), in the
+   * order asked; null for a missing key. Not atomic across keys.
+   */
+  mget(keys: readonly string[]): Promise<Array<string | null>>;
+  /**
    * Writes `value`. With `ifAbsent` the write happens only when the key is
    * missing, and the result says whether it happened (the de-duplication
    * primitive). Without it the result is always true.
@@ -48,6 +53,11 @@ export interface KvStore {
   hdel(key: string, ...fields: string[]): Promise<number>;
   /** Every field of a hash; `{}` when the key is missing. */
   hgetall(key: string): Promise<Record<string, string>>;
+  /**
+   * `hgetall` of several hashes in one round trip (a Redis pipeline), in the
+   * order asked: the push path reads the sessions of a whole group at once.
+   */
+  hgetallMany(keys: readonly string[]): Promise<Array<Record<string, string>>>;
   /** Releases connections. Further calls reject. */
   close(): Promise<void>;
 }

@@ -34,6 +34,14 @@ export class MemoryKvStore implements KvStore {
     return stringOf(key, entry).value;
   }
 
+  async mget(keys: readonly string[]): Promise<Array<string | null>> {
+    // Like Redis's MGET, a key holding a hash reads as null rather than failing the batch.
+    return keys.map((key) => {
+      const entry = this.live(key);
+      return entry === undefined || entry.kind !== "string" ? null : entry.value;
+    });
+  }
+
   async set(key: string, value: string, opts?: { ttlMs?: number; ifAbsent?: boolean }): Promise<boolean> {
     const ttlMs = checkTtl(opts?.ttlMs ?? 0);
     if (this.live(key) !== undefined && opts?.ifAbsent === true) return false;
@@ -94,6 +102,13 @@ export class MemoryKvStore implements KvStore {
   async hgetall(key: string): Promise<Record<string, string>> {
     const entry = this.live(key);
     return entry === undefined ? {} : Object.fromEntries(hashOf(key, entry).fields);
+  }
+
+  async hgetallMany(keys: readonly string[]): Promise<Array<Record<string, string>>> {
+    return keys.map((key) => {
+      const entry = this.live(key);
+      return entry === undefined ? {} : Object.fromEntries(hashOf(key, entry).fields);
+    });
   }
 
   async close(): Promise<void> {

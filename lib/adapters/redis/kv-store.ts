@@ -54,6 +54,11 @@ export class RedisKvStore implements KvStore {
     return this.run("get", key, (r) => r.get(key));
   }
 
+  mget(keys: readonly string[]): Promise<Array<string | null>> {
+    if (keys.length === 0) return Promise.resolve([]);
+    return this.run("mget", keys[0] ?? "", (r) => r.mget(...keys));
+  }
+
   set(key: string, value: string, opts?: { ttlMs?: number; ifAbsent?: boolean }): Promise<boolean> {
     return this.run("set", key, async (r) => {
       const ttlMs = checkTtl(opts?.ttlMs ?? 0);
@@ -111,6 +116,19 @@ export class RedisKvStore implements KvStore {
 
   hgetall(key: string): Promise<Record<string, string>> {
     return this.run("hgetall", key, (r) => r.hgetall(key));
+  }
+
+  hgetallMany(keys: readonly string[]): Promise<Array<Record<string, string>>> {
+    if (keys.length === 0) return Promise.resolve([]);
+    return this.run("hgetallMany", keys[0] ?? "", async (r) => {
+      const pipeline = r.pipeline();
+      for (const key of keys) pipeline.hgetall(key);
+      const replies = (await pipeline.exec()) ?? [];
+      return replies.map(([err, value], i) => {
+        if (err !== null) throw new Error(`hgetall ${keys[i]}: ${err.message}`);
+        return value as Record<string, string>;
+      });
+    });
   }
 
   async close(): Promise<void> {

@@ -1,30 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryKvStore } from "../../../lib/adapters/memory/kv-store.js";
 import { RedisKvStore } from "../../../lib/adapters/redis/kv-store.js";
-import type { KvStore } from "../../../lib/ports/kv.js";
 import { type MigratedTestDatabase, migratedTestDatabase } from "../../../lib/testing/migrated-database.js";
 import { createTestKeyPrefix } from "../../../lib/testing/redis.js";
+import { WipeableKv } from "../../../lib/testing/wipeable-kv.js";
 import { KV_BASE, SequenceAllocator } from "./sequence-allocator.js";
 import { groupSequenceKey, p2pPairId, p2pSequenceKey, type SequenceKey } from "./sequence-keys.js";
-
-/** A kv store whose backing store can be replaced by an empty one: "Redis lost all its data". */
-class WipeableKv implements KvStore {
-  inner: KvStore = new MemoryKvStore();
-  wipe(): void {
-    this.inner = new MemoryKvStore();
-  }
-  get = (k: string) => this.inner.get(k);
-  set = (k: string, v: string, o?: { ttlMs?: number; ifAbsent?: boolean }) => this.inner.set(k, v, o);
-  del = (...k: string[]) => this.inner.del(...k);
-  incrBy = (k: string, by?: number) => this.inner.incrBy(k, by);
-  incrAbove = (k: string, floor: number, by?: number) => this.inner.incrAbove(k, floor, by);
-  expire = (k: string, ttl: number) => this.inner.expire(k, ttl);
-  hget = (k: string, f: string) => this.inner.hget(k, f);
-  hset = (k: string, f: Record<string, string>) => this.inner.hset(k, f);
-  hdel = (k: string, ...f: string[]) => this.inner.hdel(k, ...f);
-  hgetall = (k: string) => this.inner.hgetall(k);
-  close = () => this.inner.close();
-}
 
 /** `callers` concurrent loops of `each` sequential allocations; returns each caller's values. */
 async function run(allocators: SequenceAllocator[], key: SequenceKey, callers: number, each: number) {
