@@ -3,6 +3,7 @@ import { AppAuthenticator, InternalAuthenticator, resolveInternalSecret } from "
 import { startGrpcServer } from "../../lib/grpc/server.js";
 import type { RoleDeps, RoleHandle } from "../../lib/role/role.js";
 import { GatewayDirectory, type RouteModel, serviceNames } from "../../lib/routing/index.js";
+import { ChangeTokens } from "./cache/change-tokens.js";
 import { Callbacks } from "./callbacks/callbacks.js";
 import type { DomainEnv } from "./core/env.js";
 import { createMessaging } from "./messaging/messaging.js";
@@ -27,6 +28,7 @@ export async function startDomain(deps: RoleDeps, config: Config): Promise<RoleH
     db: deps.db,
     kv: deps.kv,
     pusher: new Pusher({ kv: deps.kv, bus: deps.bus, logger, sessionTtlMs: onlineWindowMs(config) }),
+    changes: new ChangeTokens(deps.kv),
     callbacks,
     settings: { deleteConversationSyncMode: config.domain.deleteConversationSyncMode },
     now: Date.now,

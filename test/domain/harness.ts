@@ -18,6 +18,7 @@ import type { KvStore } from "../../lib/ports/kv.js";
 import { encodeSession, sessionField, sessionKey } from "../../lib/sessions/session-record.js";
 import { createTestDatabase } from "../../lib/testing/postgres.js";
 import { createTestKeyPrefix } from "../../lib/testing/redis.js";
+import { ChangeTokens } from "../../services/domain/cache/change-tokens.js";
 import { Callbacks } from "../../services/domain/callbacks/callbacks.js";
 import type { CallbacksConfig } from "../../services/domain/callbacks/events.js";
 import type { DomainEnv } from "../../services/domain/core/env.js";
@@ -131,6 +132,7 @@ export async function startDomainHarness(
     db: async () => db,
     kv,
     pusher: new Pusher({ kv, bus, logger, sessionTtlMs: 60_000 }),
+    changes: new ChangeTokens(kv),
     callbacks: cb,
     settings: { deleteConversationSyncMode: 1 },
     now: Date.now,

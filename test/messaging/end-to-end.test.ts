@@ -15,6 +15,7 @@ import { type MigratedTestDatabase, migratedTestDatabase } from "../../lib/testi
 import { testDiscoveryDeps } from "../../lib/testing/role-deps.js";
 import { type ClientEvents, WhaleSharkClient } from "../../sdk/index.js";
 import { tcpTransport } from "../../sdk/transport/tcp.js";
+import { ChangeTokens } from "../../services/domain/cache/change-tokens.js";
 import { Callbacks } from "../../services/domain/callbacks/callbacks.js";
 import type { DomainEnv } from "../../services/domain/core/env.js";
 import { createMessaging, type Messaging } from "../../services/domain/messaging/messaging.js";
@@ -98,6 +99,7 @@ describe("end to end: SDK ↔ gateway ↔ domain ↔ store", () => {
       db,
       kv,
       pusher: new Pusher({ kv, bus, logger, sessionTtlMs: config.gateway.heartbeatTimeoutMs * 2 }),
+      changes: new ChangeTokens(kv),
       callbacks: new Callbacks(config.callbacks, logger),
       settings: { deleteConversationSyncMode: 1 },
       now: Date.now,

@@ -1,5 +1,6 @@
 import type { PrismaClient } from "../../../gen/prisma/client.js";
 import type { KvStore } from "../../../lib/ports/kv.js";
+import type { ChangeTokens } from "../cache/change-tokens.js";
 import type { Callbacks } from "../callbacks/callbacks.js";
 import type { Pusher } from "../push/pusher.js";
 
@@ -14,6 +15,12 @@ export interface DomainEnv {
   kv: KvStore;
   pusher: Pusher;
   callbacks: Callbacks;
+  /**
+   * Change tokens of users and groups (cache/change-tokens.ts): every write to
+   * user, friendship, group or member rows bumps its scope after commit, so
+   * the caches of every domain process see it.
+   */
+  changes: ChangeTokens;
   settings: DomainSettings;
   /** Current time in epoch ms (tests may pin it). */
   now(): number;

@@ -4,6 +4,7 @@ import { AddFriendPack, FriendRequestPack } from "../../../gen/ts/whaleshark/v1/
 import type { FriendItem } from "../../../gen/ts/whaleshark/v1/friendship_service.js";
 import { ImError } from "../../../lib/errors/index.js";
 import type { RequestContext } from "../../../lib/grpc/serve.js";
+import { ChangeTokens } from "../cache/change-tokens.js";
 import { CONVERSATION, ensureConversations } from "../conversation/conversations.js";
 import type { DomainEnv } from "../core/env.js";
 import { send, targetFor as targetOf } from "../core/notify.js";
@@ -54,61 +55,64 @@ export async function makeFriends(
   const toId = item.toId;
   const db = await env.db();
   const now = env.now();
-  const rows = await transaction(db, async (tx) => {
-    await checkNotBlacked(tx, appId, fromId, toId);
-    const forward = await findRelation(tx, appId, fromId, toId);
-    const backward = await findRelation(tx, appId, toId, fromId);
-    if (forward?.status === FRIEND.NORMAL && !opts.alreadyFriendsOk) throw ImError.of("TO_IS_YOUR_FRIEND");
-    // Sequences first, both owners in sorted order (core/sequences lock order).
-    const owners = [fromId, toId].sort();
-    const seq = new Map<string, number>();
-    for (const owner of owners) {
-      const row = owner === fromId ? forward : backward;
-      if (row?.status !== FRIEND.NORMAL)
-        seq.set(owner, await nextUserSequence(tx, appId, "friendShipSeq", owner));
-    }
-    const write = async (
-      owner: string,
-      peer: string,
-      fields: { remark?: string; addSource?: string; extra?: string },
-    ) => {
-      const sequence = seq.get(owner);
-      if (sequence === undefined) return findRelation(tx, appId, owner, peer);
-      return tx.friendship.upsert({
-        where: { appId_fromId_toId: { appId, fromId: owner, toId: peer } },
-        create: {
-          appId,
-          fromId: owner,
-          toId: peer,
-          status: FRIEND.NORMAL,
-          black: BLACK.NORMAL,
-          createTime: BigInt(now),
-          friendSequence: BigInt(sequence),
-          remark: fields.remark ?? null,
-          addSource: fields.addSource ?? null,
-          extra: fields.extra ?? null,
-        },
-        update: {
-          status: FRIEND.NORMAL,
-          friendSequence: BigInt(sequence),
-          remark: fields.remark,
-          addSource: fields.addSource,
-          extra: fields.extra,
-        },
+  const scopes = [ChangeTokens.user(appId, fromId), ChangeTokens.user(appId, toId)];
+  const rows = await env.changes.around(scopes, () =>
+    transaction(db, async (tx) => {
+      await checkNotBlacked(tx, appId, fromId, toId);
+      const forward = await findRelation(tx, appId, fromId, toId);
+      const backward = await findRelation(tx, appId, toId, fromId);
+      if (forward?.status === FRIEND.NORMAL && !opts.alreadyFriendsOk) throw ImError.of("TO_IS_YOUR_FRIEND");
+      // Sequences first, both owners in sorted order (core/sequences lock order).
+      const owners = [fromId, toId].sort();
+      const seq = new Map<string, number>();
+      for (const owner of owners) {
+        const row = owner === fromId ? forward : backward;
+        if (row?.status !== FRIEND.NORMAL)
+          seq.set(owner, await nextUserSequence(tx, appId, "friendShipSeq", owner));
+      }
+      const write = async (
+        owner: string,
+        peer: string,
+        fields: { remark?: string; addSource?: string; extra?: string },
+      ) => {
+        const sequence = seq.get(owner);
+        if (sequence === undefined) return findRelation(tx, appId, owner, peer);
+        return tx.friendship.upsert({
+          where: { appId_fromId_toId: { appId, fromId: owner, toId: peer } },
+          create: {
+            appId,
+            fromId: owner,
+            toId: peer,
+            status: FRIEND.NORMAL,
+            black: BLACK.NORMAL,
+            createTime: BigInt(now),
+            friendSequence: BigInt(sequence),
+            remark: fields.remark ?? null,
+            addSource: fields.addSource ?? null,
+            extra: fields.extra ?? null,
+          },
+          update: {
+            status: FRIEND.NORMAL,
+            friendSequence: BigInt(sequence),
+            remark: fields.remark,
+            addSource: fields.addSource,
+            extra: fields.extra,
+          },
+        });
+      };
+      const a = await write(fromId, toId, {
+        remark: item.remark,
+        addSource: item.addSource,
+        extra: item.extra,
       });
-    };
-    const a = await write(fromId, toId, {
-      remark: item.remark,
-      addSource: item.addSource,
-      extra: item.extra,
-    });
-    const b = await write(toId, fromId, { addSource: item.addSource });
-    await ensureConversations(tx, appId, [
-      { type: CONVERSATION.P2P, owner: fromId, to: toId },
-      { type: CONVERSATION.P2P, owner: toId, to: fromId },
-    ]);
-    return { a, b };
-  });
+      const b = await write(toId, fromId, { addSource: item.addSource });
+      await ensureConversations(tx, appId, [
+        { type: CONVERSATION.P2P, owner: fromId, to: toId },
+        { type: CONVERSATION.P2P, owner: toId, to: fromId },
+      ]);
+      return { a, b };
+    }),
+  );
   const pack = (row: typeof rows.a) =>
     AddFriendPack.toJSON(
       AddFriendPack.fromPartial({

@@ -3,6 +3,7 @@ import { AddFriendBlackPack, DeleteBlackPack } from "../../../gen/ts/whaleshark/
 import type { FriendshipServiceService } from "../../../gen/ts/whaleshark/v1/friendship_service.js";
 import { ImError } from "../../../lib/errors/index.js";
 import type { AppHandlers } from "../../../lib/grpc/serve.js";
+import { ChangeTokens } from "../cache/change-tokens.js";
 import type { DomainEnv } from "../core/env.js";
 import { ownerOrAdmin, required } from "../core/guards.js";
 import { notify } from "../core/notify.js";
@@ -26,29 +27,31 @@ export function blackHandlers(env: DomainEnv): BlackHandlers {
   /** Sets the black column of from → to; `expectBlacked` is what it must be now. */
   const setBlack = async (appId: number, fromId: string, toId: string, black: number): Promise<number> => {
     const db = await env.db();
-    return transaction(db, async (tx) => {
-      const row = await findRelation(tx, appId, fromId, toId);
-      if (black === BLACK.BLACKED && row?.black === BLACK.BLACKED) throw ImError.of("FRIEND_IS_BLACK");
-      if (black === BLACK.NORMAL && row === null) throw ImError.of("REPEATSHIP_IS_NOT_EXIST"); // D35: was an NPE
-      if (black === BLACK.NORMAL && row?.black !== BLACK.BLACKED)
-        throw ImError.of("FRIEND_IS_NOT_YOUR_BLACK");
-      const sequence = BigInt(await nextUserSequence(tx, appId, "friendShipSeq", fromId));
-      await tx.friendship.upsert({
-        where: { appId_fromId_toId: { appId, fromId, toId } },
-        create: {
-          appId,
-          fromId,
-          toId,
-          status: FRIEND.NO_FRIEND,
-          black,
-          createTime: BigInt(env.now()),
-          friendSequence: sequence,
-          blackSequence: sequence,
-        },
-        update: { black, friendSequence: sequence, blackSequence: sequence },
-      });
-      return Number(sequence);
-    });
+    return env.changes.around([ChangeTokens.user(appId, fromId)], () =>
+      transaction(db, async (tx) => {
+        const row = await findRelation(tx, appId, fromId, toId);
+        if (black === BLACK.BLACKED && row?.black === BLACK.BLACKED) throw ImError.of("FRIEND_IS_BLACK");
+        if (black === BLACK.NORMAL && row === null) throw ImError.of("REPEATSHIP_IS_NOT_EXIST"); // D35: was an NPE
+        if (black === BLACK.NORMAL && row?.black !== BLACK.BLACKED)
+          throw ImError.of("FRIEND_IS_NOT_YOUR_BLACK");
+        const sequence = BigInt(await nextUserSequence(tx, appId, "friendShipSeq", fromId));
+        await tx.friendship.upsert({
+          where: { appId_fromId_toId: { appId, fromId, toId } },
+          create: {
+            appId,
+            fromId,
+            toId,
+            status: FRIEND.NO_FRIEND,
+            black,
+            createTime: BigInt(env.now()),
+            friendSequence: sequence,
+            blackSequence: sequence,
+          },
+          update: { black, friendSequence: sequence, blackSequence: sequence },
+        });
+        return Number(sequence);
+      }),
+    );
   };
 
   return {

@@ -11,6 +11,7 @@ import {
 } from "../../../gen/ts/whaleshark/v1/friendship_service.js";
 import { ImError } from "../../../lib/errors/index.js";
 import type { AppHandlers } from "../../../lib/grpc/serve.js";
+import { ChangeTokens } from "../cache/change-tokens.js";
 import type { DomainEnv } from "../core/env.js";
 import { num, ownerOrAdmin, requireAdmin, required } from "../core/guards.js";
 import { notify } from "../core/notify.js";
@@ -44,23 +45,25 @@ export function friendshipHandlers(env: DomainEnv): AppHandlers<typeof Friendshi
       for (const item of req.friendItem) {
         try {
           await requireUser(db, ctx.appId, required(item.toId, "to_id"));
-          await transaction(db, async (tx) => {
-            const sequence = await nextUserSequence(tx, ctx.appId, "friendShipSeq", fromId);
-            await tx.friendship.create({
-              data: {
-                appId: ctx.appId,
-                fromId,
-                toId: item.toId,
-                remark: item.remark || null,
-                addSource: item.addSource || null,
-                extra: item.extra || null,
-                status: item.status ?? FRIEND.NORMAL,
-                black: item.black || 1,
-                createTime: BigInt(env.now()),
-                friendSequence: BigInt(sequence),
-              },
-            });
-          });
+          await env.changes.around([ChangeTokens.user(ctx.appId, fromId)], () =>
+            transaction(db, async (tx) => {
+              const sequence = await nextUserSequence(tx, ctx.appId, "friendShipSeq", fromId);
+              await tx.friendship.create({
+                data: {
+                  appId: ctx.appId,
+                  fromId,
+                  toId: item.toId,
+                  remark: item.remark || null,
+                  addSource: item.addSource || null,
+                  extra: item.extra || null,
+                  status: item.status ?? FRIEND.NORMAL,
+                  black: item.black || 1,
+                  createTime: BigInt(env.now()),
+                  friendSequence: BigInt(sequence),
+                },
+              });
+            }),
+          );
           successId.push(item.toId);
         } catch (error) {
           ctx.log.debug({ err: error, toId: item.toId }, "friendship not imported");
@@ -100,21 +103,23 @@ export function friendshipHandlers(env: DomainEnv): AppHandlers<typeof Friendshi
         "friend.update.before",
         UpdateFriendRequest.toJSON({ ...req, fromId }),
       );
-      const row = await transaction(db, async (tx) => {
-        const current = await findRelation(tx, ctx.appId, fromId, toId);
-        if (current?.status !== FRIEND.NORMAL) throw ImError.of("TO_IS_NOT_YOUR_FRIEND");
-        const sequence = await nextUserSequence(tx, ctx.appId, "friendShipSeq", fromId);
-        // Only the fields given change (D7: the original nulled the rest and kept the sequence).
-        return tx.friendship.update({
-          where: { appId_fromId_toId: { appId: ctx.appId, fromId, toId } },
-          data: {
-            remark: item?.remark,
-            addSource: item?.addSource,
-            extra: item?.extra,
-            friendSequence: BigInt(sequence),
-          },
-        });
-      });
+      const row = await env.changes.around([ChangeTokens.user(ctx.appId, fromId)], () =>
+        transaction(db, async (tx) => {
+          const current = await findRelation(tx, ctx.appId, fromId, toId);
+          if (current?.status !== FRIEND.NORMAL) throw ImError.of("TO_IS_NOT_YOUR_FRIEND");
+          const sequence = await nextUserSequence(tx, ctx.appId, "friendShipSeq", fromId);
+          // Only the fields given change (D7: the original nulled the rest and kept the sequence).
+          return tx.friendship.update({
+            where: { appId_fromId_toId: { appId: ctx.appId, fromId, toId } },
+            data: {
+              remark: item?.remark,
+              addSource: item?.addSource,
+              extra: item?.extra,
+              friendSequence: BigInt(sequence),
+            },
+          });
+        }),
+      );
       const pack = UpdateFriendPack.fromPartial({
         fromId,
         toId,
@@ -130,17 +135,19 @@ export function friendshipHandlers(env: DomainEnv): AppHandlers<typeof Friendshi
       const fromId = await ownerOrAdmin(ctx, req.fromId);
       const toId = required(req.toId, "to_id");
       const db = await env.db();
-      const sequence = await transaction(db, async (tx) => {
-        const current = await findRelation(tx, ctx.appId, fromId, toId);
-        if (current === null) throw ImError.of("TO_IS_NOT_YOUR_FRIEND");
-        if (current.status !== FRIEND.NORMAL) throw ImError.of("FRIEND_IS_DELETED");
-        const seq = await nextUserSequence(tx, ctx.appId, "friendShipSeq", fromId);
-        await tx.friendship.update({
-          where: { appId_fromId_toId: { appId: ctx.appId, fromId, toId } },
-          data: { status: FRIEND.DELETE, friendSequence: BigInt(seq) },
-        });
-        return seq;
-      });
+      const sequence = await env.changes.around([ChangeTokens.user(ctx.appId, fromId)], () =>
+        transaction(db, async (tx) => {
+          const current = await findRelation(tx, ctx.appId, fromId, toId);
+          if (current === null) throw ImError.of("TO_IS_NOT_YOUR_FRIEND");
+          if (current.status !== FRIEND.NORMAL) throw ImError.of("FRIEND_IS_DELETED");
+          const seq = await nextUserSequence(tx, ctx.appId, "friendShipSeq", fromId);
+          await tx.friendship.update({
+            where: { appId_fromId_toId: { appId: ctx.appId, fromId, toId } },
+            data: { status: FRIEND.DELETE, friendSequence: BigInt(seq) },
+          });
+          return seq;
+        }),
+      );
       const pack = DeleteFriendPack.fromPartial({ fromId, toId, sequence });
       await notify(env, ctx, [fromId], Command.COMMAND_FRIEND_DELETE, DeleteFriendPack.toJSON(pack));
       env.callbacks.after(ctx.appId, "friend.delete.after", { fromId, toId });
@@ -150,22 +157,24 @@ export function friendshipHandlers(env: DomainEnv): AppHandlers<typeof Friendshi
     async deleteAllFriends(req, ctx) {
       const fromId = await ownerOrAdmin(ctx, req.fromId);
       const db = await env.db();
-      const { deleted, sequence } = await transaction(db, async (tx) => {
-        const friends = await tx.friendship.findMany({
-          where: { appId: ctx.appId, fromId, status: FRIEND.NORMAL },
-          orderBy: { toId: "asc" },
-        });
-        let seq = 0;
-        for (const f of friends) {
-          // Each row its own sequence, so sync sees every deletion (D35: the original took none).
-          seq = await nextUserSequence(tx, ctx.appId, "friendShipSeq", fromId);
-          await tx.friendship.update({
-            where: { appId_fromId_toId: { appId: ctx.appId, fromId, toId: f.toId } },
-            data: { status: FRIEND.DELETE, friendSequence: BigInt(seq) },
+      const { deleted, sequence } = await env.changes.around([ChangeTokens.user(ctx.appId, fromId)], () =>
+        transaction(db, async (tx) => {
+          const friends = await tx.friendship.findMany({
+            where: { appId: ctx.appId, fromId, status: FRIEND.NORMAL },
+            orderBy: { toId: "asc" },
           });
-        }
-        return { deleted: friends.map((f) => f.toId), sequence: seq };
-      });
+          let seq = 0;
+          for (const f of friends) {
+            // Each row its own sequence, so sync sees every deletion (D35: the original took none).
+            seq = await nextUserSequence(tx, ctx.appId, "friendShipSeq", fromId);
+            await tx.friendship.update({
+              where: { appId_fromId_toId: { appId: ctx.appId, fromId, toId: f.toId } },
+              data: { status: FRIEND.DELETE, friendSequence: BigInt(seq) },
+            });
+          }
+          return { deleted: friends.map((f) => f.toId), sequence: seq };
+        }),
+      );
       if (deleted.length > 0) {
         const pack = DeleteAllFriendPack.fromPartial({ fromId, sequence });
         await notify(env, ctx, [fromId], Command.COMMAND_FRIEND_ALL_DELETE, DeleteAllFriendPack.toJSON(pack));

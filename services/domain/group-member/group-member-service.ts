@@ -13,6 +13,7 @@ import {
 } from "../../../gen/ts/whaleshark/v1/group_pack.js";
 import { ErrorCatalogue, ImError } from "../../../lib/errors/index.js";
 import type { AppHandlers } from "../../../lib/grpc/serve.js";
+import { bumpingGroupWrites } from "../cache/group-writes.js";
 import type { DomainEnv } from "../core/env.js";
 import { requireAdmin, required } from "../core/guards.js";
 import { notify } from "../core/notify.js";
@@ -46,6 +47,17 @@ export function leaders(members: MemberRow[]): string[] {
  * are in member-update.ts.
  */
 export function groupMemberHandlers(env: DomainEnv): AppHandlers<typeof GroupMemberServiceService> {
+  return bumpingGroupWrites(env, groupMemberHandlersUncached(env), [
+    "importGroupMembers",
+    "addGroupMembers",
+    "removeGroupMember",
+    "leaveGroup",
+    "updateGroupMember",
+    "muteGroupMember",
+  ]);
+}
+
+function groupMemberHandlersUncached(env: DomainEnv): AppHandlers<typeof GroupMemberServiceService> {
   return {
     ...memberUpdateHandlers(env),
 

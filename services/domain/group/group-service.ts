@@ -5,6 +5,7 @@ import type { GroupServiceService } from "../../../gen/ts/whaleshark/v1/group_se
 import { Group } from "../../../gen/ts/whaleshark/v1/model.js";
 import { ImError } from "../../../lib/errors/index.js";
 import type { AppHandlers } from "../../../lib/grpc/serve.js";
+import { bumpingGroupWrites } from "../cache/group-writes.js";
 import type { DomainEnv } from "../core/env.js";
 import { num, ownerOrAdmin, pageSize, requireAdmin, required } from "../core/guards.js";
 import { notify } from "../core/notify.js";
@@ -36,6 +37,17 @@ import {
  * counter (D19). Destroy, transfer and mute are in group-lifecycle.ts.
  */
 export function groupHandlers(env: DomainEnv): AppHandlers<typeof GroupServiceService> {
+  return bumpingGroupWrites(env, groupHandlersUncached(env), [
+    "importGroup",
+    "createGroup",
+    "updateGroup",
+    "destroyGroup",
+    "transferGroup",
+    "muteGroup",
+  ]);
+}
+
+function groupHandlersUncached(env: DomainEnv): AppHandlers<typeof GroupServiceService> {
   return {
     ...groupLifecycleHandlers(env),
 

@@ -14,6 +14,7 @@ import { type RecallInput, recallMessage } from "./recall.js";
 import { type ReceiveAckInput, relayReceiveAck } from "./receive-ack.js";
 import { checkGroupSend, checkP2PSend } from "./send-checks.js";
 import { SendDedupe } from "./send-dedupe.js";
+import { SendPermissions } from "./send-permissions.js";
 import { type SendInput, SendPipeline } from "./send-pipeline.js";
 import { type MessagingSettings, messagingSettings } from "./settings.js";
 import { StoreJobPublisher } from "./store-jobs.js";
@@ -41,6 +42,7 @@ export class Messaging {
   readonly #keys: MessageKeys;
   readonly #lanes: PushLanes;
   readonly #pipeline: SendPipeline;
+  readonly #permissions: SendPermissions;
 
   constructor(deps: MessagingDeps) {
     const { env } = deps;
@@ -55,8 +57,9 @@ export class Messaging {
       workerId: this.settings.workerId,
     });
     this.#lanes = new PushLanes(this.#log);
+    this.#permissions = new SendPermissions({ db: env.db, changes: env.changes, now: env.now });
     this.#pipeline = new SendPipeline({
-      db: env.db,
+      permissions: this.#permissions,
       now: env.now,
       flags: this.settings,
       dedupe: this.#dedupe,
@@ -76,9 +79,11 @@ export class Messaging {
 
   /** The permission checks of a send without sending (MessageService.CheckSend). */
   async checkSend(appId: number, fromId: string, toId: string, group: boolean): Promise<void> {
-    const db = await this.#env.db();
-    if (group) await checkGroupSend(db, appId, fromId, toId, this.#env.now());
-    else await checkP2PSend(db, appId, fromId, toId, this.settings);
+    if (group) {
+      checkGroupSend(await this.#permissions.group(appId, fromId, toId), fromId, toId, this.#env.now());
+    } else {
+      checkP2PSend(await this.#permissions.p2p(appId, fromId, toId), fromId, toId, this.settings);
+    }
   }
 
   /** Relays a receiver's 1107 (receive-ack.ts). */

@@ -169,19 +169,28 @@ describe("P2P sends (1103, MessageService.SendMessage)", () => {
     const rel = (fromId: string, toId: string) => ({
       where: { appId_fromId_toId: { appId: APP, fromId, toId } },
     });
-    await h.database.db.friendship.update({ ...rel("alice", "carol"), data: { status: 2 } });
+    // These edits go around the friendship service, so they bump the owners' change tokens as
+    // the service would (send-permissions.ts caches the rows under them).
+    const edits = {
+      update: async (q: ReturnType<typeof rel> & { data: { status?: number; black?: number } }) => {
+        await h.database.db.friendship.update(q);
+        await h.env.changes.bumpUsers(APP, [q.where.appId_fromId_toId.fromId]);
+      },
+    };
+    await edits.update({ ...rel("alice", "carol"), data: { status: 2 } });
     expect(await codeOf(send({ toId: "carol" }))).toBe(30004);
-    await h.database.db.friendship.update({ ...rel("alice", "carol"), data: { status: 1 } });
-    await h.database.db.friendship.update({ ...rel("carol", "alice"), data: { status: 2 } });
+    await edits.update({ ...rel("alice", "carol"), data: { status: 1 } });
+    await edits.update({ ...rel("carol", "alice"), data: { status: 2 } });
     expect(await codeOf(send({ toId: "carol" }))).toBe(30005);
-    await h.database.db.friendship.update({ ...rel("carol", "alice"), data: { status: 1, black: 2 } });
+    await edits.update({ ...rel("carol", "alice"), data: { status: 1, black: 2 } });
     expect(await codeOf(send({ toId: "carol" }))).toBe(30007);
-    await h.database.db.friendship.update({ ...rel("alice", "carol"), data: { black: 2 } });
+    await edits.update({ ...rel("alice", "carol"), data: { black: 2 } });
     expect(await codeOf(send({ toId: "carol" }))).toBe(30006);
     await h.database.db.friendship.updateMany({
       where: { appId: APP, fromId: { in: ["alice", "carol"] } },
       data: { black: 1 },
     });
+    await h.env.changes.bumpUsers(APP, ["alice", "carol"]);
     expect(await h.jobs()).toHaveLength(0); // nothing refused was published
   });
 });

@@ -1,8 +1,8 @@
-import type { UserData } from "../../../gen/prisma/client.js";
+import type { Friendship, Group, GroupMember, UserData } from "../../../gen/prisma/client.js";
 import { ImError } from "../../../lib/errors/index.js";
 import type { Database } from "../../../lib/ports/db.js";
 import { BLACK, FRIEND } from "../friendship/friendships.js";
-import { ROLE, requireLiveGroup, requireMember } from "../group/groups.js";
+import { GROUP_STATUS, ROLE } from "../group/groups.js";
 
 /**
  * May this user send this message now? The original's gateway-side checks
@@ -24,6 +24,60 @@ function checkSenderRow(user: UserData | undefined, fromId: string): void {
   if (user.silentFlag === 1) throw ImError.of("FROMER_IS_MUTE");
 }
 
+/** The rows a P2P send is checked against (spec §5.3). */
+export interface P2PSendRows {
+  /** The live (not deleted) user rows among sender and receiver. */
+  users: UserData[];
+  /** The friendship rows sender → receiver and receiver → sender that exist. */
+  friendships: Friendship[];
+}
+
+/** The rows a group send is checked against (spec §5.4). */
+export interface GroupSendRows {
+  sender: UserData | null;
+  group: Group | null;
+  /** The sender's member row, also when it left (role LEAVE). */
+  member: GroupMember | null;
+}
+
+/** Reads the rows of a P2P check: two queries. */
+export async function loadP2PSendRows(
+  db: Database,
+  appId: number,
+  fromId: string,
+  toId: string,
+): Promise<P2PSendRows> {
+  const users = await db.userData.findMany({ where: { appId, userId: { in: [fromId, toId] }, delFlag: 0 } });
+  const friendships =
+    fromId === toId
+      ? []
+      : await db.friendship.findMany({
+          where: {
+            appId,
+            OR: [
+              { fromId, toId },
+              { fromId: toId, toId: fromId },
+            ],
+          },
+        });
+  return { users, friendships };
+}
+
+/** Reads the rows of a group check: three queries. */
+export async function loadGroupSendRows(
+  db: Database,
+  appId: number,
+  fromId: string,
+  groupId: string,
+): Promise<GroupSendRows> {
+  const [sender, group, member] = await Promise.all([
+    db.userData.findFirst({ where: { appId, userId: fromId, delFlag: 0 } }),
+    db.group.findUnique({ where: { appId_groupId: { appId, groupId } } }),
+    db.groupMember.findUnique({ where: { appId_groupId_memberId: { appId, groupId, memberId: fromId } } }),
+  ]);
+  return { sender, group, member };
+}
+
 /**
  * P2P (spec §5.3): the sender exists and may speak; the receiver exists
  * (a message to nobody would be stored for nobody); unless it is self-chat
@@ -33,31 +87,16 @@ function checkSenderRow(user: UserData | undefined, fromId: string): void {
  * `checkBlacklist` (30006 the sender's, 30007 the receiver's).
  * @throws ImError 20001, 50003, 50002, 30008, 30004, 30005, 30006, 30007
  */
-export async function checkP2PSend(
-  db: Database,
-  appId: number,
-  fromId: string,
-  toId: string,
-  flags: P2PCheckFlags,
-): Promise<void> {
-  const users = await db.userData.findMany({ where: { appId, userId: { in: [fromId, toId] }, delFlag: 0 } });
+export function checkP2PSend(rows: P2PSendRows, fromId: string, toId: string, flags: P2PCheckFlags): void {
+  const { users } = rows;
   checkSenderRow(
     users.find((u) => u.userId === fromId),
     fromId,
   );
   if (!users.some((u) => u.userId === toId)) throw ImError.of("USER_IS_NOT_EXIST", toId);
   if (fromId === toId || !(flags.checkFriendship || flags.checkBlacklist)) return;
-  const rows = await db.friendship.findMany({
-    where: {
-      appId,
-      OR: [
-        { fromId, toId },
-        { fromId: toId, toId: fromId },
-      ],
-    },
-  });
-  const forward = rows.find((r) => r.fromId === fromId);
-  const backward = rows.find((r) => r.fromId === toId);
+  const forward = rows.friendships.find((r) => r.fromId === fromId && r.toId === toId);
+  const backward = rows.friendships.find((r) => r.fromId === toId && r.toId === fromId);
   if (flags.checkFriendship) {
     if (forward === undefined || forward.status === FRIEND.NO_FRIEND)
       throw ImError.of("REPEATSHIP_IS_NOT_EXIST");
@@ -80,17 +119,12 @@ export async function checkP2PSend(
  * speak (40012); a member muted until a later time may not (40017).
  * @throws ImError 20001, 50003, 50002, 40000, 40018, 40006, 40012, 40017
  */
-export async function checkGroupSend(
-  db: Database,
-  appId: number,
-  fromId: string,
-  groupId: string,
-  now: number,
-): Promise<void> {
-  const sender = await db.userData.findFirst({ where: { appId, userId: fromId, delFlag: 0 } });
-  checkSenderRow(sender ?? undefined, fromId);
-  const group = await requireLiveGroup(db, appId, groupId);
-  const member = await requireMember(db, appId, groupId, fromId);
+export function checkGroupSend(rows: GroupSendRows, fromId: string, groupId: string, now: number): void {
+  checkSenderRow(rows.sender ?? undefined, fromId);
+  const { group, member } = rows;
+  if (group === null) throw ImError.of("GROUP_IS_NOT_EXIST", groupId);
+  if (group.status === GROUP_STATUS.DESTROY) throw ImError.of("GROUP_IS_DESTROY", groupId);
+  if (member === null || member.role === ROLE.LEAVE) throw ImError.of("MEMBER_IS_NOT_JOINED_GROUP", fromId);
   if (group.mute === 1 && member.role !== ROLE.MANAGER && member.role !== ROLE.OWNER) {
     throw ImError.of("THIS_GROUP_IS_MUTE");
   }

@@ -1,6 +1,5 @@
 import type { Logger } from "pino";
 import { ImError } from "../../../lib/errors/index.js";
-import type { Database } from "../../../lib/ports/db.js";
 import type { SequenceAllocator } from "../sequence/sequence-allocator.js";
 import { groupSequenceKey, p2pSequenceKey } from "../sequence/sequence-keys.js";
 import { type ChatMessage, type GROUP, P2P, type SenderDevice } from "./chat-message.js";
@@ -9,6 +8,7 @@ import type { MessageKeys } from "./message-keys.js";
 import type { PushLanes } from "./push-lanes.js";
 import { checkGroupSend, checkP2PSend, type P2PCheckFlags } from "./send-checks.js";
 import type { SendDedupe } from "./send-dedupe.js";
+import type { SendPermissions } from "./send-permissions.js";
 import { MESSAGE_LIMITS } from "./settings.js";
 import type { StoreJobPublisher } from "./store-jobs.js";
 
@@ -31,7 +31,8 @@ export interface SendInput {
 
 /** What a {@link SendPipeline} is built from. */
 export interface SendPipelineDeps {
-  db(): Promise<Database>;
+  /** The rows of the permission checks, cached (send-permissions.ts). */
+  permissions: SendPermissions;
   now(): number;
   flags: P2PCheckFlags;
   dedupe: SendDedupe;
@@ -74,11 +75,13 @@ export class SendPipeline {
     const { dedupe } = this.#deps;
     const prior = await dedupe.find(input.appId, input.fromId, input.messageId);
     if (prior !== null) return this.#replay(prior, input);
-    const db = await this.#deps.db();
+    const { permissions } = this.#deps;
     if (input.conversationType === P2P) {
-      await checkP2PSend(db, input.appId, input.fromId, input.toId, this.#deps.flags);
+      const rows = await permissions.p2p(input.appId, input.fromId, input.toId);
+      checkP2PSend(rows, input.fromId, input.toId, this.#deps.flags);
     } else {
-      await checkGroupSend(db, input.appId, input.fromId, input.toId, this.#deps.now());
+      const rows = await permissions.group(input.appId, input.fromId, input.toId);
+      checkGroupSend(rows, input.fromId, input.toId, this.#deps.now());
     }
     for (let attempt = 0; !(await dedupe.claim(input.appId, input.fromId, input.messageId)); attempt++) {
       // Another call holds the id: it accepts the message (wait for it) or fails (claim again).

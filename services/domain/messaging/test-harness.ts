@@ -16,6 +16,7 @@ import {
   sessionKey,
 } from "../../../lib/sessions/session-record.js";
 import { type MigratedTestDatabase, migratedTestDatabase } from "../../../lib/testing/migrated-database.js";
+import { ChangeTokens } from "../cache/change-tokens.js";
 import { Callbacks } from "../callbacks/callbacks.js";
 import type { DomainEnv } from "../core/env.js";
 import { DELIVERY_QUEUE_OPTIONS, Pusher } from "../push/pusher.js";
@@ -112,6 +113,7 @@ export async function startMessagingHarness(
     db: async () => database.db,
     kv,
     pusher: new Pusher({ kv, bus, logger, sessionTtlMs: 60_000 }),
+    changes: new ChangeTokens(kv),
     callbacks: new Callbacks(config.callbacks, logger),
     settings: { deleteConversationSyncMode: 1 },
     now: opts.now ?? Date.now,
@@ -177,6 +179,7 @@ export async function startMessagingHarness(
           silentFlag: o.silent ? 1 : 0,
         })),
       });
+      await env.changes.bumpUsers(APP, ids); // as the services do after a change
     },
     async friends(a, b) {
       await database.db.friendship.createMany({
@@ -185,6 +188,7 @@ export async function startMessagingHarness(
           { appId: APP, fromId: b, toId: a, status: 1, black: 1 },
         ],
       });
+      await env.changes.bumpUsers(APP, [a, b]);
     },
     async group(groupId, members, o = {}) {
       await database.db.group.create({
@@ -199,6 +203,7 @@ export async function startMessagingHarness(
       await database.db.groupMember.createMany({
         data: members.map((memberId, i) => ({ appId: APP, groupId, memberId, role: i === 0 ? 2 : 0 })),
       });
+      await env.changes.bumpGroup(APP, groupId);
     },
     async online(userId, clientType, imei, node = "n1") {
       await watch(node);

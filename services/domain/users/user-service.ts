@@ -7,6 +7,7 @@ import {
 } from "../../../gen/ts/whaleshark/v1/user_service.js";
 import { ImError } from "../../../lib/errors/index.js";
 import type { AppHandlers } from "../../../lib/grpc/serve.js";
+import { ChangeTokens } from "../cache/change-tokens.js";
 import type { DomainEnv } from "../core/env.js";
 import { num, ownerOrAdmin, requireAdmin, required } from "../core/guards.js";
 import { notify } from "../core/notify.js";
@@ -31,33 +32,37 @@ export function userHandlers(env: DomainEnv): AppHandlers<typeof UserServiceServ
       const db = await env.db();
       const successId: string[] = [];
       const errorId: string[] = [];
-      for (const item of req.userData) {
-        try {
-          required(item.userId, "user_id");
-          await db.userData.create({
-            data: {
-              appId: ctx.appId,
-              userId: item.userId,
-              nickName: item.nickName || null,
-              location: item.location || null,
-              birthDay: item.birthDay || null,
-              photo: item.photo || null,
-              userSex: parseUserSex(item.userSex),
-              selfSignature: item.selfSignature || null,
-              friendAllowType: item.friendAllowType || 1,
-              disableAddFriend: item.disableAddFriend,
-              forbiddenFlag: item.forbiddenFlag,
-              silentFlag: item.silentFlag,
-              userType: item.userType || 1,
-              extra: item.extra || null,
-            },
-          });
-          successId.push(item.userId);
-        } catch (error) {
-          ctx.log.debug({ err: error, userId: item.userId }, "user not imported");
-          errorId.push(item.userId);
+      const scopes = req.userData.map((u) => ChangeTokens.user(ctx.appId, u.userId));
+      // A send checked before the import may have cached "no such user".
+      await env.changes.around(scopes, async () => {
+        for (const item of req.userData) {
+          try {
+            required(item.userId, "user_id");
+            await db.userData.create({
+              data: {
+                appId: ctx.appId,
+                userId: item.userId,
+                nickName: item.nickName || null,
+                location: item.location || null,
+                birthDay: item.birthDay || null,
+                photo: item.photo || null,
+                userSex: parseUserSex(item.userSex),
+                selfSignature: item.selfSignature || null,
+                friendAllowType: item.friendAllowType || 1,
+                disableAddFriend: item.disableAddFriend,
+                forbiddenFlag: item.forbiddenFlag,
+                silentFlag: item.silentFlag,
+                userType: item.userType || 1,
+                extra: item.extra || null,
+              },
+            });
+            successId.push(item.userId);
+          } catch (error) {
+            ctx.log.debug({ err: error, userId: item.userId }, "user not imported");
+            errorId.push(item.userId);
+          }
         }
-      }
+      });
       return { successId, errorId };
     },
 
@@ -70,10 +75,14 @@ export function userHandlers(env: DomainEnv): AppHandlers<typeof UserServiceServ
         select: { userId: true },
       });
       const found = new Set(live.map((u) => u.userId));
-      await db.userData.updateMany({
-        where: { appId: ctx.appId, userId: { in: [...found] }, delFlag: 0 },
-        data: { delFlag: 1 },
-      });
+      await env.changes.around(
+        [...found].map((id) => ChangeTokens.user(ctx.appId, id)),
+        () =>
+          db.userData.updateMany({
+            where: { appId: ctx.appId, userId: { in: [...found] }, delFlag: 0 },
+            data: { delFlag: 1 },
+          }),
+      );
       return { successId: ids.filter((id) => found.has(id)), errorId: ids.filter((id) => !found.has(id)) };
     },
 
@@ -148,10 +157,9 @@ export function userHandlers(env: DomainEnv): AppHandlers<typeof UserServiceServ
         data[flag] = value;
       }
       if ((await findUser(db, ctx.appId, userId)) === null) throw ImError.of("USER_IS_NOT_EXIST", userId);
-      const { count } = await db.userData.updateMany({
-        where: { appId: ctx.appId, userId, delFlag: 0 },
-        data,
-      });
+      const { count } = await env.changes.around([ChangeTokens.user(ctx.appId, userId)], () =>
+        db.userData.updateMany({ where: { appId: ctx.appId, userId, delFlag: 0 }, data }),
+      );
       if (count !== 1) throw ImError.of("MODIFY_USER_ERROR");
 
       const pack = UserModifyPack.fromPartial({
