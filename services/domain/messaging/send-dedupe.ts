@@ -1,3 +1,5 @@
+import DataLoader from "dataloader";
+import type { MessageBody as BodyRow } from "../../../gen/prisma/client.js";
 import { ImError } from "../../../lib/errors/index.js";
 import type { Database } from "../../../lib/ports/db.js";
 import type { KvStore } from "../../../lib/ports/kv.js";
@@ -26,6 +28,13 @@ import { type ChatMessage, fromBodyRow } from "./chat-message.js";
 
 type Entry = { s: "pending" } | { s: "accepted"; m: ChatMessage };
 
+/** What names one send. */
+interface SendId {
+  appId: number;
+  fromId: string;
+  messageId: string;
+}
+
 /** What a {@link SendDedupe} needs. */
 export interface SendDedupeOptions {
   kv: KvStore;
@@ -44,8 +53,25 @@ export interface SendDedupeOptions {
 export class SendDedupe {
   readonly #opts: Required<SendDedupeOptions>;
 
+  /**
+   * The database layer, batched: every new message misses kv and asks the
+   * database, so the lookups of concurrent sends go out as one query per
+   * tick (DataLoader, no caching of its own) instead of one query each.
+   */
+  readonly #stored: DataLoader<SendId, BodyRow | null>;
+
   constructor(opts: SendDedupeOptions) {
     this.#opts = { claimTtlMs: 10_000, waitMs: 4_000, pollMs: 20, ...opts };
+    this.#stored = new DataLoader((ids) => this.#findStored(ids), { cache: false, maxBatchSize: 256 });
+  }
+
+  async #findStored(ids: readonly SendId[]): Promise<Array<BodyRow | null>> {
+    const db = await this.#opts.db();
+    const rows = await db.messageBody.findMany({
+      where: { OR: ids.map(({ appId, fromId, messageId }) => ({ appId, fromId, messageId })) },
+    });
+    const byId = new Map(rows.map((r) => [SendDedupe.key(r.appId, r.fromId, r.messageId), r]));
+    return ids.map((id) => byId.get(SendDedupe.key(id.appId, id.fromId, id.messageId)) ?? null);
   }
 
   /** The kv key of one send. */
@@ -69,10 +95,7 @@ export class SendDedupe {
         throw ImError.of("SYSTEM_ERROR", "a send with this message_id is in progress");
       await new Promise((resolve) => setTimeout(resolve, this.#opts.pollMs));
     }
-    const db = await this.#opts.db();
-    const row = await db.messageBody.findUnique({
-      where: { appId_fromId_messageId: { appId, fromId, messageId } },
-    });
+    const row = await this.#stored.load({ appId, fromId, messageId });
     if (row === null) return null;
     const message = fromBodyRow(row);
     await this.remember(message);

@@ -49,7 +49,7 @@ export interface SendPipelineDeps {
  * 2–5; D18 fixed: the API goes through it too):
  * 1. validate (90001; messageId required, D28);
  * 2. a known messageId answers with the first acceptance (kv, else the
- *    database) and delivers it again, in the conversation's push lane (the
+ *    database; read while step 3's rows are read) and delivers it again, in the conversation's push lane (the
  *    first delivery may be what the sender is retrying for; devices drop
  *    duplicates by messageKey);
  * 3. the permission checks (send-checks.ts);
@@ -73,8 +73,25 @@ export class SendPipeline {
   async send(input: SendInput): Promise<ChatMessage> {
     validate(input);
     const { dedupe } = this.#deps;
+    // The lookup and the check's rows are read at once; a known message is answered before
+    // (and whatever) the check says: a retry gets its first answer even if the sender was blocked
+    // since.
+    const checked = this.#check(input);
+    checked.catch(() => undefined); // awaited below unless the message is a retry
     const prior = await dedupe.find(input.appId, input.fromId, input.messageId);
     if (prior !== null) return this.#replay(prior, input);
+    await checked;
+    for (let attempt = 0; !(await dedupe.claim(input.appId, input.fromId, input.messageId)); attempt++) {
+      // Another call holds the id: it accepts the message (wait for it) or fails (claim again).
+      const other = await dedupe.find(input.appId, input.fromId, input.messageId);
+      if (other !== null) return this.#replay(other, input);
+      if (attempt >= 3) throw ImError.of("SYSTEM_ERROR", "could not claim the message_id");
+    }
+    return this.#accept(input);
+  }
+
+  /** The permission checks (send-checks.ts) on the cached rows (send-permissions.ts). */
+  async #check(input: SendInput): Promise<void> {
     const { permissions } = this.#deps;
     if (input.conversationType === P2P) {
       const rows = await permissions.p2p(input.appId, input.fromId, input.toId);
@@ -83,13 +100,6 @@ export class SendPipeline {
       const rows = await permissions.group(input.appId, input.fromId, input.toId);
       checkGroupSend(rows, input.fromId, input.toId, this.#deps.now());
     }
-    for (let attempt = 0; !(await dedupe.claim(input.appId, input.fromId, input.messageId)); attempt++) {
-      // Another call holds the id: it accepts the message (wait for it) or fails (claim again).
-      const other = await dedupe.find(input.appId, input.fromId, input.messageId);
-      if (other !== null) return this.#replay(other, input);
-      if (attempt >= 3) throw ImError.of("SYSTEM_ERROR", "could not claim the message_id");
-    }
-    return this.#accept(input);
   }
 
   async #accept(input: SendInput): Promise<ChatMessage> {

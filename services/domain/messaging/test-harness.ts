@@ -140,14 +140,18 @@ export async function startMessagingHarness(
     consumers.push(
       await bus.consume(deliveryQueue(node), async (msg) => {
         batchCount.set(node, (batchCount.get(node) ?? 0) + 1);
-        for (const d of DeliveryBatch.decode(msg.body).deliveries as Delivery[]) {
+        const batch = DeliveryBatch.decode(msg.body);
+        for (const d of batch.deliveries as Delivery[]) {
+          // A delivery names its data in the batch's shared payloads, or carries it itself.
+          const dataJson = d.payloadIndex === undefined ? d.dataJson : batch.payloads[d.payloadIndex];
+          if (dataJson === undefined) throw new Error(`payload_index ${d.payloadIndex} out of range`);
           received.push({
             node,
             userId: d.userId,
             clientType: d.clientType,
             imei: d.imei,
             command: d.command,
-            data: JSON.parse(Buffer.from(d.dataJson).toString("utf8")) as Record<string, unknown>,
+            data: JSON.parse(Buffer.from(dataJson).toString("utf8")) as Record<string, unknown>,
           });
         }
       }),
