@@ -24,7 +24,34 @@ import { type ChatMessage, fromBodyRow } from "./chat-message.js";
  * The store then keeps the first message and drops the second
  * (store_job.proto), so storage stays single; only that retry's ACK names a
  * key that was not kept.
+ *
+ * When kv alone can answer "new" (issue 8: the database lookup was the
+ * largest cost of a send): kv keeps an epoch, `dedupe:epoch`, the time it
+ * started holding dedupe records (created on first use, so a wiped Redis gets
+ * a new one), read in the same MGET as the send's key. A send whose
+ * client-side `messageTime` lies in
+ *   [max(epoch, now − ttlMs) + {@link RECENT_MARGIN_MS}, now + {@link CLOCK_AHEAD_MS}]
+ * and is missing from kv was never accepted, so the database is not asked.
+ * Why: an earlier acceptance of the same send happened at a server time A no
+ * earlier than the client's first attempt; a client clock ahead of ours by d
+ * (d ≤ CLOCK_AHEAD_MS, else the window refuses it) makes messageTime ≤ A + d,
+ * so A ≥ messageTime − d > max(epoch, now − ttlMs) (RECENT_MARGIN_MS >
+ * CLOCK_AHEAD_MS): A's record was written after the epoch and has not
+ * expired, so kv would have it. Resends reuse the first attempt's
+ * messageTime (the SDK resends the same frame); a send without messageTime,
+ * with an old one, or from a clock far off takes the database path. A client
+ * that resends with a NEWER messageTime after the kv record expired is not
+ * recognised (its copy is dropped by the store's unique key, as above).
+ * Also left: a kv write of the accepted record that fails while kv keeps
+ * answering (the record is retried in the background, see remember()).
  */
+
+/** How far inside the kv-complete window a messageTime must be for kv alone to answer. */
+export const RECENT_MARGIN_MS = 20_000;
+/** How far ahead of the server's clock a client's messageTime may be for kv alone to answer. */
+export const CLOCK_AHEAD_MS = 15_000;
+/** The kv key of the dedupe epoch. */
+const EPOCH_KEY = "dedupe:epoch";
 
 type Entry = { s: "pending" } | { s: "accepted"; m: ChatMessage };
 
@@ -84,22 +111,48 @@ export class SendDedupe {
    * Waits while another call holds the claim.
    * @throws ImError 90000 when the claim is still pending after `waitMs` (the client retries)
    */
-  async find(appId: number, fromId: string, messageId: string): Promise<ChatMessage | null> {
+  async find(appId: number, fromId: string, messageId: string, messageTime = 0): Promise<ChatMessage | null> {
     const key = SendDedupe.key(appId, fromId, messageId);
     const deadline = Date.now() + this.#opts.waitMs;
+    let epoch: string | null;
     for (;;) {
-      const entry = parse(await this.#opts.kv.get(key));
+      const [value, epochValue] = await this.#opts.kv.mget([key, EPOCH_KEY]);
+      epoch = epochValue ?? null;
+      const entry = parse(value ?? null);
       if (entry?.s === "accepted") return entry.m;
       if (entry?.s !== "pending") break;
       if (Date.now() >= deadline)
         throw ImError.of("SYSTEM_ERROR", "a send with this message_id is in progress");
       await new Promise((resolve) => setTimeout(resolve, this.#opts.pollMs));
     }
+    if (await this.#kvIsComplete(epoch, messageTime)) {
+      this.kvAnswers++;
+      return null;
+    }
+    this.databaseAnswers++;
     const row = await this.#stored.load({ appId, fromId, messageId });
     if (row === null) return null;
     const message = fromBodyRow(row);
     await this.remember(message);
     return message;
+  }
+
+  /** How many new sends kv alone answered, and how many asked the database (tests, metrics). */
+  kvAnswers = 0;
+  databaseAnswers = 0;
+
+  /** Whether kv holds every acceptance that a send with this messageTime could repeat (see above). */
+  async #kvIsComplete(epoch: string | null, messageTime: number): Promise<boolean> {
+    const now = Date.now();
+    let since = Number(epoch);
+    if (epoch === null || !Number.isSafeInteger(since)) {
+      // kv is new or was wiped: it starts holding records now (a racing caller may have set it first).
+      await this.#opts.kv.set(EPOCH_KEY, String(now), { ifAbsent: true });
+      since = now;
+    }
+    if (messageTime <= 0) return false;
+    const from = Math.max(since, now - this.#opts.ttlMs) + RECENT_MARGIN_MS;
+    return messageTime >= from && messageTime <= now + CLOCK_AHEAD_MS;
   }
 
   /** Claims the id for a call about to accept it; false when another call holds or has it. */

@@ -78,7 +78,7 @@ export class SendPipeline {
     // since.
     const checked = this.#check(input);
     checked.catch(() => undefined); // awaited below unless the message is a retry
-    const prior = await dedupe.find(input.appId, input.fromId, input.messageId);
+    const prior = await dedupe.find(input.appId, input.fromId, input.messageId, input.messageTime);
     if (prior !== null) return this.#replay(prior, input);
     await checked;
     for (let attempt = 0; !(await dedupe.claim(input.appId, input.fromId, input.messageId)); attempt++) {
@@ -133,8 +133,10 @@ export class SendPipeline {
     try {
       await dedupe.remember(message);
     } catch (error) {
-      // The message is durable and the ACK stands; retries find it in the database instead.
-      log.warn({ err: error, messageKey: message.messageKey }, "send accepted but not cached");
+      // The message is durable and the ACK stands. kv must learn it (send-dedupe.ts answers
+      // recent sends from kv alone), so keep trying in the background; the claim covers 10 s.
+      log.warn({ err: error, messageKey: message.messageKey }, "send accepted but not cached; retrying");
+      void rememberLater(dedupe, message, log);
     }
     slot.run(() => this.#deps.fanOut.deliver(message, input.device));
     return message;
@@ -156,6 +158,19 @@ export class SendPipeline {
         .run(() => this.#deps.fanOut.deliver(prior, input.device));
     }
     return prior;
+  }
+}
+
+/** Retries writing an accepted message's dedupe record: 5 attempts, 1 s apart. */
+async function rememberLater(dedupe: SendDedupe, message: ChatMessage, log: Logger): Promise<void> {
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    try {
+      await dedupe.remember(message);
+      return;
+    } catch (error) {
+      if (attempt === 5) log.error({ err: error, messageKey: message.messageKey }, "dedupe record lost");
+    }
   }
 }
 
