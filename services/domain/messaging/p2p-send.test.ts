@@ -276,3 +276,142 @@ describe("the delivery of a retried send", () => {
     }
   });
 });
+
+describe("a send whose job publish did not finish", () => {
+  /** A bus whose store-job publishes fail while `failing` is set. */
+  function flakyBus() {
+    const inner = new MemoryBus();
+    const state = { failing: false };
+    const bus = new Proxy(inner, {
+      get(target, prop, receiver) {
+        if (prop === "publish") {
+          return async (queue: string, body: Uint8Array, headers?: Record<string, string>) => {
+            if (state.failing && queue.startsWith("store.")) throw new Error("broker refused the job");
+            return target.publish(queue, body, headers);
+          };
+        }
+        const value = Reflect.get(target, prop, receiver);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    return { inner, bus, state };
+  }
+  const input = (messageId: string): SendInput => ({
+    conversationType: P2P,
+    appId: APP,
+    fromId: "ann",
+    toId: "ben",
+    messageId,
+    messageBody: messageId,
+    messageTime: Date.now(),
+    extra: "",
+    device: PHONE,
+  });
+
+  it("is published again by the retry under the same key and sequence, never under new ones", async () => {
+    const { inner, bus, state } = flakyBus();
+    const h = await startMessagingHarness({ bus });
+    try {
+      await h.users(["ann", "ben"]);
+      await h.friends("ann", "ben");
+      state.failing = true;
+      await expect(h.messaging.send(input("flaky"))).rejects.toThrow("broker refused");
+      expect(await h.jobs()).toHaveLength(0);
+      state.failing = false;
+      const retried = await h.messaging.send(input("flaky"));
+      const next = await h.messaging.send(input("after"));
+      const jobs = (await h.jobs()) as StoreP2PMessageJob[];
+      expect(jobs.map((j) => j.message?.messageId)).toEqual(["flaky", "after"]);
+      expect(jobs[0]?.message?.messageKey).toBe(retried.messageKey);
+      expect([retried.messageSequence, next.messageSequence]).toEqual([1, 2]);
+      expect(await h.messaging.send(input("flaky"))).toEqual(retried); // now plainly accepted
+      expect(await h.jobs()).toHaveLength(0);
+    } finally {
+      await h.close();
+      await inner.close();
+    }
+  });
+
+  it("is finished by a retry once its holder is presumed dead (it died between kv and the bus)", async () => {
+    const h = await startMessagingHarness();
+    try {
+      await h.users(["ann", "ben"]);
+      await h.friends("ann", "ben");
+      // A holder that wrote key and sequence into kv and died before publishing: an entry
+      // as SendDedupe.assign leaves it, older than the claim lifetime (10 s).
+      const orphan = {
+        conversationType: P2P,
+        appId: APP,
+        fromId: "ann",
+        toId: "ben",
+        messageId: "orphan",
+        messageBody: "orphan",
+        messageTime: Date.now(),
+        extra: "",
+        messageKey: 123_456_789,
+        messageSequence: 1,
+        acceptedTime: Date.now() - 11_000,
+      };
+      await h.kv.set(
+        SendDedupe.key(APP, "ann", "orphan"),
+        JSON.stringify({ s: "pending", m: orphan, at: Date.now() - 11_000 }),
+      );
+      const answer = await h.messaging.send(input("orphan"));
+      expect(answer).toMatchObject({ messageKey: 123_456_789, messageSequence: 1 });
+      const jobs = (await h.jobs()) as StoreP2PMessageJob[];
+      expect(jobs.map((j) => j.message?.messageKey)).toEqual([123_456_789]);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("answers a retry of a recalled message as recalled: not accepted again, not delivered again", async () => {
+    const h = await startMessagingHarness();
+    try {
+      await h.users(["ann", "ben"]);
+      await h.friends("ann", "ben");
+      await h.online("ben", 3, "ben-phone", "n1");
+      await h.kv.set("dedupe:epoch", String(Date.now() - 600_000)); // kv alone answers new sends
+      const sent = await h.messaging.send(input("regret"));
+      const [job] = (await h.jobs()) as StoreP2PMessageJob[];
+      await storeBody(h.database.db, job as StoreP2PMessageJob);
+      await h.messaging.recall({
+        appId: APP,
+        operator: "ann",
+        isAdmin: async () => false,
+        device: PHONE,
+        fromId: "",
+        toId: "",
+        messageKey: sent.messageKey,
+      });
+      await h.pushes();
+      const again = await h.messaging.send(input("regret"));
+      expect(again).toMatchObject({ messageKey: sent.messageKey, recalled: true, messageBody: "" });
+      expect(await h.jobs()).toHaveLength(0);
+      expect(await h.pushes()).toEqual([]);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("waits for a holder still inside the claim lifetime instead of taking over", async () => {
+    const h = await startMessagingHarness();
+    try {
+      await h.users(["ann", "ben"]);
+      await h.friends("ann", "ben");
+      const live = { ...input("busy"), messageKey: 42, messageSequence: 1, acceptedTime: Date.now() };
+      const { device: _device, ...message } = live;
+      await h.kv.set(
+        SendDedupe.key(APP, "ann", "busy"),
+        JSON.stringify({ s: "pending", m: message, at: Date.now() }),
+      );
+      setTimeout(() => {
+        void h.kv.set(SendDedupe.key(APP, "ann", "busy"), JSON.stringify({ s: "accepted", m: message }));
+      }, 100);
+      expect(await h.messaging.send(input("busy"))).toMatchObject({ messageKey: 42 });
+      expect(await h.jobs()).toHaveLength(0); // the holder published it, not the retry
+    } finally {
+      await h.close();
+    }
+  });
+});

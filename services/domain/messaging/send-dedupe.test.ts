@@ -64,11 +64,14 @@ describe("SendDedupe: kv alone answers only inside its complete window", () => {
   it("still recognises a retry from long ago through the database, with its first answer", async () => {
     await kvHoldingFor(10 * 60_000);
     const found = await dedupe.find(APP, "alice", "stored-long-ago", Date.now() - 3_600_000);
-    expect(found).toMatchObject({ messageKey: 77, messageSequence: 5, messageId: "stored-long-ago" });
+    expect(found).toMatchObject({
+      state: "accepted",
+      message: { messageKey: 77, messageSequence: 5, messageId: "stored-long-ago" },
+    });
     expect(dedupe.databaseAnswers).toBe(1);
     // ... and remembers it in kv, so the next retry needs no query.
     expect(await dedupe.find(APP, "alice", "stored-long-ago", Date.now() - 3_600_000)).toMatchObject({
-      messageKey: 77,
+      message: { messageKey: 77 },
     });
     expect(dedupe.databaseAnswers).toBe(1);
   });
@@ -77,7 +80,9 @@ describe("SendDedupe: kv alone answers only inside its complete window", () => {
     await kvHoldingFor(10 * 60_000);
     // "stored-long-ago" stands for any message whose kv record went with the wipe.
     kv.wipe();
-    expect(await dedupe.find(APP, "alice", "stored-long-ago", Date.now())).toMatchObject({ messageKey: 77 });
+    expect(await dedupe.find(APP, "alice", "stored-long-ago", Date.now())).toMatchObject({
+      message: { messageKey: 77 },
+    });
     expect([dedupe.kvAnswers, dedupe.databaseAnswers]).toEqual([0, 1]);
     expect(await kv.get("dedupe:epoch")).not.toBeNull();
   });

@@ -53,7 +53,25 @@ export const CLOCK_AHEAD_MS = 15_000;
 /** The kv key of the dedupe epoch. */
 const EPOCH_KEY = "dedupe:epoch";
 
-type Entry = { s: "pending" } | { s: "accepted"; m: ChatMessage };
+/**
+ * A kv entry: `pending` is a claim (no message yet), or, with `m` and `at`,
+ * a message given its key and sequence at `at` whose job is being published;
+ * `unconfirmed` a message whose job publish failed; `accepted` a message the
+ * bus holds (ACKed).
+ */
+type Entry =
+  | { s: "pending"; m?: ChatMessage; at?: number }
+  | { s: "unconfirmed"; m: ChatMessage }
+  | { s: "accepted"; m: ChatMessage };
+
+/**
+ * What a lookup found: an accepted message (answer with it), or one that got
+ * its key and sequence but whose job may not be on the bus (its holder's
+ * publish failed, or it is older than the claim lifetime: the holder died).
+ * The caller publishes an unconfirmed message's job again, under the same key
+ * and sequence (the store writes it once), and then it is accepted.
+ */
+export type KnownSend = { state: "accepted" | "unconfirmed"; message: ChatMessage };
 
 /** What names one send. */
 interface SendId {
@@ -111,7 +129,7 @@ export class SendDedupe {
    * Waits while another call holds the claim.
    * @throws ImError 90000 when the claim is still pending after `waitMs` (the client retries)
    */
-  async find(appId: number, fromId: string, messageId: string, messageTime = 0): Promise<ChatMessage | null> {
+  async find(appId: number, fromId: string, messageId: string, messageTime = 0): Promise<KnownSend | null> {
     const key = SendDedupe.key(appId, fromId, messageId);
     const deadline = Date.now() + this.#opts.waitMs;
     let epoch: string | null;
@@ -119,8 +137,12 @@ export class SendDedupe {
       const [value, epochValue] = await this.#opts.kv.mget([key, EPOCH_KEY]);
       epoch = epochValue ?? null;
       const entry = parse(value ?? null);
-      if (entry?.s === "accepted") return entry.m;
+      if (entry?.s === "accepted") return { state: "accepted", message: entry.m };
+      if (entry?.s === "unconfirmed") return { state: "unconfirmed", message: entry.m };
       if (entry?.s !== "pending") break;
+      if (entry.m !== undefined && Date.now() - (entry.at ?? 0) >= this.#opts.claimTtlMs) {
+        return { state: "unconfirmed", message: entry.m }; // its holder died mid-publish
+      }
       if (Date.now() >= deadline)
         throw ImError.of("SYSTEM_ERROR", "a send with this message_id is in progress");
       await new Promise((resolve) => setTimeout(resolve, this.#opts.pollMs));
@@ -134,7 +156,7 @@ export class SendDedupe {
     if (row === null) return null;
     const message = fromBodyRow(row);
     await this.remember(message);
-    return message;
+    return { state: "accepted", message };
   }
 
   /** How many new sends kv alone answered, and how many asked the database (tests, metrics). */
@@ -164,6 +186,31 @@ export class SendDedupe {
     });
   }
 
+  /**
+   * Records the message the claim's holder is about to publish (key and
+   * sequence given), BEFORE the publish: every message that may reach the bus
+   * is in kv first, which lets kv alone answer "new" (see above) and lets a
+   * retry finish the send of a holder that died mid-publish.
+   */
+  async assign(message: ChatMessage): Promise<void> {
+    await this.#write(message, { s: "pending", m: message, at: Date.now() });
+  }
+
+  /** Records that the message's job publish failed: the next retry publishes it again. */
+  async unconfirm(message: ChatMessage): Promise<void> {
+    await this.#write(message, { s: "unconfirmed", m: message });
+  }
+
+  async #write(message: ChatMessage, entry: Entry): Promise<void> {
+    await this.#opts.kv.set(
+      SendDedupe.key(message.appId, message.fromId, message.messageId),
+      JSON.stringify(entry),
+      {
+        ttlMs: this.#opts.ttlMs,
+      },
+    );
+  }
+
   /** Records the accepted message (replacing the claim) for `ttlMs`. */
   async remember(message: ChatMessage): Promise<void> {
     const value = JSON.stringify({ s: "accepted", m: message } satisfies Entry);
@@ -181,9 +228,14 @@ export class SendDedupe {
 function parse(value: string | null): Entry | null {
   if (value === null) return null;
   try {
-    const entry = JSON.parse(value) as Partial<Entry>;
-    if (entry.s === "pending") return { s: "pending" };
-    if (entry.s === "accepted" && typeof entry.m === "object" && entry.m !== null) return entry as Entry;
+    const entry = JSON.parse(value) as { s?: unknown; m?: unknown; at?: unknown };
+    const m = typeof entry.m === "object" && entry.m !== null ? (entry.m as ChatMessage) : undefined;
+    if (entry.s === "pending") {
+      return m === undefined || typeof entry.at !== "number"
+        ? { s: "pending" }
+        : { s: "pending", m, at: entry.at };
+    }
+    if ((entry.s === "accepted" || entry.s === "unconfirmed") && m !== undefined) return { s: entry.s, m };
   } catch {
     // a corrupt entry counts as none: the database decides
   }

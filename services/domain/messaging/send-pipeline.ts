@@ -7,7 +7,7 @@ import type { MessageFanOut } from "./message-fan-out.js";
 import type { MessageKeys } from "./message-keys.js";
 import type { PushLanes } from "./push-lanes.js";
 import { checkGroupSend, checkP2PSend, type P2PCheckFlags } from "./send-checks.js";
-import type { SendDedupe } from "./send-dedupe.js";
+import type { KnownSend, SendDedupe } from "./send-dedupe.js";
 import type { SendPermissions } from "./send-permissions.js";
 import { MESSAGE_LIMITS } from "./settings.js";
 import type { StoreJobPublisher } from "./store-jobs.js";
@@ -49,18 +49,21 @@ export interface SendPipelineDeps {
  * 2–5; D18 fixed: the API goes through it too):
  * 1. validate (90001; messageId required, D28);
  * 2. a known messageId answers with the first acceptance (kv, else the
- *    database; read while step 3's rows are read) and delivers it again, in the conversation's push lane (the
- *    first delivery may be what the sender is retrying for; devices drop
- *    duplicates by messageKey);
+ *    database; read while step 3's rows are read) and delivers it again, in
+ *    the conversation's push lane (the first delivery may be what the sender
+ *    is retrying for; devices drop duplicates by messageKey);
  * 3. the permission checks (send-checks.ts);
  * 4. claim the messageId in kv, so a concurrent identical send waits for
  *    this one instead of accepting the message twice;
  * 5. allocate the messageSequence (per pair or group, sequence/) and the
- *    messageKey, and publish the persistence job; the returned promise
- *    resolves — and the caller ACKs — only after the bus holds the job;
+ *    messageKey, write them into the kv entry, and publish the persistence
+ *    job; the returned promise resolves — and the caller ACKs — only after
+ *    the bus holds the job;
  * 6. remember the acceptance, then deliver in the background (push-lanes).
- * A failure before the job is held releases the claim and fails the send:
- * nothing was ACKed, so the client's retry starts over.
+ * A failure before step 5's kv write releases the claim: the retry starts
+ * over. After it, the message keeps its key and sequence: a retry finds it
+ * `unconfirmed` (the publish failed, or its holder died: send-dedupe.ts) and
+ * publishes the same job again, so a send is never accepted under two keys.
  */
 export class SendPipeline {
   readonly #deps: SendPipelineDeps;
@@ -79,15 +82,24 @@ export class SendPipeline {
     const checked = this.#check(input);
     checked.catch(() => undefined); // awaited below unless the message is a retry
     const prior = await dedupe.find(input.appId, input.fromId, input.messageId, input.messageTime);
-    if (prior !== null) return this.#replay(prior, input);
+    if (prior !== null) return this.#known(prior, input);
     await checked;
     for (let attempt = 0; !(await dedupe.claim(input.appId, input.fromId, input.messageId)); attempt++) {
       // Another call holds the id: it accepts the message (wait for it) or fails (claim again).
       const other = await dedupe.find(input.appId, input.fromId, input.messageId);
-      if (other !== null) return this.#replay(other, input);
+      if (other !== null) return this.#known(other, input);
       if (attempt >= 3) throw ImError.of("SYSTEM_ERROR", "could not claim the message_id");
     }
     return this.#accept(input);
+  }
+
+  /** A message met before: answer an accepted one, finish the publish of an unconfirmed one. */
+  #known(known: KnownSend, input: SendInput): ChatMessage | Promise<ChatMessage> {
+    const { message } = known;
+    if (message.conversationType !== input.conversationType || message.toId !== input.toId) {
+      throw ImError.of("PARAMETER_ERROR", "message_id was already used for another conversation");
+    }
+    return known.state === "accepted" ? this.#replay(message, input) : this.#publish(message, input.device);
   }
 
   /** The permission checks (send-checks.ts) on the cached rows (send-permissions.ts). */
@@ -103,13 +115,11 @@ export class SendPipeline {
   }
 
   async #accept(input: SendInput): Promise<ChatMessage> {
-    const { sequences, keys, jobs, lanes, dedupe, log } = this.#deps;
+    const { sequences, keys, dedupe } = this.#deps;
     const key = sequenceKeyOf(input);
-    let slot: ReturnType<PushLanes["reserve"]> | undefined;
     let message: ChatMessage;
     try {
       const messageSequence = await sequences.next(key);
-      slot = lanes.reserve(key.kvKey);
       const now = this.#deps.now();
       message = {
         conversationType: input.conversationType,
@@ -124,10 +134,29 @@ export class SendPipeline {
         messageSequence,
         acceptedTime: now,
       };
+      await dedupe.assign(message);
+    } catch (error) {
+      // Nothing can have reached the bus: release the claim, the client's retry starts over.
+      await dedupe.forget(input.appId, input.fromId, input.messageId).catch(() => undefined);
+      throw error;
+    }
+    return this.#publish(message, input.device);
+  }
+
+  /**
+   * Publishes the message's store job (the ACK waits for it), records the
+   * acceptance and delivers in the conversation's push lane. A failed publish
+   * leaves the message `unconfirmed` in kv: the client's retry publishes it
+   * again under the same key and sequence rather than allocating new ones.
+   */
+  async #publish(message: ChatMessage, device: SenderDevice): Promise<ChatMessage> {
+    const { jobs, lanes, dedupe, log } = this.#deps;
+    const slot = lanes.reserve(sequenceKeyOf(message).kvKey);
+    try {
       await jobs.publish(message);
     } catch (error) {
-      slot?.cancel();
-      await dedupe.forget(input.appId, input.fromId, input.messageId).catch(() => undefined);
+      slot.cancel();
+      await dedupe.unconfirm(message).catch(() => undefined); // else a retry takes over after the claim time
       throw error;
     }
     try {
@@ -138,7 +167,7 @@ export class SendPipeline {
       log.warn({ err: error, messageKey: message.messageKey }, "send accepted but not cached; retrying");
       void rememberLater(dedupe, message, log);
     }
-    slot.run(() => this.#deps.fanOut.deliver(message, input.device));
+    slot.run(() => this.#deps.fanOut.deliver(message, device));
     return message;
   }
 
@@ -149,9 +178,6 @@ export class SendPipeline {
    * of the ones before it), so a device sees the conversation in sequence order.
    */
   #replay(prior: ChatMessage, input: SendInput): ChatMessage {
-    if (prior.conversationType !== input.conversationType || prior.toId !== input.toId) {
-      throw ImError.of("PARAMETER_ERROR", "message_id was already used for another conversation");
-    }
     if (prior.recalled !== true) {
       this.#deps.lanes
         .reserve(sequenceKeyOf(prior).kvKey)
