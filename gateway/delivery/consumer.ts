@@ -38,15 +38,31 @@ function targetsOf(registry: LocalRegistry, d: Delivery): Connection[] {
 }
 
 /**
+ * The frame data of a Delivery: the batch payload it names (delivery.proto `payload_index`: one
+ * copy per batch however many deliveries share it), else its own `data_json` (single frames, and
+ * publishers that predate payloads). Undefined when it names a payload the batch lacks.
+ */
+export function deliveryData(batch: DeliveryBatch, d: Delivery): Uint8Array | undefined {
+  return d.payloadIndex === undefined ? d.dataJson : batch.payloads[d.payloadIndex];
+}
+
+/**
  * Writes one Delivery to its connections. `command` 0 (COMMAND_UNSPECIFIED) writes nothing: with
  * `close_after` it closes an older connection of a device that logged in again elsewhere
- * (`replaced`); otherwise `close_after` closes after writing (a multi-login kick, D24).
+ * (`replaced`); otherwise `close_after` closes after writing (a multi-login kick, D24). `data` is
+ * shared by every delivery of the same payload (never copied per connection or delivery).
  */
-function deliver(d: Delivery, targets: readonly Connection[], metrics: GatewayMetrics, log: Logger): void {
+function deliver(
+  d: Delivery,
+  data: Uint8Array,
+  targets: readonly Connection[],
+  metrics: GatewayMetrics,
+  log: Logger,
+): void {
   for (const conn of targets) {
     if (d.command !== Command.COMMAND_UNSPECIFIED) {
       try {
-        conn.sendPush(d.command, d.dataJson);
+        conn.sendPush(d.command, data);
         metrics.deliveries.inc({ result: "written" });
       } catch (err) {
         // A Protobuf connection whose payload cannot be built from data_json: the domain's bug,
@@ -65,8 +81,8 @@ function deliver(d: Delivery, targets: readonly Connection[], metrics: GatewayMe
 
 /**
  * Consumes this node's delivery queue (`deliveryQueue(nodeId)`, DESIGN §2 step 6, issue item 7):
- * each bus message is one DeliveryBatch holding every frame of one push for this node. Each
- * Delivery goes to exactly the local connections it names (a connection id, a device, or every
+ * each bus message is one DeliveryBatch holding every frame of one push for this node, each
+ * distinct payload once. Each Delivery goes to exactly the local connections it names (a connection id, a device, or every
  * device of the user); a target this node no longer holds is dropped and counted
  * (`deliveries_total{result="unknown-target"}`), as the device catches up through sync. A batch
  * that does not decode is counted and acked (retrying cannot fix it). Never throws into the bus.
@@ -85,13 +101,28 @@ export async function startDeliveryConsumer(options: DeliveryConsumerOptions): P
       log.warn({ err, bytes: msg.body.length }, "malformed delivery batch dropped");
       return;
     }
+    let unresolved = 0;
     for (const d of batch.deliveries) {
+      const data = deliveryData(batch, d);
+      if (data === undefined) {
+        unresolved++;
+        continue;
+      }
       const targets = targetsOf(registry, d);
       if (targets.length === 0) {
         metrics.deliveries.inc({ result: "unknown-target" });
         continue;
       }
-      deliver(d, targets, metrics, log);
+      deliver(d, data, targets, metrics, log);
+    }
+    if (unresolved > 0) {
+      // A publisher's bug; the rest of the batch was still delivered.
+      metrics.deliveries.inc({ result: "malformed" }, unresolved);
+      metrics.error("delivery-malformed");
+      log.warn(
+        { unresolved, payloads: batch.payloads.length },
+        "deliveries naming a missing payload dropped",
+      );
     }
   };
   return bus.consume(queue, handle, { prefetch: options.prefetch ?? 16 });

@@ -15,7 +15,7 @@ export async function publishBatches(bus: Bus, byNode: ReadonlyMap<string, Deliv
   await Promise.all(
     [...byNode].map(async ([nodeId, deliveries]) => {
       try {
-        await bus.publish(deliveryQueue(nodeId), DeliveryBatch.encode({ deliveries }).finish());
+        await bus.publish(deliveryQueue(nodeId), DeliveryBatch.encode({ deliveries, payloads: [] }).finish());
       } catch {
         failed.push(nodeId);
       }

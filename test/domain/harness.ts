@@ -161,12 +161,16 @@ export async function startDomainHarness(
     [];
   await bus.declareQueue(`deliver.${NODE}`, DELIVERY_QUEUE_OPTIONS);
   const consumer: BusConsumer = await bus.consume(`deliver.${NODE}`, async (msg) => {
-    for (const d of DeliveryBatch.decode(msg.body).deliveries as Delivery[]) {
+    const batch = DeliveryBatch.decode(msg.body);
+    for (const d of batch.deliveries as Delivery[]) {
+      // The data is the batch payload the delivery names (delivery.proto payload_index), else its own.
+      const dataJson = d.payloadIndex === undefined ? d.dataJson : batch.payloads[d.payloadIndex];
+      if (dataJson === undefined) throw new Error(`payload_index ${d.payloadIndex} out of range`);
       received.push({
         userId: d.userId,
         imei: d.imei,
         command: d.command,
-        data: JSON.parse(Buffer.from(d.dataJson).toString("utf8")) as Record<string, unknown>,
+        data: JSON.parse(Buffer.from(dataJson).toString("utf8")) as Record<string, unknown>,
       });
     }
   });

@@ -54,6 +54,7 @@ async function push(userId: string, command: number, data: object, imei = ""): P
         connectionId: "",
       },
     ],
+    payloads: [],
   }).finish();
   await bus.publish(deliveryQueue(gateway.nodeId), batch);
 }

@@ -178,7 +178,7 @@ class Pair {
           connectionId: "",
         },
       ];
-      await bus.publish(deliveryQueue(g.nodeId), DeliveryBatch.encode({ deliveries }).finish());
+      await bus.publish(deliveryQueue(g.nodeId), DeliveryBatch.encode({ deliveries, payloads: [] }).finish());
     }
   }
 

@@ -69,7 +69,10 @@ describe.each(["tcp", "ws"] as const)("a slow reader over %s", (kind) => {
     for (let i = 0; i < 200; i++) {
       const deliveries = [];
       for (let j = 0; j < perBatch; j++) deliveries.push(delivery("slow-user"), delivery("fast-user"));
-      await bus.publish(deliveryQueue(gateway.nodeId), DeliveryBatch.encode({ deliveries }).finish());
+      await bus.publish(
+        deliveryQueue(gateway.nodeId),
+        DeliveryBatch.encode({ deliveries, payloads: [] }).finish(),
+      );
       published += perBatch;
       if ((await metric(gateway, "whaleshark_gateway_send_queue_drops_total", { transport: kind })) > 0)
         break;

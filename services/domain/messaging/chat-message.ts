@@ -55,11 +55,22 @@ export function toMessageContent(m: ChatMessage, device: SenderDevice): MessageC
   };
 }
 
-/** The 2104 payload (spec §5.4), with the members it was fanned out to (D18: never null). */
+/**
+ * The 2104 payload (spec §5.4). Pushes to devices leave `memberIds` empty (so
+ * `toJSON` leaves the key out; the store jobs pass none either): this fixes a
+ * defect of the original, which put every member id of the group into every
+ * push to every member. That list is the server's fan-out bookkeeping,
+ * useless to clients, and heavy: 149 KB per frame in a 10 000-member group,
+ * over the 64 KiB frame limit of the SDK and the wire codec, so no member
+ * received anything (bench/RESULTS.md finding 1), and 1 000 online members ×
+ * 149 KB per message through the bus and the gateways. Clients learn a
+ * group's members from GroupMemberService. (`memberIds` stays a parameter
+ * only for callers that still pass an empty list.)
+ */
 export function toGroupContent(
   m: ChatMessage,
   device: SenderDevice,
-  memberIds: string[],
+  memberIds: string[] = [],
 ): GroupChatMessageContent {
   return {
     appId: m.appId,

@@ -5,6 +5,7 @@ import {
   MessageReceiveAckContent,
 } from "../../../gen/ts/whaleshark/v1/message.js";
 import type { Database } from "../../../lib/ports/db.js";
+import type { ChangeTokens } from "../cache/change-tokens.js";
 import { ALL, exceptCaller, type Pusher, type PushItem } from "../push/pusher.js";
 import {
   type ChatMessage,
@@ -13,7 +14,7 @@ import {
   toGroupContent,
   toMessageContent,
 } from "./chat-message.js";
-import { memberIdsOf } from "./send-checks.js";
+import { GroupMembers } from "./group-members.js";
 
 /**
  * Delivery of an accepted message (spec §5.3 step 3d, §5.4 step 3; DESIGN.md
@@ -25,11 +26,18 @@ import { memberIdsOf } from "./send-checks.js";
  */
 export class MessageFanOut {
   readonly #pusher: Pusher;
-  readonly #db: () => Promise<Database>;
+  /** The group member lists, cached per process under the groups' change tokens. */
+  readonly members: GroupMembers;
 
-  constructor(opts: { pusher: Pusher; db(): Promise<Database> }) {
+  /** `members` when given (one cache shared with recall), else one built from `db` and `changes`. */
+  constructor(
+    opts: { pusher: Pusher } & (
+      | { members: GroupMembers }
+      | { db(): Promise<Database>; changes: ChangeTokens }
+    ),
+  ) {
     this.#pusher = opts.pusher;
-    this.#db = opts.db;
+    this.members = "members" in opts ? opts.members : new GroupMembers({ db: opts.db, tokens: opts.changes });
   }
 
   /** Pushes `message`, sent from `device`, to everyone who gets it. */
@@ -68,24 +76,25 @@ export class MessageFanOut {
   }
 
   /**
-   * Group: 2104 with the current member ids (refreshed on every delivery,
-   * also a retry's, D28) to every member's devices but the sending one.
-   * One stored copy is read by all (read diffusion, spec §5.9); this is only
-   * the live push.
+   * Group: 2104 to every current member's devices but the sending one
+   * (members read on every delivery, also a retry's, D28, from the
+   * per-process cache that a membership change invalidates). The push
+   * carries no member ids (chat-message.ts toGroupContent: a defect of the
+   * original, fixed). One stored copy is read by all (read diffusion, spec
+   * §5.9); this is only the live push.
    */
   async #group(m: ChatMessage, device: SenderDevice): Promise<void> {
-    const members = await memberIdsOf(await this.#db(), m.appId, m.toId);
-    const data = GroupChatMessageContent.toJSON(toGroupContent(m, device, members));
+    const members = await this.members.idsOf(m.appId, m.toId);
+    const data = GroupChatMessageContent.toJSON(toGroupContent(m, device));
     const command = Command.COMMAND_MSG_GROUP;
-    const recipients = members.includes(m.fromId) ? members : [m.fromId, ...members];
-    await this.#pusher.pushAll(
-      m.appId,
-      recipients.map((userId) => ({
-        userId,
-        target: userId === m.fromId ? exceptCaller(device) : ALL,
-        command,
-        data,
-      })),
-    );
+    const items: PushItem[] = [];
+    if (!members.includes(m.fromId)) {
+      // A sender who left since the checks (or an admin's API send) still syncs their other devices.
+      items.push({ userId: m.fromId, target: exceptCaller(device), command, data });
+    }
+    for (const userId of members) {
+      items.push({ userId, target: userId === m.fromId ? exceptCaller(device) : ALL, command, data });
+    }
+    await this.#pusher.pushAll(m.appId, items);
   }
 }

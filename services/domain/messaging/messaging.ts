@@ -7,6 +7,7 @@ import type { DomainEnv } from "../core/env.js";
 import { exceptCaller } from "../push/pusher.js";
 import { SequenceAllocator } from "../sequence/sequence-allocator.js";
 import type { ChatMessage, SenderDevice } from "./chat-message.js";
+import { GroupMembers } from "./group-members.js";
 import { MessageFanOut } from "./message-fan-out.js";
 import { MessageKeys } from "./message-keys.js";
 import { PushLanes } from "./push-lanes.js";
@@ -43,6 +44,7 @@ export class Messaging {
   readonly #lanes: PushLanes;
   readonly #pipeline: SendPipeline;
   readonly #permissions: SendPermissions;
+  readonly #members: GroupMembers;
 
   constructor(deps: MessagingDeps) {
     const { env } = deps;
@@ -58,6 +60,7 @@ export class Messaging {
     });
     this.#lanes = new PushLanes(this.#log);
     this.#permissions = new SendPermissions({ db: env.db, changes: env.changes, now: env.now });
+    this.#members = new GroupMembers({ db: env.db, tokens: env.changes });
     this.#pipeline = new SendPipeline({
       permissions: this.#permissions,
       now: env.now,
@@ -66,7 +69,7 @@ export class Messaging {
       sequences: new SequenceAllocator({ kv: env.kv, db: env.db, step: this.settings.sequenceStep }),
       keys: this.#keys,
       jobs: new StoreJobPublisher(deps.bus),
-      fanOut: new MessageFanOut({ pusher: env.pusher, db: env.db }),
+      fanOut: new MessageFanOut({ pusher: env.pusher, members: this.#members }),
       lanes: this.#lanes,
       log: this.#log,
     });
@@ -106,6 +109,7 @@ export class Messaging {
       {
         db: this.#env.db,
         pusher: this.#env.pusher,
+        members: this.#members,
         dedupe: this.#dedupe,
         now: this.#env.now,
         windowMs: this.settings.recallWindowMs,

@@ -5,8 +5,8 @@ import { RecallMessageNotifyPack } from "../../../gen/ts/whaleshark/v1/message.j
 import { ImError } from "../../../lib/errors/index.js";
 import type { Database } from "../../../lib/ports/db.js";
 import { ALL, exceptCaller, type Pusher } from "../push/pusher.js";
-import { GROUP, type SenderDevice } from "./chat-message.js";
-import { memberIdsOf } from "./send-checks.js";
+import { fromBodyRow, GROUP, type SenderDevice } from "./chat-message.js";
+import { type GroupMembers, loadMemberIds } from "./group-members.js";
 import type { SendDedupe } from "./send-dedupe.js";
 
 /** A recall: 1050 from a device, or MessageService.RecallMessage. */
@@ -29,6 +29,8 @@ export interface RecallInput {
 export interface RecallDeps {
   db(): Promise<Database>;
   pusher: Pusher;
+  /** The process's group member cache (shared with fan-out); without it the members are queried. */
+  members?: GroupMembers;
   dedupe: SendDedupe;
   now(): number;
   /** config `messaging.recallWindowMs`. */
@@ -47,7 +49,7 @@ export interface RecallDeps {
  * anyone else gets 40014, a late sender 50004, a second recall 50005 (also
  * when two race: the update is conditional). The body is emptied and marked
  * recalled, so history and sync show it as recalled, and the kv dedupe
- * entry is dropped so a retry of the original send cannot push the text
+ * entry says so, so a retry of the original send cannot push the text
  * again. Then 1052 goes to every device of both P2P users, or of every
  * current group member, except the calling device (which gets 1051 from its
  * gateway). A message the store has not written yet is waited for briefly.
@@ -76,9 +78,13 @@ export async function recallMessage(deps: RecallDeps, input: RecallInput): Promi
     data: { recalled: true, recallTime: BigInt(now), messageBody: "" },
   });
   if (updated.count === 0) throw ImError.of("MESSAGE_IS_RECALLED");
-  await deps.dedupe.forget(row.appId, row.fromId, row.messageId).catch((error: unknown) => {
-    deps.log.warn({ err: error }, "recalled message still cached for retries");
-  });
+  // kv keeps answering retries of the original send, now with the recalled message (a missing
+  // entry could be taken for a new send, send-dedupe.ts).
+  await deps.dedupe
+    .remember({ ...fromBodyRow(row), messageBody: "", recalled: true })
+    .catch((error: unknown) => {
+      deps.log.warn({ err: error }, "recalled message still cached for retries");
+    });
 
   const pack = RecallMessageNotifyPack.toJSON({
     conversationType: row.conversationType,
@@ -89,7 +95,7 @@ export async function recallMessage(deps: RecallDeps, input: RecallInput): Promi
   });
   const users =
     row.conversationType === GROUP
-      ? [row.fromId, ...(await memberIdsOf(db, row.appId, row.toId))]
+      ? [row.fromId, ...(await groupMemberIds(deps, db, row.appId, row.toId))]
       : [row.fromId, row.toId];
   try {
     await deps.pusher.pushAll(
@@ -105,6 +111,16 @@ export async function recallMessage(deps: RecallDeps, input: RecallInput): Promi
     deps.log.warn({ err: error }, "recall notification not delivered");
   }
   return { messageKey: input.messageKey };
+}
+
+/** The group's current member ids, from the shared cache when there is one. */
+function groupMemberIds(
+  deps: RecallDeps,
+  db: Database,
+  appId: number,
+  groupId: string,
+): Promise<readonly string[]> {
+  return deps.members?.idsOf(appId, groupId) ?? loadMemberIds(db, appId, groupId);
 }
 
 /** The stored body, waiting up to `waitMs` for one the store is about to write. */

@@ -130,13 +130,3 @@ export function checkGroupSend(rows: GroupSendRows, fromId: string, groupId: str
   }
   if (member.speakDate !== null && Number(member.speakDate) > now) throw ImError.of("GROUP_MEMBER_IS_SPEAK");
 }
-
-/** The ids of a group's current members (role not LEAVE), the sender included (spec §5.4). */
-export async function memberIdsOf(db: Database, appId: number, groupId: string): Promise<string[]> {
-  const rows = await db.groupMember.findMany({
-    where: { appId, groupId, role: { not: ROLE.LEAVE } },
-    select: { memberId: true },
-    orderBy: { groupMemberId: "asc" },
-  });
-  return rows.map((r) => r.memberId);
-}

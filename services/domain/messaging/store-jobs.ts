@@ -30,7 +30,7 @@ export class StoreJobPublisher {
     if (message.conversationType === GROUP) {
       // member_ids stay empty: the store does not keep them (store_job.proto).
       const job = StoreGroupMessageJob.encode({
-        message: toGroupContent(message, NO_DEVICE, []),
+        message: toGroupContent(message, NO_DEVICE),
         acceptedTime,
       });
       await this.#bus.publish(STORE_QUEUES.group, job.finish());

@@ -10,6 +10,7 @@ import {
   sessionField,
   sessionKey,
 } from "../../../lib/sessions/session-record.js";
+import { deliveryData } from "./delivery-batch.js";
 import { ALL, exceptCaller, Pusher } from "./pusher.js";
 
 const NOW = 1_700_000_000_000;
@@ -18,6 +19,8 @@ const TTL = 60_000;
 let kv: MemoryKvStore;
 let bus: MemoryBus;
 let pusher: Pusher;
+/** Every batch `received` decoded, as published. */
+let rawBatches: DeliveryBatch[];
 
 async function login(
   userId: string,
@@ -42,14 +45,24 @@ async function login(
   await kv.hset(sessionKey(10001, userId), { [sessionField(clientType, imei)]: encodeSession(record) });
 }
 
-/** Drains what each node's queue received: node → batches. */
-async function received(...nodes: string[]): Promise<Map<string, Delivery[][]>> {
-  const out = new Map<string, Delivery[][]>();
+/** A delivery with the frame data it resolves to (its batch payload). */
+type Received = Delivery & { data: string };
+
+/** Drains what each node's queue received: node → batches (their deliveries). */
+async function received(...nodes: string[]): Promise<Map<string, Received[][]>> {
+  const out = new Map<string, Received[][]>();
   for (const node of nodes) {
-    const batches: Delivery[][] = [];
+    const batches: Received[][] = [];
     try {
       const consumer = await bus.consume(deliveryQueue(node), async (msg) => {
-        batches.push(DeliveryBatch.decode(msg.body).deliveries);
+        const batch = DeliveryBatch.decode(msg.body);
+        rawBatches.push(batch);
+        batches.push(
+          batch.deliveries.map((d) => ({
+            ...d,
+            data: Buffer.from(deliveryData(batch, d) ?? "<no payload>").toString("utf8"),
+          })),
+        );
       });
       await new Promise((r) => setTimeout(r, 20));
       await consumer.stop();
@@ -62,6 +75,7 @@ async function received(...nodes: string[]): Promise<Map<string, Delivery[][]>> 
 }
 
 beforeEach(() => {
+  rawBatches = [];
   kv = new MemoryKvStore();
   bus = new MemoryBus();
   pusher = new Pusher({ kv, bus, logger: pino({ level: "silent" }), sessionTtlMs: TTL, now: () => NOW });
@@ -92,7 +106,7 @@ describe("Pusher", () => {
     expect(delivery?.command).toBe(3000);
     expect(delivery?.userId).toBe("u1");
     expect(delivery?.appId).toBe(10001);
-    expect(JSON.parse(Buffer.from(delivery?.dataJson ?? []).toString("utf8"))).toEqual({
+    expect(JSON.parse(delivery?.data ?? "")).toEqual({
       fromId: "u1",
       toId: "u2",
     });
@@ -148,7 +162,47 @@ describe("Pusher", () => {
     ]);
     const batches = (await received("n1")).get("n1") ?? [];
     expect(batches).toHaveLength(1);
-    const summary = batches[0]?.map((d) => `${d.userId}/${d.imei}:${Buffer.from(d.dataJson).toString()}`);
+    const summary = batches[0]?.map((d) => `${d.userId}/${d.imei}:${d.data}`);
     expect(summary?.sort()).toEqual(['a/ios:{"toId":"b"}', 'b/web:{"toId":"a"}']);
+  });
+
+  it("carries each distinct payload once per batch, however many deliveries use it", async () => {
+    for (let i = 0; i < 50; i++) await login(`m${i}`, 1, "web", "n1");
+    await login("m0", 2, "ios", "n1");
+    const members = Array.from({ length: 50 }, (_, i) => `m${i}`);
+    const big = { groupId: "g", messageBody: "x".repeat(1000) };
+    await pusher.pushAll(10001, [
+      ...members.map((userId) => ({ userId, target: ALL, command: 2104, data: big })),
+      { userId: "m1", target: ALL, command: 3000, data: { other: true } },
+    ]);
+    const [deliveries] = (await received("n1")).get("n1") ?? [];
+    expect(deliveries).toHaveLength(52);
+    const [batch] = rawBatches;
+    expect(batch?.payloads).toHaveLength(2);
+    expect(new Set(deliveries?.map((d) => d.payloadIndex))).toEqual(new Set([0, 1]));
+    expect(deliveries?.every((d) => d.dataJson.length === 0)).toBe(true);
+    expect(deliveries?.filter((d) => d.command === 2104).every((d) => d.data === JSON.stringify(big))).toBe(
+      true,
+    );
+    // One copy of the 1 KB body on the bus, not 51.
+    expect(DeliveryBatch.encode(batch as DeliveryBatch).finish().length).toBeLessThan(5_000);
+  });
+
+  it("reads the sessions of every user of a push in one kv round trip", async () => {
+    for (let i = 0; i < 20; i++) await login(`m${i}`, 1, "web", "n1");
+    const calls = { hgetall: 0, hgetallMany: 0 };
+    const hgetallMany = kv.hgetallMany.bind(kv);
+    kv.hgetall = async () => {
+      calls.hgetall++;
+      return {};
+    };
+    kv.hgetallMany = async (keys) => {
+      calls.hgetallMany++;
+      return hgetallMany(keys);
+    };
+    const users = Array.from({ length: 40 }, (_, i) => `m${i}`); // half of them never logged in
+    const targeted = await pusher.pushToUsers(10001, users, 2104, { groupId: "g" });
+    expect(targeted).toHaveLength(20);
+    expect(calls).toEqual({ hgetall: 0, hgetallMany: 1 });
   });
 });

@@ -10,14 +10,17 @@ import {
   type SessionRecord,
   sessionKey,
 } from "../../../lib/sessions/session-record.js";
+import { DeliveryBatchBuilder } from "./delivery-batch.js";
 
 /**
  * The push path (spec §5.6, DESIGN.md §2 step 5): "send this command and
  * payload to user X's devices: all of them / all but the calling device /
- * one device". It reads each user's session hash in kv, keeps the devices
- * that count as online, groups them by gateway node and publishes ONE
- * DeliveryBatch per node on `deliveryQueue(nodeId)`, never one message per
- * user or device, also when a push names many users (group fan-out).
+ * one device". It reads the session hashes of every user named in one kv
+ * round trip (`hgetallMany`: a Redis pipeline for a whole group), keeps the
+ * devices that count as online, groups them by gateway node and publishes
+ * ONE DeliveryBatch per node on `deliveryQueue(nodeId)`, never one message
+ * per user or device, also when a push names many users (group fan-out).
+ * Each batch carries each distinct payload once (delivery-batch.ts).
  *
  * Devices that are offline or gone are skipped; they catch up through sync
  * (spec §8). A user without sessions is no error (fixes D29). The result
@@ -107,14 +110,9 @@ export class Pusher {
    */
   async pushAll(appId: number, items: readonly PushItem[]): Promise<TargetedDevice[]> {
     if (items.length === 0) return [];
-    const sessions = new Map<string, SessionRecord[]>();
-    await Promise.all(
-      [...new Set(items.map((i) => i.userId))].map(async (userId) => {
-        sessions.set(userId, await this.#sessionsOf(appId, userId));
-      }),
-    );
+    const sessions = await this.#sessionsOf(appId, items);
     const now = this.#now();
-    const byNode = new Map<string, DeliveryBatch>();
+    const byNode = new Map<string, DeliveryBatchBuilder>();
     const targeted: TargetedDevice[] = [];
     // The JSON of one item is encoded once, however many devices receive it.
     const encoded = new Map<unknown, Buffer>();
@@ -129,38 +127,46 @@ export class Pusher {
       for (const d of devices) {
         let batch = byNode.get(d.nodeId);
         if (batch === undefined) {
-          batch = { deliveries: [] };
+          batch = new DeliveryBatchBuilder();
           byNode.set(d.nodeId, batch);
         }
-        batch.deliveries.push({
-          appId,
-          userId: item.userId,
-          clientType: d.clientType,
-          imei: d.imei,
-          command: item.command,
+        batch.add(
+          {
+            appId,
+            userId: item.userId,
+            clientType: d.clientType,
+            imei: d.imei,
+            command: item.command,
+            closeAfter: false,
+            connectionId: "",
+          },
           dataJson,
-          closeAfter: false,
-          connectionId: "",
-        });
+        );
         targeted.push({ userId: item.userId, clientType: d.clientType, imei: d.imei, nodeId: d.nodeId });
       }
     }
     const results = await Promise.allSettled(
-      [...byNode].map(([nodeId, batch]) => this.#publish(nodeId, DeliveryBatch.encode(batch).finish())),
+      [...byNode].map(([nodeId, b]) => this.#publish(nodeId, DeliveryBatch.encode(b.batch).finish())),
     );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed !== undefined) throw failed.reason;
     return targeted;
   }
 
-  async #sessionsOf(appId: number, userId: string): Promise<SessionRecord[]> {
-    const hash = await this.#opts.kv.hgetall(sessionKey(appId, userId));
-    const records: SessionRecord[] = [];
-    for (const value of Object.values(hash)) {
-      const record = decodeSession(value);
-      if (record !== null) records.push(record);
-    }
-    return records;
+  /** The session records of every user the items name, read in one kv round trip. */
+  async #sessionsOf(appId: number, items: readonly PushItem[]): Promise<Map<string, SessionRecord[]>> {
+    const userIds = [...new Set(items.map((i) => i.userId))];
+    const hashes = await this.#opts.kv.hgetallMany(userIds.map((userId) => sessionKey(appId, userId)));
+    const sessions = new Map<string, SessionRecord[]>();
+    userIds.forEach((userId, i) => {
+      const records: SessionRecord[] = [];
+      for (const value of Object.values(hashes[i] ?? {})) {
+        const record = decodeSession(value);
+        if (record !== null) records.push(record);
+      }
+      sessions.set(userId, records);
+    });
+    return sessions;
   }
 
   async #publish(nodeId: string, body: Uint8Array): Promise<void> {
