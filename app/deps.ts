@@ -86,7 +86,12 @@ async function openDb(
   const handle =
     config.profile === "embedded"
       ? await openPgliteDatabase({ dataDir: config.dataDir })
-      : await openPostgresDatabase({ url: config.database.url as string, logger });
+      : await openPostgresDatabase({
+          url: config.database.url as string,
+          poolSize: config.database.poolSize,
+          connectTimeoutMs: config.database.connectTimeoutMs,
+          logger,
+        });
   closers.push(() => handle.close());
   if (config.profile === "embedded") logger.info({ dataDir: config.dataDir }, "embedded database ready");
   return handle.db;

@@ -8,7 +8,9 @@ export interface BackoffPolicy {
   factor: number;
   /**
    * Relative spread, 0..1: the delay is drawn from [d·(1−jitter), d·(1+jitter)], so many clients
-   * dropped together by one gateway do not all come back in the same instant.
+   * dropped together by one gateway do not all come back in the same instant. 1 is "full jitter":
+   * anywhere in [0, 2d], evenly, the widest spread for the same mean (for retries after an
+   * overload, where clients that failed together must not return together).
    */
   jitter: number;
 }

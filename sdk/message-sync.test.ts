@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { SyncedMessage } from "../gen/ts/whaleshark/v1/sync.js";
 import { FakeGateway, SIGN_OK, until } from "../test/wire/fake-gateway.js";
+import { ClientError } from "./client-error.js";
 import { type ChatMessage, WhaleSharkClient } from "./index.js";
-import { inConversationOrder } from "./message-sync.js";
+import { inConversationOrder, isBusyFailure, SYNC_DEFAULTS } from "./message-sync.js";
 import type { ClientOptions } from "./options.js";
 import { tcpTransport } from "./transport/tcp.js";
 
@@ -94,6 +95,7 @@ function client(overrides: Partial<ClientOptions> = {}) {
             settleMs: 0,
             gapRetryMs: 20,
             retry: { initialMs: 30, maxMs: 100, factor: 2, jitter: 0 },
+            busyRetry: { initialMs: 30, maxMs: 100, factor: 2, jitter: 0 },
             ...overrides.sync,
           },
   });
@@ -196,6 +198,72 @@ describe("catching up after login", () => {
     await until(() => synced.length === 1);
     expect(keys()).toEqual([key(400, 1), key(400, 0)]);
     expect(c.state).toBe("online");
+  });
+
+  /** Makes the next `codes.length` catch-ups fail: a number is a 9006 with that code, null no answer. */
+  function failNext(codes: Array<number | null>) {
+    const answer = gateway.syncMessages;
+    gateway.syncMessages = (req) => {
+      const code = codes.shift();
+      if (code === undefined) return answer(req);
+      if (code !== null) {
+        gateway.connections[0]?.push(9006, { code, data: { command: 9007 }, msg: "refused", ok: false });
+      }
+      return null;
+    };
+  }
+
+  it("retries an overloaded server's refusals (71000, 90000) with busyRetry, and never gives up", async () => {
+    failNext([71000, 90000, 71000, 90000, 71000, 71000]);
+    store = [stored(key(450, 0), "bob", "alice", 1)];
+    const { c, keys, synced } = client({
+      sync: {
+        retry: { initialMs: 60_000, maxMs: 60_000, factor: 2, jitter: 0 }, // would stall the test
+        busyRetry: { initialMs: 5, maxMs: 40, factor: 2, jitter: 1 },
+      },
+    });
+    const errors: Error[] = [];
+    c.on("error", (e) => errors.push(e));
+    await c.connect();
+    await until(() => synced.length === 1);
+    expect(errors.map((e) => (e as { code?: number }).code)).toEqual([
+      71000, 90000, 71000, 90000, 71000, 71000,
+    ]);
+    expect(gateway.framesOf(9007)).toHaveLength(7);
+    expect(keys()).toEqual([key(450, 0)]);
+  });
+
+  it("retries a catch-up that got no answer in time with busyRetry", async () => {
+    failNext([null]);
+    store = [stored(key(460, 0), "bob", "alice", 1)];
+    const { c, keys, synced } = client({
+      sync: {
+        requestTimeoutMs: 50,
+        retry: { initialMs: 60_000, maxMs: 60_000, factor: 2, jitter: 0 },
+        busyRetry: { initialMs: 10, maxMs: 40, factor: 2, jitter: 0 },
+      },
+    });
+    const errors: Error[] = [];
+    c.on("error", (e) => errors.push(e));
+    await c.connect();
+    await until(() => synced.length === 1);
+    expect(errors[0]).toMatchObject({ reason: "sync-timeout" });
+    expect(keys()).toEqual([key(460, 0)]);
+  });
+
+  it("retries other refusals with retry, not busyRetry", async () => {
+    failNext([60005]);
+    store = [stored(key(470, 0), "bob", "alice", 1)];
+    const { c, keys, synced } = client({
+      sync: {
+        retry: { initialMs: 10, maxMs: 40, factor: 2, jitter: 0 },
+        busyRetry: { initialMs: 60_000, maxMs: 60_000, factor: 2, jitter: 0 }, // would stall the test
+      },
+    });
+    c.on("error", () => {});
+    await c.connect();
+    await until(() => synced.length === 1);
+    expect(keys()).toEqual([key(470, 0)]);
   });
 
   it("sends nothing and delivers as pushed with sync off", async () => {
@@ -338,5 +406,23 @@ describe("inConversationOrder", () => {
       [1, 5],
       [4, 6],
     ]);
+  });
+});
+
+describe("isBusyFailure and the default busyRetry", () => {
+  it("counts timeouts and 71000 / 90000 refusals as overload, other refusals not", () => {
+    expect(isBusyFailure(new ClientError("sync-timeout"))).toBe(true);
+    expect(isBusyFailure(new ClientError("sync-refused", { code: 71000, msg: "store unavailable" }))).toBe(
+      true,
+    );
+    expect(isBusyFailure(new ClientError("sync-refused", { code: 90000, msg: "internal" }))).toBe(true);
+    expect(isBusyFailure(new ClientError("sync-refused", { code: 60005, msg: "no" }))).toBe(false);
+  });
+
+  it("spreads retries after an overload fully (0 to twice the step) and waits longer than retry on average", () => {
+    const { busyRetry, retry } = SYNC_DEFAULTS;
+    expect(busyRetry.jitter).toBe(1);
+    expect(busyRetry.initialMs).toBeGreaterThan(retry.initialMs);
+    expect(busyRetry.maxMs).toBeGreaterThanOrEqual(retry.maxMs);
   });
 });

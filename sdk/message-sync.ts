@@ -24,8 +24,16 @@ export interface SyncPolicy {
   settleMs: number;
   /** How long to wait for an answer (default 10 000). */
   requestTimeoutMs: number;
-  /** When a catch-up fails (e.g. 71000: the store is down): 1 s doubling to 30 s, ±20 %, until it works. */
+  /** When a catch-up is refused for another reason: 1 s doubling to 30 s, ±20 %, until it works. */
   retry: BackoffPolicy;
+  /**
+   * When a catch-up fails because the server is overloaded or down (9006 with 71000 or 90000, or
+   * no answer in `requestTimeoutMs`): 2 s doubling to 30 s, fully jittered (anywhere from 0 to
+   * twice that), until it works. A login storm makes thousands of devices fail together; the
+   * wide, even spread turns their retries into a steady trickle the store can serve, where ±20 %
+   * brought them back as a second storm (bench/RESULTS.md finding 3). Never given up.
+   */
+  busyRetry: BackoffPolicy;
   /** Fetches of a conversation's missing sequence before giving up on it (default 4). */
   gapAttempts: number;
   /** Wait before fetching a missing sequence again, doubling each time (default 250). */
@@ -39,9 +47,18 @@ export const SYNC_DEFAULTS: SyncPolicy = {
   settleMs: 1_000,
   requestTimeoutMs: 10_000,
   retry: { initialMs: 1_000, maxMs: 30_000, factor: 2, jitter: 0.2 },
+  busyRetry: { initialMs: 2_000, maxMs: 30_000, factor: 2, jitter: 1 },
   gapAttempts: 4,
   gapRetryMs: 250,
 };
+
+/** Refusals that mean "the server cannot serve this now" rather than "not like this": 71000, 90000. */
+const BUSY_CODES: ReadonlySet<number> = new Set([71_000, 90_000]);
+
+/** Whether a failed catch-up is the server's overload (or outage): a timeout or a busy code. */
+export function isBusyFailure(error: ClientError): boolean {
+  return error.reason === "sync-timeout" || (error.code !== undefined && BUSY_CODES.has(error.code));
+}
 
 /** messageKeys per second: the key is `seconds << 21 | worker << 16 | counter` (spec §5.10). */
 const KEYS_PER_SECOND = 2 ** 21;
@@ -256,7 +273,8 @@ export class MessageSync {
       this.io.error(error);
       // 90001: a gateway without these commands; asking again would only be refused again.
       if (error.code !== 90_001) {
-        const delay = backoffDelay(this.policy.retry, this.#retryAttempt++, this.io.random);
+        const policy = isBusyFailure(error) ? this.policy.busyRetry : this.policy.retry;
+        const delay = backoffDelay(policy, this.#retryAttempt++, this.io.random);
         this.#later(delay, () => this.#catchUp(false, true));
       }
     }

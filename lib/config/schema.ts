@@ -93,7 +93,22 @@ export const configSchema = z
         login: z.enum(["sign", "open"], { error: "one of sign, open" }).default("sign"),
         userSignTtlSeconds: int(1, INT32_MAX).default(604_800),
       }),
-      database: section({ url: url(["postgres", "postgresql"]).optional() }),
+      database: section({
+        url: url(["postgres", "postgresql"]).optional(),
+        /**
+         * Most PostgreSQL connections one domain or store process keeps (its pg pool). Their work is
+         * many short round trips, latency-bound rather than CPU-bound, so twice pg's 10 lets more of
+         * them overlap; two domain and two store processes then hold 80 connections, still under
+         * PostgreSQL's default max_connections of 100. The gateway opens none.
+         */
+        poolSize: int(1, 1000).default(20),
+        /**
+         * How long a query may wait for a pooled connection (or for a new one to open) before it fails.
+         * 3 s = the default gateway.forwardTimeoutMs: a caller that waited longer has given up already,
+         * so waiting on would only do work nobody reads (pg's own default waits forever).
+         */
+        connectTimeoutMs: int(100, 600_000).default(3000),
+      }),
       redis: section({
         url: url(["redis", "rediss"]).optional(),
         keyPrefix: z.string({ error: "a string" }).default("ws:"),

@@ -42,3 +42,31 @@ describe("postgres migrations", () => {
     }
   });
 });
+
+describe("openPostgresDatabase pool settings (database.poolSize, database.connectTimeoutMs)", () => {
+  it("opens at most poolSize connections and fails a query that waits longer than connectTimeoutMs", async () => {
+    const testDb = await createTestDatabase();
+    const handle = await openPostgresDatabase({ url: testDb.url, poolSize: 2, connectTimeoutMs: 300 });
+    const admin = await openPostgresDatabase({ url: testDb.url, poolSize: 1 });
+    try {
+      // Prisma queries start when awaited: Promise.all starts both now.
+      const sleeping = Promise.all(
+        [1, 2].map(() => handle.db.$queryRaw`SELECT pg_sleep(1.5)::text AS slept`),
+      );
+      // Both connections are busy: a third query waits for one, then gives up.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const started = Date.now();
+      await expect(handle.db.$queryRaw`SELECT 1 AS one`).rejects.toThrow(/timeout/);
+      expect(Date.now() - started).toBeLessThan(1_200);
+      const open = await admin.db.$queryRaw<{ n: number }[]>`
+        SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND query LIKE '%pg_sleep(1.5)%' AND pid <> pg_backend_pid()`;
+      expect(open[0]?.n).toBe(2);
+      await sleeping;
+    } finally {
+      await admin.close();
+      await handle.close();
+      await testDb.drop();
+    }
+  });
+});

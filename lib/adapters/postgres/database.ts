@@ -7,9 +7,15 @@ import type { DatabaseHandle } from "../../ports/db.js";
 export interface PostgresDatabaseOptions {
   /** `postgres://` or `postgresql://` URL (`database.url`). */
   url: string;
-  /** Most pooled connections (default 10, pg's own default). */
+  /**
+   * Most pooled connections: `database.poolSize` in the processes (app/deps.ts); 10, pg's own
+   * default, when not given (tests, tools).
+   */
   poolSize?: number;
-  /** How long taking a new connection may wait before the call rejects (default 5000 ms). */
+  /**
+   * How long a query may wait for a pooled connection, or for a new one to open, before it
+   * rejects: `database.connectTimeoutMs` in the processes; 5000 ms when not given.
+   */
   connectTimeoutMs?: number;
   /** Gets a warning for every pool or connection error (a server restart, a dropped socket). */
   logger?: Logger;
