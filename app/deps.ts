@@ -6,6 +6,7 @@ import { openPostgresDatabase } from "../lib/adapters/postgres/database.js";
 import { RabbitMqBus } from "../lib/adapters/rabbitmq/bus.js";
 import { RedisKvStore } from "../lib/adapters/redis/kv-store.js";
 import type { Config } from "../lib/config/index.js";
+import type { InProcessServices } from "../lib/grpc/in-process.js";
 import type { Database } from "../lib/ports/db.js";
 import type { RoleDeps, RoleHandle, RoleName } from "../lib/role/role.js";
 import { createDiscovery } from "./discovery.js";
@@ -28,7 +29,11 @@ export interface ProcessDeps extends RoleDeps {
  * - distributed: Redis, RabbitMQ, PostgreSQL (migrated by `whaleshark migrate`).
  * The database opens on first use, so a gateway never connects to it.
  */
-export async function createDeps(config: Config, logger: Logger): Promise<ProcessDeps> {
+export async function createDeps(
+  config: Config,
+  logger: Logger,
+  opts: { inProcess?: InProcessServices } = {},
+): Promise<ProcessDeps> {
   const closers: Array<() => Promise<void>> = [];
   let db: Promise<Database> | undefined;
 
@@ -53,6 +58,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<Proces
     bus,
     discovery: found.discovery,
     grpcTargets: found.targets,
+    inProcess: opts.inProcess,
     async startRole(name, roleLog) {
       const handle = await roles[name]({ ...deps, logger: roleLog }, config);
       await found.register(handle);

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { Config } from "../lib/config/index.js";
+import { InProcessServices } from "../lib/grpc/in-process.js";
 import { roleLogger } from "../lib/log/index.js";
 import type { RoleHandle } from "../lib/role/role.js";
 import { createDeps } from "./deps.js";
@@ -9,11 +10,14 @@ import { startOrder } from "./roles.js";
 /**
  * `whaleshark start`: every role in this one process, sharing one set of
  * adapters. In the embedded profile (the default) that is memory kv and bus
- * and PGlite under `dataDir`; the roles still talk gRPC to each other over
- * loopback, exactly as they do when each runs alone.
+ * and PGlite under `dataDir`. The roles call each other's gRPC handlers
+ * directly (same serialization, metadata, authentication and deadlines as
+ * over the wire, without HTTP/2 on loopback); their servers still listen for
+ * everyone else.
  */
 export async function runAllInOne(config: Config, logger: Logger): Promise<number> {
-  const deps = await createDeps(config, logger);
+  // The roles of this process call each other's gRPC services directly (lib/grpc/in-process.ts).
+  const deps = await createDeps(config, logger, { inProcess: new InProcessServices() });
   if (config.profile === "embedded") await deps.db(); // migrate before anything listens
   const handles: RoleHandle[] = [];
   try {

@@ -3,6 +3,7 @@ import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
 import { contractDescriptor } from "./descriptor.js";
+import type { InProcessServices } from "./in-process.js";
 
 /** One gRPC service to mount: its ts-proto definition and its handlers. */
 export interface MountedService {
@@ -26,6 +27,11 @@ export interface GrpcServerOptions {
   logger: Logger;
   /** Largest request or response in bytes (default 4 MiB, grpc-js's own default). */
   maxMessageBytes?: number;
+  /**
+   * Roles of this same process call these services directly while the server
+   * runs (in-process.ts; `whaleshark start`). Absent: network callers only.
+   */
+  inProcess?: InProcessServices;
 }
 
 /** A running gRPC server. */
@@ -64,11 +70,13 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
   });
   const log = opts.logger.child({ component: "grpc" });
   log.info({ host: opts.host, port, services: opts.services.map((s) => s.name) }, "grpc server listening");
+  const unregister = opts.inProcess?.register(opts.services);
 
   return {
     port,
     address: `${opts.host}:${port}`,
     stop: (graceMs) => {
+      unregister?.(); // in-process callers now meet the stopping server over the network, like others
       for (const name of Object.keys(status)) health.setStatus(name, "NOT_SERVING");
       return new Promise<void>((resolve) => {
         // tryShutdown lets in-flight calls finish; after the grace period the

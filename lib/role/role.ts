@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { PrismaClient } from "../../gen/prisma/client.js";
+import type { InProcessServices } from "../grpc/in-process.js";
 import type { Bus } from "../ports/bus.js";
 import type { Discovery } from "../ports/discovery.js";
 import type { KvStore } from "../ports/kv.js";
@@ -36,4 +37,10 @@ export interface RoleDeps {
    * `zk:///…`, `consul:///…`): dial these, never fixed addresses.
    */
   grpcTargets: { domain: string; store: string };
+  /**
+   * Set when several roles share this process (`whaleshark start`): servers
+   * register their services here and clients call them directly, skipping
+   * HTTP/2 over loopback (lib/grpc/in-process.ts).
+   */
+  inProcess?: InProcessServices;
 }

@@ -56,6 +56,7 @@ export async function startDomain(deps: RoleDeps, config: Config): Promise<RoleH
     port: config.domain.port,
     services: domainServices({ env, appAuth, internalAuth, logger, messaging, routes }),
     logger,
+    inProcess: deps.inProcess,
   });
   return {
     role: "domain",

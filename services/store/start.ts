@@ -73,6 +73,7 @@ export async function startStore(deps: RoleDeps, config: Config): Promise<RoleHa
         },
       ],
       logger,
+      inProcess: deps.inProcess,
     });
     metrics = await startRoleMetrics(config, "store", registry, logger).catch(async (err: unknown) => {
       await grpc.stop(0);
