@@ -47,9 +47,9 @@ import { type ChatMessage, fromBodyRow } from "./chat-message.js";
  */
 
 /** How far inside the kv-complete window a messageTime must be for kv alone to answer. */
-export const RECENT_MARGIN_MS = 20_000;
+export const RECENT_MARGIN_MS = 6_000;
 /** How far ahead of the server's clock a client's messageTime may be for kv alone to answer. */
-export const CLOCK_AHEAD_MS = 15_000;
+export const CLOCK_AHEAD_MS = 5_000;
 /** The kv key of the dedupe epoch. */
 const EPOCH_KEY = "dedupe:epoch";
 
