@@ -1,5 +1,6 @@
 import { Counter, Gauge, type Registry } from "prom-client";
 import { Command } from "../gen/ts/whaleshark/v1/command.js";
+import { type HotCount, HotCounter } from "../lib/metrics/index.js";
 import type { CloseReason, TransportKind, TransportObserver } from "./transport/transport.js";
 
 /** Label value of a connection that has not logged in yet (no client type). */
@@ -11,11 +12,44 @@ export function commandLabel(command: number): string {
 }
 
 /**
+ * The counts of one HotCounter by transport and command label, each resolved once. Commands that
+ * are not protocol commands all share the "unknown" count and are not remembered one by one, so a
+ * client sending arbitrary command numbers cannot grow this map.
+ */
+class CommandCounts {
+  readonly #byCommand = new Map<number, HotCount>();
+  readonly #unknown: HotCount;
+
+  constructor(
+    private readonly hot: HotCounter<"transport" | "command">,
+    private readonly transport: TransportKind,
+  ) {
+    this.#unknown = hot.count({ transport, command: "unknown" });
+  }
+
+  of(command: number): HotCount {
+    let count = this.#byCommand.get(command);
+    if (count === undefined) {
+      const label = commandLabel(command);
+      if (label === "unknown") return this.#unknown;
+      count = this.hot.count({ transport: this.transport, command: label });
+      this.#byCommand.set(command, count);
+    }
+    return count;
+  }
+}
+
+/**
  * The gateway's Prometheus series (issue item 8), all `whaleshark_gateway_*`, registered in the
  * role's own registry. Every error path of the gateway lands in `errors_total{kind}`; `kind` is
  * one of a fixed set of words (frame and body error reasons, `before-login`, `unknown-command`,
  * `from-mismatch`, `forward-failed`, `delivery-malformed`, `handler-failed`, ...), so label
  * cardinality stays bounded whatever clients send.
+ *
+ * The series bumped per frame (frames and bytes in and out, errors, which a flood of bad frames
+ * bumps per frame too) count in plain numbers (lib/metrics HotCounter) and reach prom-client at
+ * scrape time: call {@link frameIn}, {@link frameOut}, {@link bytesIn}, {@link bytesOut} and
+ * {@link error} rather than `inc()` on those Counters.
  */
 export class GatewayMetrics implements TransportObserver {
   readonly connections: Gauge<"transport" | "client_type">;
@@ -33,6 +67,12 @@ export class GatewayMetrics implements TransportObserver {
   readonly queueDrops: Counter<"transport">;
   readonly forwards: Counter<"method" | "outcome">;
   readonly deliveries: Counter<"result">;
+  readonly #framesIn: Record<TransportKind, CommandCounts>;
+  readonly #framesOut: Record<TransportKind, CommandCounts>;
+  readonly #bytesIn: Record<TransportKind, HotCount>;
+  readonly #bytesOut: Record<TransportKind, HotCount>;
+  readonly #errors: HotCounter<"kind">;
+  readonly #errorCounts = new Map<string, HotCount>();
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -61,30 +101,34 @@ export class GatewayMetrics implements TransportObserver {
       labelNames: ["transport", "reason"],
       registers,
     });
-    this.framesIn = new Counter({
+    const framesIn = new HotCounter({
       name: `${p}frames_in_total`,
       help: "Client frames received, by command",
       labelNames: ["transport", "command"],
       registers,
     });
-    this.framesOut = new Counter({
+    this.framesIn = framesIn.counter;
+    const framesOut = new HotCounter({
       name: `${p}frames_out_total`,
       help: "Server frames queued to clients, by command",
       labelNames: ["transport", "command"],
       registers,
     });
-    this.bytesInTotal = new Counter({
+    this.framesOut = framesOut.counter;
+    const bytesInHot = new HotCounter({
       name: `${p}bytes_in_total`,
       help: "Bytes received from clients",
       labelNames: ["transport"],
       registers,
     });
-    this.bytesOutTotal = new Counter({
+    this.bytesInTotal = bytesInHot.counter;
+    const bytesOutHot = new HotCounter({
       name: `${p}bytes_out_total`,
       help: "Bytes queued to clients",
       labelNames: ["transport"],
       registers,
     });
+    this.bytesOutTotal = bytesOutHot.counter;
     this.logins = new Counter({
       name: `${p}logins_total`,
       help: "LOGIN 9000 outcomes: ok, or the refusal code",
@@ -103,12 +147,13 @@ export class GatewayMetrics implements TransportObserver {
       labelNames: ["transport"],
       registers,
     });
-    this.errors = new Counter({
+    const errorsHot = new HotCounter({
       name: `${p}errors_total`,
       help: "Error paths taken, by kind",
       labelNames: ["kind"],
       registers,
     });
+    this.errors = errorsHot.counter;
     this.queueDrops = new Counter({
       name: `${p}send_queue_drops_total`,
       help: "Connections closed because their outbound queue passed gateway.sendQueueMaxBytes",
@@ -127,14 +172,35 @@ export class GatewayMetrics implements TransportObserver {
       labelNames: ["result"],
       registers,
     });
+    this.#framesIn = { tcp: new CommandCounts(framesIn, "tcp"), ws: new CommandCounts(framesIn, "ws") };
+    this.#framesOut = { tcp: new CommandCounts(framesOut, "tcp"), ws: new CommandCounts(framesOut, "ws") };
+    this.#bytesIn = {
+      tcp: bytesInHot.count({ transport: "tcp" }),
+      ws: bytesInHot.count({ transport: "ws" }),
+    };
+    this.#bytesOut = {
+      tcp: bytesOutHot.count({ transport: "tcp" }),
+      ws: bytesOutHot.count({ transport: "ws" }),
+    };
+    this.#errors = errorsHot;
+  }
+
+  /** A client frame arrived (counted by its command label, see commandLabel). */
+  frameIn(kind: TransportKind, command: number): void {
+    this.#framesIn[kind].of(command).n++;
+  }
+
+  /** A server frame was queued to a client. */
+  frameOut(kind: TransportKind, command: number): void {
+    this.#framesOut[kind].of(command).n++;
   }
 
   bytesIn(kind: TransportKind, bytes: number): void {
-    this.bytesInTotal.inc({ transport: kind }, bytes);
+    this.#bytesIn[kind].n += bytes;
   }
 
   bytesOut(kind: TransportKind, bytes: number): void {
-    this.bytesOutTotal.inc({ transport: kind }, bytes);
+    this.#bytesOut[kind].n += bytes;
   }
 
   refused(kind: TransportKind, reason: string): void {
@@ -165,6 +231,11 @@ export class GatewayMetrics implements TransportObserver {
 
   /** One error path taken. */
   error(kind: string): void {
-    this.errors.inc({ kind });
+    let count = this.#errorCounts.get(kind);
+    if (count === undefined) {
+      count = this.#errors.count({ kind });
+      this.#errorCounts.set(kind, count);
+    }
+    count.n++;
   }
 }

@@ -7,7 +7,6 @@ import {
   type JsonObject,
   MessageEncoding,
 } from "../../lib/wire/index.js";
-import { commandLabel } from "../gateway-metrics.js";
 import type { Connection } from "../session/connection.js";
 import type { GatewayContext } from "./context.js";
 import { errorInfo, errorInfoOf, sendError } from "./error-frame.js";
@@ -37,7 +36,7 @@ import { handleSync, SYNC_COMMANDS } from "./sync.js";
  */
 export async function handleFrame(ctx: GatewayContext, conn: Connection, frame: ClientFrame): Promise<void> {
   const { command } = frame;
-  ctx.metrics.framesIn.inc({ transport: conn.transport.kind, command: commandLabel(command) });
+  ctx.metrics.frameIn(conn.transport.kind, command);
   try {
     await route(ctx, conn, frame);
     await renewIfDue(ctx, conn);

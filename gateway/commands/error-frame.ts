@@ -57,5 +57,26 @@ export function errorInfoOfCall(error: unknown): ErrorInfo {
 export function sendError(conn: Connection, info: ErrorInfo, command: number, messageId?: string): boolean {
   const data: { command: number; messageId?: string } = { command };
   if (messageId !== undefined) data.messageId = messageId;
-  return conn.sendData(Command.COMMAND_ERROR, { code: info.code, data, msg: info.msg, ok: false });
+  const body = { code: info.code, data, msg: info.msg, ok: false };
+  return conn.sendData(Command.COMMAND_ERROR, body, errorJson(info, command, messageId));
+}
+
+/**
+ * `JSON.stringify` of the error frame's data, written out: the same text (key order, escaping,
+ * number forms) without building it from the object, since a client sending bad frames in a loop
+ * gets one of these per frame. Undefined when a field is not of its declared type (only possible
+ * through a cast somewhere), so the caller falls back to JSON.stringify and the text stays exact.
+ */
+export function errorJson(info: ErrorInfo, command: number, messageId?: string): string | undefined {
+  if (typeof info.code !== "number" || typeof info.msg !== "string" || typeof command !== "number") {
+    return undefined;
+  }
+  if (messageId !== undefined && typeof messageId !== "string") return undefined;
+  const id = messageId === undefined ? "" : `,"messageId":${JSON.stringify(messageId)}`;
+  return `{"code":${jsonNumber(info.code)},"data":{"command":${jsonNumber(command)}${id}},"msg":${JSON.stringify(info.msg)},"ok":false}`;
+}
+
+/** A number as JSON.stringify writes it (non-finite numbers become null). */
+function jsonNumber(value: number): string {
+  return Number.isFinite(value) ? String(value) : "null";
 }

@@ -1,6 +1,5 @@
-import { type CallOptions, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import {
-  HistoryServiceClient,
+  HistoryServiceService,
   type SyncDeviceMessagesRequest,
   type SyncDeviceMessagesResponse,
   type SyncGroupMessagesRequest,
@@ -8,7 +7,7 @@ import {
   type SyncP2PMessagesRequest,
   type SyncP2PMessagesResponse,
 } from "../../gen/ts/whaleshark/v1/history_service.js";
-import { INTERNAL_SECRET_METADATA } from "../../lib/grpc/auth.js";
+import { InternalGrpcClient } from "./internal-grpc.js";
 
 /**
  * The HistoryService calls the gateway makes for a device's sync commands (command.proto
@@ -22,59 +21,33 @@ export interface HistoryCalls {
   close(): void;
 }
 
-type Unary<Req, Res> = (
-  req: Req,
-  metadata: Metadata,
-  options: Partial<CallOptions>,
-  callback: (error: ServiceError | null, res: Res) => void,
-) => unknown;
-
 /**
- * HistoryService over grpc-js to `address` (`deps.grpcTargets.store`, through discovery). Every
- * call carries the internal secret (metadata `x-whaleshark-internal`, lib/grpc/auth.ts): the store
- * then trusts the request's `operater`, which the gateway takes from the logged-in connection
- * (D26). Each call has a deadline of `timeoutMs` (`gateway.forwardTimeoutMs`), so a store that is
- * down or slow costs the device an error frame, never its connection (as D22 for the domain).
+ * HistoryService over gRPC to `address` (`deps.grpcTargets.store`, through discovery), through
+ * InternalGrpcClient: the internal secret makes the store trust the request's `operater`, which
+ * the gateway takes from the logged-in connection (D26); the `gateway.forwardTimeoutMs` deadline
+ * means a store that is down or slow costs the device an error frame, never its connection (as
+ * D22 for the domain).
  */
 export class GrpcHistoryCalls implements HistoryCalls {
-  readonly #client: HistoryServiceClient;
-  readonly #metadata: Metadata;
+  readonly #grpc: InternalGrpcClient;
 
-  constructor(
-    address: string,
-    internalSecret: string,
-    private readonly timeoutMs: number,
-  ) {
-    this.#client = new HistoryServiceClient(address, credentials.createInsecure());
-    this.#metadata = new Metadata();
-    this.#metadata.set(INTERNAL_SECRET_METADATA, internalSecret);
-  }
-
-  #call<Req, Res>(method: Unary<Req, Res>, req: Req): Promise<Res> {
-    return new Promise<Res>((resolve, reject) => {
-      method.call(
-        this.#client,
-        req,
-        this.#metadata.clone(),
-        { deadline: Date.now() + this.timeoutMs },
-        (error: ServiceError | null, res: Res) => (error ? reject(error) : resolve(res)),
-      );
-    });
+  constructor(address: string, internalSecret: string, timeoutMs: number) {
+    this.#grpc = new InternalGrpcClient(address, internalSecret, timeoutMs);
   }
 
   syncDeviceMessages(req: SyncDeviceMessagesRequest): Promise<SyncDeviceMessagesResponse> {
-    return this.#call(this.#client.syncDeviceMessages as Unary<typeof req, SyncDeviceMessagesResponse>, req);
+    return this.#grpc.call(HistoryServiceService.syncDeviceMessages, req);
   }
 
   syncP2PMessages(req: SyncP2PMessagesRequest): Promise<SyncP2PMessagesResponse> {
-    return this.#call(this.#client.syncP2PMessages as Unary<typeof req, SyncP2PMessagesResponse>, req);
+    return this.#grpc.call(HistoryServiceService.syncP2PMessages, req);
   }
 
   syncGroupMessages(req: SyncGroupMessagesRequest): Promise<SyncGroupMessagesResponse> {
-    return this.#call(this.#client.syncGroupMessages as Unary<typeof req, SyncGroupMessagesResponse>, req);
+    return this.#grpc.call(HistoryServiceService.syncGroupMessages, req);
   }
 
   close(): void {
-    this.#client.close();
+    this.#grpc.close();
   }
 }

@@ -1,7 +1,6 @@
 import { SessionCloseReason } from "../../gen/ts/whaleshark/v1/chat_service.js";
 import type { GatewayContext } from "../commands/context.js";
 import { handleFrame } from "../commands/dispatch.js";
-import { commandLabel } from "../gateway-metrics.js";
 import type { CloseReason } from "../transport/transport.js";
 import type { Connection, ConnectionHooks } from "./connection.js";
 
@@ -41,7 +40,7 @@ export function connectionHooks(ctx: GatewayContext, pending: Set<Promise<unknow
       conn.log.info({ reason: error.reason, detail: error.message }, "malformed frame, closing");
     },
     sent(conn, command) {
-      ctx.metrics.framesOut.inc({ transport: conn.transport.kind, command: commandLabel(command) });
+      ctx.metrics.frameOut(conn.transport.kind, command);
     },
     closed(conn: Connection, reason: CloseReason) {
       ctx.registry.remove(conn);

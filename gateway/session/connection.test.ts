@@ -107,6 +107,35 @@ describe("Connection frame encoding (spec §2.2, §2.3)", () => {
     });
   });
 
+  it("writes the WebSocket pack of the current login: before login, and after the record changes", () => {
+    const t = new FakeTransport("ws");
+    const conn = new Connection(t, hooks(), logger);
+    conn.sendData(9006, { ok: false });
+    expect(parse(t.written[0]).text).toBe('{"clientType":0,"command":9006,"data":{"ok":false}}');
+    const ws = loggedIn("ws");
+    ws.conn.sendData(1046, { ok: true });
+    ws.conn.session = {
+      ...(ws.conn.session as NonNullable<typeof ws.conn.session>),
+      imei: "pad",
+      clientType: 4,
+    };
+    ws.conn.sendData(1046, { ok: true });
+    expect(ws.t.written.map((f) => parse(f).text)).toEqual([
+      '{"appId":10001,"clientType":1,"command":1046,"data":{"ok":true},"imei":"web","toId":"u1"}',
+      '{"appId":10001,"clientType":4,"command":1046,"data":{"ok":true},"imei":"pad","toId":"u1"}',
+    ]);
+  });
+
+  it("writes the text it is given for data, the same bytes as stringifying the data", () => {
+    const data = { code: 60005, data: { command: 1103 }, msg: "不匹配", ok: false };
+    for (const kind of ["tcp", "ws"] as const) {
+      const a = loggedIn(kind);
+      a.conn.sendData(9006, data);
+      a.conn.sendData(9006, data, JSON.stringify(data));
+      expect(a.t.written[1]).toEqual(a.t.written[0]);
+    }
+  });
+
   it("encodes the 9006 error frame as a ResponseVo in either encoding", () => {
     const error = { code: 90001, data: { command: 5000 }, msg: "参数校验错误", ok: false };
     const json = loggedIn("tcp");

@@ -8,9 +8,13 @@ import {
   encodeProtobufPush,
   encodeServerFrame,
   encodeTcpPush,
+  encodeTcpPushText,
   encodeWsPush,
+  encodeWsPushWith,
   MessageEncoding,
   NULL_JSON,
+  type WsPackTemplate,
+  wsPackTemplate,
 } from "../../lib/wire/index.js";
 import type { CloseReason, Transport, TransportHandler } from "../transport/transport.js";
 
@@ -19,6 +23,9 @@ export type ConnectionState = "before-login" | "logged-in" | "closed";
 
 /** Frames queued for handling before reading pauses; handling is serial per connection. */
 const MAX_PENDING_FRAMES = 32;
+
+/** The WebSocket pack fields of a connection that has not logged in: only clientType 0 (spec §2.3). */
+const ANONYMOUS_PACK = wsPackTemplate({ clientType: 0 });
 
 const PROCESS_TAG = randomBytes(4).toString("hex");
 let sequence = 0;
@@ -61,6 +68,9 @@ export class Connection implements TransportHandler {
   readonly #pending: ClientFrame[] = [];
   #draining = false;
   #paused = false;
+  /** The WebSocket pack template of `#packSession` (rebuilt when the session record changes). */
+  #pack: WsPackTemplate = ANONYMOUS_PACK;
+  #packSession: SessionRecord | undefined;
 
   constructor(
     readonly transport: Transport,
@@ -124,14 +134,22 @@ export class Connection implements TransportHandler {
   /**
    * Writes a gateway answer (LOGIN_ACK, ACKs, error frames) with `data` as a JSON object in this
    * connection's encoding. False when not written (closed, queue bound, unencodable data).
+   * `json`, when given, must be `JSON.stringify(data)`: a caller on a per-frame path that writes
+   * the text out directly (error-frame.ts) saves the walk over the object.
    */
-  sendData(command: number, data: object): boolean {
+  sendData(command: number, data: object, json?: string): boolean {
     let frame: Uint8Array;
     try {
-      frame =
-        this.encoding === MessageEncoding.PROTOBUF
-          ? encodeServerFrame(command, encodeData(command, MessageEncoding.PROTOBUF, data))
-          : this.#jsonFrame(command, encodeData(command, MessageEncoding.JSON, data));
+      if (this.encoding === MessageEncoding.PROTOBUF) {
+        frame = encodeServerFrame(command, encodeData(command, MessageEncoding.PROTOBUF, data));
+      } else {
+        // The same bytes as encodeData(JSON) spliced in, without encoding the text on its own first.
+        const text = json ?? JSON.stringify(data);
+        frame =
+          this.transport.kind === "tcp"
+            ? encodeTcpPushText(command, text)
+            : encodeWsPushWith(this.#packTemplate(), command, text);
+      }
     } catch (err) {
       // Only data built by the gateway itself reaches here, so this is a bug, not client input.
       this.log.error({ err, command }, "cannot encode an answer frame");
@@ -175,13 +193,25 @@ export class Connection implements TransportHandler {
   /** A JSON-connection frame: data only over TCP, the whole MessagePack over WebSocket. */
   #jsonFrame(command: number, dataJson: Uint8Array): Uint8Array {
     if (this.transport.kind === "tcp") return encodeTcpPush(command, dataJson);
+    return encodeWsPushWith(this.#packTemplate(), command, dataJson);
+  }
+
+  /**
+   * The WebSocket pack fields around `command` and `data` for this connection's login (appId,
+   * clientType, imei, toId), built once per session record instead of once per frame.
+   */
+  #packTemplate(): WsPackTemplate {
     const s = this.session;
-    return encodeWsPush(
-      s === undefined
-        ? { clientType: 0, command }
-        : { appId: s.appId, clientType: s.clientType, command, imei: s.imei, toId: s.userId },
-      dataJson,
-    );
+    if (s !== this.#packSession) {
+      // Throws (RangeError) on a non-finite appId or clientType, as encodeWsPush does; the cache is
+      // only updated once the template is built.
+      this.#pack =
+        s === undefined
+          ? ANONYMOUS_PACK
+          : wsPackTemplate({ appId: s.appId, clientType: s.clientType, imei: s.imei, toId: s.userId });
+      this.#packSession = s;
+    }
+    return this.#pack;
   }
 
   #write(command: number, frame: Uint8Array): boolean {

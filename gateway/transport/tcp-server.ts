@@ -2,30 +2,18 @@ import type { AddressInfo } from "node:net";
 import { createServer, type Server, type Socket } from "node:net";
 import type { Logger } from "pino";
 import { ClientFrameDecoder, isFrameError } from "../../lib/wire/index.js";
+import { ConnectionBase, type ConnectionOptions } from "./connection-base.js";
 import type { IpLimiter } from "./ip-limiter.js";
-import {
-  type CloseReason,
-  CloseReasons,
-  fitsQueue,
-  type Transport,
-  type TransportHandler,
-  type TransportObserver,
-} from "./transport.js";
-
-/** How long a flushing close may wait for the peer to take the last frames before the socket is cut. */
-export const FLUSH_CLOSE_TIMEOUT_MS = 5000;
+import type { Transport, TransportHandler } from "./transport.js";
 
 /** Options shared by both listeners. */
-export interface ListenerOptions {
+export interface ListenerOptions extends ConnectionOptions {
   host: string;
   /** 0 picks a free port; the bound port is returned. */
   port: number;
   /** `gateway.maxFrameBytes`: largest imei + body of one client frame. */
   maxFrameBytes: number;
-  /** `gateway.sendQueueMaxBytes`: the outbound bound of each connection. */
-  sendQueueMaxBytes: number;
   limiter: IpLimiter;
-  observer: TransportObserver;
   logger: Logger;
   /** Called once per accepted connection; returns the handler of its events. */
   accept(transport: Transport): TransportHandler;
@@ -42,18 +30,15 @@ export interface RunningListener {
 }
 
 /** One raw TCP connection (spec §2.1 frames in, §2.2 frames out). */
-class TcpTransport implements Transport {
+class TcpTransport extends ConnectionBase<ListenerOptions> {
   readonly kind = "tcp" as const;
-  readonly remoteAddress: string;
-  #closed = false;
-  #handler: TransportHandler | undefined;
   readonly #decoder: ClientFrameDecoder;
 
   constructor(
     private readonly socket: Socket,
-    private readonly options: ListenerOptions,
+    options: ListenerOptions,
   ) {
-    this.remoteAddress = socket.remoteAddress ?? "unknown";
+    super(socket.remoteAddress ?? "unknown", socket, options);
     this.#decoder = new ClientFrameDecoder({ maxFrameBytes: options.maxFrameBytes });
   }
 
@@ -61,78 +46,52 @@ class TcpTransport implements Transport {
     return this.socket.writableLength;
   }
 
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  attach(handler: TransportHandler): void {
-    this.#handler = handler;
+  protected listen(): void {
     this.socket.on("data", (chunk: Buffer) => this.#onData(chunk));
     // Errors (ECONNRESET, EPIPE) are ordinary disconnects; 'close' follows and reports them.
     this.socket.on("error", (err) => this.options.logger.debug({ err }, "tcp socket error"));
-    this.socket.on("close", () => this.#finish("client-closed"));
+    this.socket.on("close", () => this.finish("client-closed"));
   }
 
   #onData(chunk: Buffer): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     this.options.observer.bytesIn("tcp", chunk.length);
     let frames: ReturnType<ClientFrameDecoder["push"]>;
     try {
       frames = this.#decoder.push(chunk);
     } catch (error) {
       if (!isFrameError(error)) throw error;
-      this.#handler?.onFrameError(error);
-      this.close("frame-error");
+      this.frameFailed(error);
       return;
     }
     for (const frame of frames) {
-      if (this.#closed) return;
-      this.#handler?.onFrame(frame);
+      if (this.closed) return;
+      this.handler?.onFrame(frame);
     }
   }
 
-  write(frame: Uint8Array): boolean {
-    if (this.#closed) return false;
-    if (!fitsQueue(this.socket.writableLength, frame.length, this.options.sendQueueMaxBytes)) {
-      this.close("slow-consumer");
-      return false;
-    }
+  protected send(frame: Uint8Array): void {
     this.socket.write(frame);
-    this.options.observer.bytesOut("tcp", frame.length);
+  }
+
+  protected canCloseGently(): boolean {
     return true;
   }
 
-  writeMany(frames: readonly Uint8Array[]): boolean {
-    for (const frame of frames) if (!this.write(frame)) return false;
-    return true;
+  protected closeGently(): void {
+    this.socket.end();
   }
 
-  close(reason: CloseReason): void {
-    if (this.#closed) return;
-    if (CloseReasons[reason].flush) {
-      this.socket.end();
-      // A peer that never reads would keep a half-closed socket forever.
-      setTimeout(() => this.socket.destroy(), FLUSH_CLOSE_TIMEOUT_MS).unref();
-    } else {
-      this.socket.destroy();
-    }
-    this.#finish(reason);
+  protected cut(): void {
+    this.socket.destroy();
   }
 
-  pauseReading(): void {
+  protected pause(): void {
     this.socket.pause();
   }
 
-  resumeReading(): void {
-    if (!this.#closed) this.socket.resume();
-  }
-
-  #finish(reason: CloseReason): void {
-    if (this.#handler === undefined) return;
-    this.#closed = true;
-    const handler = this.#handler;
-    this.#handler = undefined; // onClose runs once, whichever of close() and 'close' comes first
-    handler.onClose(reason);
+  protected resume(): void {
+    this.socket.resume();
   }
 }
 

@@ -3,14 +3,10 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { type RawData, WebSocket, WebSocketServer } from "ws";
 import { decodeClientFrame, FrameError, HEADER_BYTES, isFrameError } from "../../lib/wire/index.js";
-import { FLUSH_CLOSE_TIMEOUT_MS, type ListenerOptions, type RunningListener } from "./tcp-server.js";
-import {
-  type CloseReason,
-  CloseReasons,
-  fitsQueue,
-  type Transport,
-  type TransportHandler,
-} from "./transport.js";
+import { ConnectionBase } from "./connection-base.js";
+import type { ListenerOptions, RunningListener } from "./tcp-server.js";
+import type { CloseReason } from "./transport.js";
+import type { Corkable } from "./turn-batch.js";
 
 /** Options of the WebSocket listener. */
 export interface WsListenerOptions extends ListenerOptions {
@@ -31,43 +27,45 @@ const WS_CLOSE_CODE: Record<CloseReason, number> = {
   "server-stopping": 1001,
 };
 
-/** One WebSocket connection: one client frame per binary message (spec §2.3). */
-class WsTransport implements Transport {
+/** `ws.send` options of every frame; one object for all of them. */
+const BINARY = { binary: true } as const;
+
+/**
+ * One WebSocket connection: one client frame per binary message (spec §2.3). `socket` is the
+ * upgraded TCP socket under `ws`: the write batch corks it, so the messages `ws` writes in one
+ * turn leave in one system call, each still its own WebSocket message.
+ */
+class WsTransport extends ConnectionBase<WsListenerOptions> {
   readonly kind = "ws" as const;
-  #closed = false;
-  #handler: TransportHandler | undefined;
 
   constructor(
     private readonly ws: WebSocket,
-    readonly remoteAddress: string,
-    private readonly options: WsListenerOptions,
-  ) {}
+    socket: Corkable,
+    remoteAddress: string,
+    options: WsListenerOptions,
+  ) {
+    super(remoteAddress, socket, options);
+  }
 
   get queuedBytes(): number {
     return this.ws.bufferedAmount;
   }
 
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  attach(handler: TransportHandler): void {
-    this.#handler = handler;
+  protected listen(): void {
     this.ws.on("message", (data, isBinary) => this.#onMessage(data, isBinary));
     this.ws.on("error", (err: Error & { code?: string }) => {
       this.options.logger.debug({ err }, "websocket error");
       // ws closes the socket itself after a protocol error; an oversized message is a frame error
       // of ours (maxPayload = header + maxFrameBytes), the rest are ordinary disconnects.
       if (err.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") {
-        this.#handler?.onFrameError(new FrameError("frame-too-large", "websocket message"));
-        this.close("frame-error");
+        this.frameFailed(new FrameError("frame-too-large", "websocket message"));
       }
     });
-    this.ws.on("close", () => this.#finish("client-closed"));
+    this.ws.on("close", () => this.finish("client-closed"));
   }
 
   #onMessage(data: RawData, isBinary: boolean): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     const bytes = toBytes(data);
     this.options.observer.bytesIn("ws", bytes.length);
     // The original ignored text frames (spec §2.3); so do we, they carry no protocol frame.
@@ -77,54 +75,34 @@ class WsTransport implements Transport {
       frame = decodeClientFrame(bytes, this.options.maxFrameBytes);
     } catch (error) {
       if (!isFrameError(error)) throw error;
-      this.#handler?.onFrameError(error);
-      this.close("frame-error");
+      this.frameFailed(error);
       return;
     }
-    this.#handler?.onFrame(frame);
+    this.handler?.onFrame(frame);
   }
 
-  write(frame: Uint8Array): boolean {
-    if (this.#closed) return false;
-    if (!fitsQueue(this.ws.bufferedAmount, frame.length, this.options.sendQueueMaxBytes)) {
-      this.close("slow-consumer");
-      return false;
-    }
-    this.ws.send(frame, { binary: true });
-    this.options.observer.bytesOut("ws", frame.length);
-    return true;
+  protected send(frame: Uint8Array): void {
+    this.ws.send(frame, BINARY);
   }
 
-  writeMany(frames: readonly Uint8Array[]): boolean {
-    for (const frame of frames) if (!this.write(frame)) return false;
-    return true;
+  protected canCloseGently(): boolean {
+    return this.ws.readyState === WebSocket.OPEN;
   }
 
-  close(reason: CloseReason): void {
-    if (this.#closed) return;
-    if (CloseReasons[reason].flush && this.ws.readyState === WebSocket.OPEN) {
-      this.ws.close(WS_CLOSE_CODE[reason], reason);
-      setTimeout(() => this.ws.terminate(), FLUSH_CLOSE_TIMEOUT_MS).unref();
-    } else {
-      this.ws.terminate();
-    }
-    this.#finish(reason);
+  protected closeGently(reason: CloseReason): void {
+    this.ws.close(WS_CLOSE_CODE[reason], reason);
   }
 
-  pauseReading(): void {
+  protected cut(): void {
+    this.ws.terminate();
+  }
+
+  protected pause(): void {
     this.ws.pause();
   }
 
-  resumeReading(): void {
-    if (!this.#closed) this.ws.resume();
-  }
-
-  #finish(reason: CloseReason): void {
-    if (this.#handler === undefined) return;
-    this.#closed = true;
-    const handler = this.#handler;
-    this.#handler = undefined;
-    handler.onClose(reason);
+  protected resume(): void {
+    this.ws.resume();
   }
 }
 
@@ -178,7 +156,7 @@ export async function startWsServer(options: WsListenerOptions): Promise<Running
     };
     socket.once("close", release);
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const transport = new WsTransport(ws, ip, options);
+      const transport = new WsTransport(ws, socket, ip, options);
       try {
         transport.attach(options.accept(transport));
       } catch (err) {

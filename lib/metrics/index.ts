@@ -1,4 +1,6 @@
 /** Public surface of the metrics module: a registry per role and its `/metrics` endpoint (DESIGN §7). */
+
+export { type HotCount, HotCounter } from "./hot-counter.js";
 export {
   METRICS_PATH,
   type MetricsServerOptions,

@@ -1,6 +1,8 @@
 import type { ClientFrame } from "./client-frame.js";
 import { HEADER_BYTES, HeaderOffset, MAX_IMEI_BYTES } from "./constants.js";
 import { FrameError } from "./frame-error.js";
+import { allocFrame } from "./frame-memory.js";
+import { readInt32 } from "./int32.js";
 import { utf8DecodeStrict } from "./utf8.js";
 
 /** Options of the client frame decoders. */
@@ -25,15 +27,14 @@ interface ClientHeader {
 
 /** Reads and validates the 28-byte header at `offset` of `bytes`; throws FrameError on bad lengths. */
 function readHeader(bytes: Uint8Array, offset: number, maxFrameBytes: number): ClientHeader {
-  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, HEADER_BYTES);
   const header: ClientHeader = {
-    command: view.getInt32(HeaderOffset.COMMAND),
-    version: view.getInt32(HeaderOffset.VERSION),
-    clientType: view.getInt32(HeaderOffset.CLIENT_TYPE),
-    messageType: view.getInt32(HeaderOffset.MESSAGE_TYPE),
-    appId: view.getInt32(HeaderOffset.APP_ID),
-    imeiLength: view.getInt32(HeaderOffset.IMEI_LENGTH),
-    bodyLength: view.getInt32(HeaderOffset.BODY_LENGTH),
+    command: readInt32(bytes, offset + HeaderOffset.COMMAND),
+    version: readInt32(bytes, offset + HeaderOffset.VERSION),
+    clientType: readInt32(bytes, offset + HeaderOffset.CLIENT_TYPE),
+    messageType: readInt32(bytes, offset + HeaderOffset.MESSAGE_TYPE),
+    appId: readInt32(bytes, offset + HeaderOffset.APP_ID),
+    imeiLength: readInt32(bytes, offset + HeaderOffset.IMEI_LENGTH),
+    bodyLength: readInt32(bytes, offset + HeaderOffset.BODY_LENGTH),
   };
   // The original let a negative length throw deep inside Netty (spec §2.1); here it is a clean
   // refusal before any allocation.
@@ -154,7 +155,8 @@ export class ClientFrameDecoder {
 
   #begin(header: ClientHeader): void {
     this.#pending = header;
-    this.#payload = new Uint8Array(header.imeiLength + header.bodyLength);
+    // From the frame slab (frame-memory.ts): a fresh array per frame is an off-heap allocation.
+    this.#payload = allocFrame(header.imeiLength + header.bodyLength);
     this.#payloadFill = 0;
   }
 }

@@ -33,10 +33,20 @@ export {
   parseJsonObject,
   payloadTypeOf,
 } from "./payloads.js";
-export { encodeTcpPush, encodeWsPush, NULL_JSON, type WsPackFields } from "./push.js";
+export {
+  encodeTcpPush,
+  encodeTcpPushText,
+  encodeWsPush,
+  encodeWsPushWith,
+  NULL_JSON,
+  type WsPackFields,
+  type WsPackTemplate,
+  wsPackTemplate,
+} from "./push.js";
 export {
   decodeServerFrame,
   encodeServerFrame,
+  encodeServerFrameText,
   type ServerFrame,
   ServerFrameDecoder,
 } from "./server-frame.js";

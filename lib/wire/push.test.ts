@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { hex } from "../../test/wire/chunkings.js";
-import { encodeTcpPush, encodeWsPush, NULL_JSON } from "./push.js";
-import { decodeServerFrame } from "./server-frame.js";
+import { encodeTcpPush, encodeTcpPushText, encodeWsPush, NULL_JSON } from "./push.js";
+import { decodeServerFrame, encodeServerFrame, encodeServerFrameText } from "./server-frame.js";
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
@@ -12,6 +12,12 @@ describe("encodeTcpPush", () => {
     const frame = decodeServerFrame(encodeTcpPush(1046, utf8(data)), 1024);
     expect(frame).toEqual({ command: 1046, payload: utf8(data) });
     expect(encodeTcpPush(9002, NULL_JSON)).toEqual(hex("0000232a 00000004 6e756c6c"));
+  });
+
+  it("gives the same bytes for data given as text", () => {
+    const data = '{"code":60005,"data":{"command":1103},"msg":"héllo ✓","ok":false}';
+    expect(encodeTcpPushText(9006, data)).toEqual(encodeTcpPush(9006, utf8(data)));
+    expect(encodeServerFrameText(-5, "")).toEqual(encodeServerFrame(-5, new Uint8Array(0)));
   });
 });
 
@@ -27,6 +33,14 @@ describe("encodeWsPush", () => {
     expect(text(frame.payload)).toBe(
       `{"appId":10001,"clientType":1,"command":1103,"data":${data},"imei":"web","toId":"10002"}`,
     );
+  });
+
+  it("gives the same bytes for data given as text", () => {
+    const pack = { appId: 10001, clientType: 1, command: 9006, imei: "wéb", toId: "u\ud800" };
+    const data = '{"code":60005,"data":{"command":1103,"messageId":"m"},"msg":"no ✓","ok":false}';
+    expect(encodeWsPush(pack, data)).toEqual(encodeWsPush(pack, utf8(data)));
+    const frame = decodeServerFrame(encodeWsPush(pack, data), 1024);
+    expect(JSON.parse(text(frame.payload))).toEqual({ ...pack, data: JSON.parse(data) });
   });
 
   it("writes the MUTALOGIN shape without data, clientType defaulting to 0", () => {

@@ -1,5 +1,7 @@
 import { SERVER_HEADER_BYTES, ServerHeaderOffset } from "./constants.js";
 import { FrameError } from "./frame-error.js";
+import { allocFrame, joinFrame } from "./frame-memory.js";
+import { writeInt32 } from "./int32.js";
 
 /**
  * One server→client frame (spec §2.2, §2.3): a command and its payload bytes. For JSON connections
@@ -13,14 +15,35 @@ export interface ServerFrame {
   payload: Uint8Array;
 }
 
-/** Encodes `command(int32) + length(int32) + payload`, the only server→client layout (spec §2.2). */
+/**
+ * Encodes `command(int32) + length(int32) + payload`, the only server→client layout (spec §2.2).
+ * Like every server frame encoder here, the result may be a view into a shared slab
+ * (frame-memory.ts): read it through its `byteOffset`.
+ */
 export function encodeServerFrame(command: number, payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(SERVER_HEADER_BYTES + payload.length);
-  const view = new DataView(out.buffer);
-  view.setInt32(ServerHeaderOffset.COMMAND, command);
-  view.setInt32(ServerHeaderOffset.LENGTH, payload.length);
+  const out = allocFrame(SERVER_HEADER_BYTES + payload.length);
   out.set(payload, SERVER_HEADER_BYTES);
-  return out;
+  return writeServerHeader(out, command);
+}
+
+/**
+ * encodeServerFrame for a payload given as text (its UTF-8 is the payload), encoded straight into
+ * the frame: the per-frame path of the gateway's JSON answers.
+ */
+export function encodeServerFrameText(command: number, payload: string): Uint8Array {
+  return writeServerHeader(joinFrame(SERVER_HEADER_BYTES, [payload]), command);
+}
+
+/**
+ * Fills the first SERVER_HEADER_BYTES of `frame` (allocated with room for them) with `command` and
+ * the length of what follows; returns `frame`. Written byte by byte rather than through a DataView,
+ * which would be one more object per frame; the result is the same big-endian int32 (values wrap
+ * as DataView.setInt32 wraps them).
+ */
+export function writeServerHeader(frame: Uint8Array, command: number): Uint8Array {
+  writeInt32(frame, ServerHeaderOffset.COMMAND, command);
+  writeInt32(frame, ServerHeaderOffset.LENGTH, frame.length - SERVER_HEADER_BYTES);
+  return frame;
 }
 
 /** Reads and checks the length field of the 8-byte server header at `offset`. */

@@ -14,3 +14,12 @@ export function utf8Encode(text: string): Uint8Array {
 export function utf8DecodeStrict(bytes: Uint8Array): string {
   return strictDecoder.decode(bytes);
 }
+
+/**
+ * Writes the UTF-8 of `text` at the start of `target` (exactly the bytes utf8Encode gives);
+ * returns how many bytes were written. `target` must have room for them: 3 bytes per UTF-16 unit
+ * always suffice.
+ */
+export function utf8EncodeInto(text: string, target: Uint8Array): number {
+  return encoder.encodeInto(text, target).written;
+}
