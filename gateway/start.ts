@@ -77,10 +77,20 @@ export async function startGateway(
   const metrics = new GatewayMetrics(registry);
   const chat =
     options.chat ??
-    new GrpcChatCalls(deps.grpcTargets.domain, resolveInternalSecret(config), g.forwardTimeoutMs);
+    new GrpcChatCalls(
+      deps.grpcTargets.domain,
+      resolveInternalSecret(config),
+      g.forwardTimeoutMs,
+      deps.inProcess,
+    );
   const history =
     options.history ??
-    new GrpcHistoryCalls(deps.grpcTargets.store, resolveInternalSecret(config), g.forwardTimeoutMs);
+    new GrpcHistoryCalls(
+      deps.grpcTargets.store,
+      resolveInternalSecret(config),
+      g.forwardTimeoutMs,
+      deps.inProcess,
+    );
   const ctx: GatewayContext = {
     config,
     nodeId: config.nodeId,

@@ -13,6 +13,7 @@ import {
   type ChatServiceSessionClosedRequest,
   type ChatServiceSessionClosedResponse,
 } from "../../gen/ts/whaleshark/v1/chat_service.js";
+import type { InProcessServices } from "../../lib/grpc/in-process.js";
 import { InternalGrpcClient } from "./internal-grpc.js";
 
 /**
@@ -38,8 +39,8 @@ export interface ChatCalls {
 export class GrpcChatCalls implements ChatCalls {
   readonly #grpc: InternalGrpcClient;
 
-  constructor(address: string, internalSecret: string, timeoutMs: number) {
-    this.#grpc = new InternalGrpcClient(address, internalSecret, timeoutMs);
+  constructor(address: string, internalSecret: string, timeoutMs: number, inProcess?: InProcessServices) {
+    this.#grpc = new InternalGrpcClient(address, internalSecret, timeoutMs, inProcess);
   }
 
   sendP2PMessage(req: ChatServiceSendP2PMessageRequest): Promise<ChatServiceSendP2PMessageResponse> {

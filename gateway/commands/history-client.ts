@@ -7,6 +7,7 @@ import {
   type SyncP2PMessagesRequest,
   type SyncP2PMessagesResponse,
 } from "../../gen/ts/whaleshark/v1/history_service.js";
+import type { InProcessServices } from "../../lib/grpc/in-process.js";
 import { InternalGrpcClient } from "./internal-grpc.js";
 
 /**
@@ -31,8 +32,8 @@ export interface HistoryCalls {
 export class GrpcHistoryCalls implements HistoryCalls {
   readonly #grpc: InternalGrpcClient;
 
-  constructor(address: string, internalSecret: string, timeoutMs: number) {
-    this.#grpc = new InternalGrpcClient(address, internalSecret, timeoutMs);
+  constructor(address: string, internalSecret: string, timeoutMs: number, inProcess?: InProcessServices) {
+    this.#grpc = new InternalGrpcClient(address, internalSecret, timeoutMs, inProcess);
   }
 
   syncDeviceMessages(req: SyncDeviceMessagesRequest): Promise<SyncDeviceMessagesResponse> {

@@ -1,5 +1,6 @@
 import { Client, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { INTERNAL_SECRET_METADATA } from "../../lib/grpc/auth.js";
+import type { InProcessServices } from "../../lib/grpc/in-process.js";
 
 /**
  * One unary method of a generated service definition (`ChatServiceService.sendP2PMessage`, ...):
@@ -28,6 +29,8 @@ export class InternalGrpcClient {
     address: string,
     internalSecret: string,
     private readonly timeoutMs: number,
+    /** Servers of this same process (`whaleshark start`), called directly while they run. */
+    private readonly inProcess?: InProcessServices,
   ) {
     this.#client = new Client(address, credentials.createInsecure());
     this.#metadata = new Metadata();
@@ -36,6 +39,13 @@ export class InternalGrpcClient {
 
   /** Calls `method` with `request`; resolves with the response, rejects with the ServiceError. */
   call<Req, Res>(method: UnaryMethod<Req, Res>, request: Req): Promise<Res> {
+    const local = this.inProcess?.call(
+      method.path,
+      method.requestSerialize(request),
+      this.#metadata,
+      Date.now() + this.timeoutMs,
+    );
+    if (local !== undefined) return local.then(method.responseDeserialize);
     return new Promise<Res>((resolve, reject) => {
       this.#client.makeUnaryRequest(
         method.path,
