@@ -3,6 +3,7 @@ import type { Config } from "../lib/config/index.js";
 import { resolveInternalSecret } from "../lib/grpc/auth.js";
 import { startGrpcServer } from "../lib/grpc/server.js";
 import { createMetricsRegistry, startRoleMetrics } from "../lib/metrics/index.js";
+import { Pusher } from "../lib/push/pusher.js";
 import type { RoleDeps, RoleHandle } from "../lib/role/role.js";
 import { type ChatCalls, GrpcChatCalls } from "./commands/chat-client.js";
 import type { GatewayContext } from "./commands/context.js";
@@ -91,16 +92,18 @@ export async function startGateway(
       g.forwardTimeoutMs,
       deps.inProcess,
     );
+  const sessions = new SessionStore(deps.kv, g);
   const ctx: GatewayContext = {
     config,
     nodeId: config.nodeId,
     registry: new LocalRegistry(),
-    sessions: new SessionStore(deps.kv, g),
+    sessions,
     bus: deps.bus,
     chat,
     history,
     metrics,
     logger,
+    pusher: new Pusher({ kv: deps.kv, bus: deps.bus, logger, sessionTtlMs: sessions.onlineWindowMs }),
   };
   const pending = new Set<Promise<unknown>>();
   const hooks = connectionHooks(ctx, pending);

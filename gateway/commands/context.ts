@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { Config } from "../../lib/config/index.js";
 import type { Bus } from "../../lib/ports/bus.js";
+import type { Pusher } from "../../lib/push/pusher.js";
 import type { GatewayMetrics } from "../gateway-metrics.js";
 import type { LocalRegistry } from "../session/local-registry.js";
 import type { SessionStore } from "../session/session-store.js";
@@ -20,4 +21,10 @@ export interface GatewayContext {
   readonly history: HistoryCalls;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
+  /**
+   * The push path (lib/push), for what the gateway relays itself: a receiver's 1107 goes
+   * straight to the sender's devices (the domain's ReceiveAck would only read the same sessions
+   * and publish the same batch, one gRPC round trip later).
+   */
+  readonly pusher: Pusher;
 }

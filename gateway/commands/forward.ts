@@ -10,6 +10,8 @@ import {
   RecallMessageContent,
 } from "../../gen/ts/whaleshark/v1/message.js";
 import { ErrorCatalogue } from "../../lib/errors/index.js";
+import { toServiceError } from "../../lib/grpc/errors.js";
+import { relayReceiveAck } from "../../lib/push/receive-ack.js";
 import type { SessionRecord } from "../../lib/sessions/session-record.js";
 import type { JsonObject } from "../../lib/wire/index.js";
 import type { Connection } from "../session/connection.js";
@@ -148,9 +150,22 @@ async function call(ctx: GatewayContext, command: number, session: SessionContex
       return (await ctx.chat.sendP2PMessage({ session, content: content as MessageContent })).data;
     case Command.COMMAND_MSG_GROUP:
       return (await ctx.chat.sendGroupMessage({ session, content: content as GroupChatMessageContent })).data;
-    case Command.COMMAND_MSG_RECEIVE_ACK:
-      await ctx.chat.receiveAck({ session, content: content as MessageReceiveAckContent });
+    case Command.COMMAND_MSG_RECEIVE_ACK: {
+      // Relayed here rather than through ChatService.ReceiveAck (still served for other callers):
+      // the same rule (lib/push/receive-ack.ts) without a gRPC round trip per delivered message.
+      const c = content as MessageReceiveAckContent;
+      await relayReceiveAck(ctx.pusher, {
+        appId: session.appId,
+        receiverId: session.userId,
+        device: { clientType: session.clientType, imei: session.imei },
+        toId: c.toId,
+        messageKey: c.messageKey,
+        messageSequence: c.messageSequence,
+      }).catch((error: unknown) => {
+        throw toServiceError(error); // answered like a refusal from the domain
+      });
       return undefined;
+    }
     case Command.COMMAND_MSG_RECALL:
       return (await ctx.chat.recallMessage({ session, content: content as RecallMessageContent })).data;
     default:

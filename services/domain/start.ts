@@ -7,7 +7,7 @@ import { ChangeTokens } from "./cache/change-tokens.js";
 import { Callbacks } from "./callbacks/callbacks.js";
 import type { DomainEnv } from "./core/env.js";
 import { createMessaging } from "./messaging/messaging.js";
-import { Pusher } from "./push/pusher.js";
+import { Pusher } from "../../lib/push/pusher.js";
 import { domainServices } from "./services.js";
 
 /**

@@ -22,7 +22,7 @@ import { ChangeTokens } from "../../services/domain/cache/change-tokens.js";
 import { Callbacks } from "../../services/domain/callbacks/callbacks.js";
 import type { CallbacksConfig } from "../../services/domain/callbacks/events.js";
 import type { DomainEnv } from "../../services/domain/core/env.js";
-import { DELIVERY_QUEUE_OPTIONS, Pusher } from "../../services/domain/push/pusher.js";
+import { DELIVERY_QUEUE_OPTIONS, Pusher } from "../../lib/push/pusher.js";
 import { domainServices } from "../../services/domain/services.js";
 
 /**

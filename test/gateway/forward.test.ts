@@ -108,11 +108,10 @@ describe("forwarding to the domain ChatService", () => {
     c.close();
   });
 
-  it("1106 / 2106 → MarkRead with the conversation type of the command, 1107 → ReceiveAck, no answer", async () => {
+  it("1106 / 2106 → MarkRead with the conversation type of the command, no answer", async () => {
     const { c, userId } = await user();
     c.send({ command: 1106, body: { toId: "peer", messageSequence: 3, conversationType: 1 } });
     c.send({ command: 2106, body: { groupId: "g1", toId: "sender", messageSequence: 4 } });
-    c.send({ command: 1107, body: { toId: "sender", messageKey: 8, messageSequence: 2 } });
     c.send({ command: 5000, body: {} }); // answered 9006: proves nothing came before it
     expect((await c.next()).command).toBe(9006);
     const reads = domain.of("markRead").map((call) => call.request);
@@ -120,7 +119,32 @@ describe("forwarding to the domain ChatService", () => {
       { content: { conversationType: 0, fromId: userId, toId: "peer", messageSequence: 3 } },
       { content: { conversationType: 1, fromId: userId, groupId: "g1", messageSequence: 4 } },
     ]);
-    expect(domain.of("receiveAck")[0]?.request).toMatchObject({ content: { fromId: userId, messageKey: 8 } });
+    c.close();
+  });
+
+  it("1107 is relayed by the gateway itself to the sender's devices, with the receiver from the session", async () => {
+    const sender = await user("ws");
+    const { c, userId } = await user();
+    c.send({
+      command: 1107,
+      body: { toId: sender.userId, fromId: userId, messageKey: 8, messageSequence: 2 },
+    });
+    const ack = await sender.c.next();
+    expect(ack.command).toBe(1107);
+    expect(ack.json).toMatchObject({
+      data: {
+        fromId: userId,
+        toId: sender.userId,
+        messageKey: 8,
+        messageSequence: 2,
+        serverSend: false,
+        imei: "phone",
+      },
+    });
+    c.send({ command: 1107, body: { messageKey: 9 } }); // no to_id: refused like the domain would
+    expect((await c.next()).json).toMatchObject({ code: 90001, data: { command: 1107 }, ok: false });
+    expect(domain.of("receiveAck")).toEqual([]);
+    sender.c.close();
     c.close();
   });
 

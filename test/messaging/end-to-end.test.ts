@@ -19,7 +19,7 @@ import { ChangeTokens } from "../../services/domain/cache/change-tokens.js";
 import { Callbacks } from "../../services/domain/callbacks/callbacks.js";
 import type { DomainEnv } from "../../services/domain/core/env.js";
 import { createMessaging, type Messaging } from "../../services/domain/messaging/messaging.js";
-import { Pusher } from "../../services/domain/push/pusher.js";
+import { Pusher } from "../../lib/push/pusher.js";
 import { domainServices } from "../../services/domain/services.js";
 import { startStore } from "../../services/store/start.js";
 

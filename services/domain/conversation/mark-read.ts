@@ -6,7 +6,7 @@ import type { DomainEnv } from "../core/env.js";
 import { nextUserSequence } from "../core/sequences.js";
 import { transaction } from "../core/tx.js";
 import { requireGroup, requireMember } from "../group/groups.js";
-import { ALL, type PushItem, type PushTarget } from "../push/pusher.js";
+import { ALL, type PushItem, type PushTarget } from "../../../lib/push/pusher.js";
 import { CONVERSATION, conversationId } from "./conversations.js";
 
 /** A read mark: the fields of MessageReadContent (spec §5.7). */

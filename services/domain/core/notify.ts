@@ -1,5 +1,5 @@
 import type { RequestContext } from "../../../lib/grpc/serve.js";
-import { ALL, exceptCaller, type PushItem, type PushTarget } from "../push/pusher.js";
+import { ALL, exceptCaller, type PushItem, type PushTarget } from "../../../lib/push/pusher.js";
 import type { DomainEnv } from "./env.js";
 
 /**

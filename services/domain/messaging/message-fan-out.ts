@@ -6,7 +6,7 @@ import {
 } from "../../../gen/ts/whaleshark/v1/message.js";
 import type { Database } from "../../../lib/ports/db.js";
 import type { ChangeTokens } from "../cache/change-tokens.js";
-import { ALL, exceptCaller, type Pusher, type PushItem } from "../push/pusher.js";
+import { ALL, exceptCaller, type Pusher, type PushItem } from "../../../lib/push/pusher.js";
 import {
   type ChatMessage,
   GROUP,

@@ -4,7 +4,7 @@ import { Command } from "../../../gen/ts/whaleshark/v1/command.js";
 import { RecallMessageNotifyPack } from "../../../gen/ts/whaleshark/v1/message.js";
 import { ImError } from "../../../lib/errors/index.js";
 import type { Database } from "../../../lib/ports/db.js";
-import { ALL, exceptCaller, type Pusher } from "../push/pusher.js";
+import { ALL, exceptCaller, type Pusher } from "../../../lib/push/pusher.js";
 import { fromBodyRow, GROUP, type SenderDevice } from "./chat-message.js";
 import { type GroupMembers, loadMemberIds } from "./group-members.js";
 import type { SendDedupe } from "./send-dedupe.js";

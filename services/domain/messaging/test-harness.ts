@@ -19,7 +19,7 @@ import { type MigratedTestDatabase, migratedTestDatabase } from "../../../lib/te
 import { ChangeTokens } from "../cache/change-tokens.js";
 import { Callbacks } from "../callbacks/callbacks.js";
 import type { DomainEnv } from "../core/env.js";
-import { DELIVERY_QUEUE_OPTIONS, Pusher } from "../push/pusher.js";
+import { DELIVERY_QUEUE_OPTIONS, Pusher } from "../../../lib/push/pusher.js";
 import { Messaging } from "./messaging.js";
 
 /**

@@ -1,8 +1,10 @@
-import { Command } from "../../../gen/ts/whaleshark/v1/command.js";
-import { MessageReceiveAckContent } from "../../../gen/ts/whaleshark/v1/message.js";
-import { ImError } from "../../../lib/errors/index.js";
-import { ALL, exceptCaller, type Pusher } from "../push/pusher.js";
-import type { SenderDevice } from "./chat-message.js";
+import { Command } from "../../gen/ts/whaleshark/v1/command.js";
+import { MessageReceiveAckContent } from "../../gen/ts/whaleshark/v1/message.js";
+import { ImError } from "../errors/index.js";
+import { ALL, exceptCaller, type Pusher } from "./pusher.js";
+
+/** The device a receive ACK came from. */
+type SenderDevice = { clientType: number; imei: string };
 
 /** A receiver's 1107 for one message. */
 export interface ReceiveAckInput {

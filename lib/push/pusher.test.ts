@@ -1,15 +1,15 @@
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type Delivery, DeliveryBatch } from "../../../gen/ts/whaleshark/v1/delivery.js";
-import { MemoryBus } from "../../../lib/adapters/memory/bus.js";
-import { MemoryKvStore } from "../../../lib/adapters/memory/kv-store.js";
+import { type Delivery, DeliveryBatch } from "../../gen/ts/whaleshark/v1/delivery.js";
+import { MemoryBus } from "../adapters/memory/bus.js";
+import { MemoryKvStore } from "../adapters/memory/kv-store.js";
 import {
   deliveryQueue,
   encodeSession,
   type SessionRecord,
   sessionField,
   sessionKey,
-} from "../../../lib/sessions/session-record.js";
+} from "../sessions/session-record.js";
 import { deliveryData } from "./delivery-batch.js";
 import { ALL, exceptCaller, Pusher } from "./pusher.js";
 

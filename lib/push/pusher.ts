@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
-import { DeliveryBatch } from "../../../gen/ts/whaleshark/v1/delivery.js";
-import type { Bus } from "../../../lib/ports/bus.js";
-import type { KvStore } from "../../../lib/ports/kv.js";
+import { DeliveryBatch } from "../../gen/ts/whaleshark/v1/delivery.js";
+import type { Bus } from "../ports/bus.js";
+import type { KvStore } from "../ports/kv.js";
 import {
   DELIVERY_QUEUE_OPTIONS,
   decodeSession,
@@ -9,7 +9,7 @@ import {
   isOnline,
   type SessionRecord,
   sessionKey,
-} from "../../../lib/sessions/session-record.js";
+} from "../sessions/session-record.js";
 import { DeliveryBatchBuilder } from "./delivery-batch.js";
 
 /**

@@ -1,4 +1,4 @@
-import type { Delivery, DeliveryBatch } from "../../../gen/ts/whaleshark/v1/delivery.js";
+import type { Delivery, DeliveryBatch } from "../../gen/ts/whaleshark/v1/delivery.js";
 
 /** A delivery without its data: who gets the frame and what to do with the connection. */
 export type DeliveryTarget = Omit<Delivery, "dataJson" | "payloadIndex">;
