@@ -1,13 +1,13 @@
 import type { Config } from "../../lib/config/index.js";
 import { AppAuthenticator, InternalAuthenticator, resolveInternalSecret } from "../../lib/grpc/auth.js";
 import { startGrpcServer } from "../../lib/grpc/server.js";
+import { Pusher } from "../../lib/push/pusher.js";
 import type { RoleDeps, RoleHandle } from "../../lib/role/role.js";
 import { GatewayDirectory, type RouteModel, serviceNames } from "../../lib/routing/index.js";
 import { ChangeTokens } from "./cache/change-tokens.js";
 import { Callbacks } from "./callbacks/callbacks.js";
 import type { DomainEnv } from "./core/env.js";
 import { createMessaging } from "./messaging/messaging.js";
-import { Pusher } from "../../lib/push/pusher.js";
 import { domainServices } from "./services.js";
 
 /**

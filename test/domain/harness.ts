@@ -15,6 +15,7 @@ import { startGrpcServer } from "../../lib/grpc/server.js";
 import { applyMigrations, readMigrations } from "../../lib/migrate/runner.js";
 import type { Bus, BusConsumer } from "../../lib/ports/bus.js";
 import type { KvStore } from "../../lib/ports/kv.js";
+import { DELIVERY_QUEUE_OPTIONS, Pusher } from "../../lib/push/pusher.js";
 import { encodeSession, sessionField, sessionKey } from "../../lib/sessions/session-record.js";
 import { createTestDatabase } from "../../lib/testing/postgres.js";
 import { createTestKeyPrefix } from "../../lib/testing/redis.js";
@@ -22,7 +23,6 @@ import { ChangeTokens } from "../../services/domain/cache/change-tokens.js";
 import { Callbacks } from "../../services/domain/callbacks/callbacks.js";
 import type { CallbacksConfig } from "../../services/domain/callbacks/events.js";
 import type { DomainEnv } from "../../services/domain/core/env.js";
-import { DELIVERY_QUEUE_OPTIONS, Pusher } from "../../lib/push/pusher.js";
 import { domainServices } from "../../services/domain/services.js";
 
 /**

@@ -10,6 +10,7 @@ import { generateUserSign } from "../../lib/auth/index.js";
 import { type Config, loadConfig } from "../../lib/config/index.js";
 import { AppAuthenticator, InternalAuthenticator } from "../../lib/grpc/auth.js";
 import { type RunningGrpcServer, startGrpcServer } from "../../lib/grpc/server.js";
+import { Pusher } from "../../lib/push/pusher.js";
 import type { RoleHandle } from "../../lib/role/role.js";
 import { type MigratedTestDatabase, migratedTestDatabase } from "../../lib/testing/migrated-database.js";
 import { testDiscoveryDeps } from "../../lib/testing/role-deps.js";
@@ -19,7 +20,6 @@ import { ChangeTokens } from "../../services/domain/cache/change-tokens.js";
 import { Callbacks } from "../../services/domain/callbacks/callbacks.js";
 import type { DomainEnv } from "../../services/domain/core/env.js";
 import { createMessaging, type Messaging } from "../../services/domain/messaging/messaging.js";
-import { Pusher } from "../../lib/push/pusher.js";
 import { domainServices } from "../../services/domain/services.js";
 import { startStore } from "../../services/store/start.js";
 

@@ -2,11 +2,11 @@ import type { Logger } from "pino";
 import { Command } from "../../../gen/ts/whaleshark/v1/command.js";
 import { MessageReadPack } from "../../../gen/ts/whaleshark/v1/message.js";
 import { ImError } from "../../../lib/errors/index.js";
+import { ALL, type PushItem, type PushTarget } from "../../../lib/push/pusher.js";
 import type { DomainEnv } from "../core/env.js";
 import { nextUserSequence } from "../core/sequences.js";
 import { transaction } from "../core/tx.js";
 import { requireGroup, requireMember } from "../group/groups.js";
-import { ALL, type PushItem, type PushTarget } from "../../../lib/push/pusher.js";
 import { CONVERSATION, conversationId } from "./conversations.js";
 
 /** A read mark: the fields of MessageReadContent (spec §5.7). */

@@ -1,8 +1,8 @@
 import type { PrismaClient } from "../../../gen/prisma/client.js";
 import type { KvStore } from "../../../lib/ports/kv.js";
+import type { Pusher } from "../../../lib/push/pusher.js";
 import type { ChangeTokens } from "../cache/change-tokens.js";
 import type { Callbacks } from "../callbacks/callbacks.js";
-import type { Pusher } from "../../../lib/push/pusher.js";
 
 /**
  * What the domain's business handlers share: the database, kv, the push

@@ -5,8 +5,8 @@ import {
   MessageReceiveAckContent,
 } from "../../../gen/ts/whaleshark/v1/message.js";
 import type { Database } from "../../../lib/ports/db.js";
-import type { ChangeTokens } from "../cache/change-tokens.js";
 import { ALL, exceptCaller, type Pusher, type PushItem } from "../../../lib/push/pusher.js";
+import type { ChangeTokens } from "../cache/change-tokens.js";
 import {
   type ChatMessage,
   GROUP,

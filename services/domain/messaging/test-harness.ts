@@ -8,6 +8,7 @@ import { configSchema } from "../../../lib/config/schema.js";
 import type { Bus, BusConsumer } from "../../../lib/ports/bus.js";
 import type { Database } from "../../../lib/ports/db.js";
 import type { KvStore } from "../../../lib/ports/kv.js";
+import { DELIVERY_QUEUE_OPTIONS, Pusher } from "../../../lib/push/pusher.js";
 import { STORE_QUEUES } from "../../../lib/queues/store-queues.js";
 import {
   deliveryQueue,
@@ -19,7 +20,6 @@ import { type MigratedTestDatabase, migratedTestDatabase } from "../../../lib/te
 import { ChangeTokens } from "../cache/change-tokens.js";
 import { Callbacks } from "../callbacks/callbacks.js";
 import type { DomainEnv } from "../core/env.js";
-import { DELIVERY_QUEUE_OPTIONS, Pusher } from "../../../lib/push/pusher.js";
 import { Messaging } from "./messaging.js";
 
 /**
