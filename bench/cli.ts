@@ -32,6 +32,8 @@ export interface BenchOptions {
   rate: number;
   durationMs: number;
   drainMs: number;
+  /** p2p: the warm-up at 100/s before the measured phases (a fresh server's first seconds are slower: caches, JIT). */
+  warmupMs: number;
   /** p2p: fixed, ramp or both. */
   phases: Array<"fixed" | "ramp">;
   rampStart: number;
@@ -76,6 +78,7 @@ export const USAGE = `usage: npm run bench -- <${SCENARIOS.join("|")}> [options]
                         baseline broadcast msgs/s (100)
   --duration S          measured seconds per run (default 20; group, baseline 10)
   --drain S             seconds to wait for the last ACKs and deliveries (default 10)
+  --warmup S            p2p: seconds of sends at 100/s before measuring (default 3)
   --phases fixed,ramp   p2p phases (default both)
   --ramp-start R --ramp-factor F --ramp-max R --step S --slo-ms MS
                         p2p ramp (defaults 100, 1.5, 60000, 10 s, p99 deliver ≤ 1000 ms)
@@ -107,6 +110,7 @@ const STRING_OPTIONS = [
   "rate",
   "duration",
   "drain",
+  "warmup",
   "phases",
   "ramp-start",
   "ramp-factor",
@@ -177,6 +181,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     rate: num(v.rate, defaultRate),
     durationMs: num(v.duration, scenario === "p2p" ? 20 : 10) * 1000,
     drainMs: num(v.drain, 10) * 1000,
+    warmupMs: num(v.warmup, 3) * 1000,
     phases: phases as Array<"fixed" | "ramp">,
     rampStart: num(v["ramp-start"], 100),
     rampFactor: Math.max(1.05, num(v["ramp-factor"], 1.5)),

@@ -84,7 +84,7 @@ async function quiet(ctx: ScenarioContext): Promise<void> {
 
 /**
  * p2p: `pairs` senders each send to their own receiver (created with a friendship both ways, so
- * the default send checks pass), open loop. A 3 s warm-up at 100/s, then the fixed rate for
+ * the default send checks pass), open loop. A warm-up at 100/s (`--warmup`, 3 s), then the fixed rate for
  * `duration`, then a ramp from `rampStart` up by `rampFactor` per `step` until a step is not
  * sustained (see `step`: nothing lost or failed, p99 send→deliver within `sloMs`, ≥ 95 % of the
  * offered rate delivered). Latencies are in ms from the scheduled send time.
@@ -125,7 +125,7 @@ export async function runP2PScenario(ctx: ScenarioContext): Promise<void> {
     await quiet(ctx);
     return s;
   };
-  ctx.report.data.warmUp = await measure("warm-up", Math.min(100, options.rate || 100), 3_000);
+  ctx.report.data.warmUp = await measure("warm-up", Math.min(100, options.rate || 100), options.warmupMs);
   if (options.phases.includes("fixed")) steps.push(await measure("fixed", options.rate, options.durationMs));
   let best: number | undefined;
   if (options.phases.includes("ramp")) {
