@@ -11,37 +11,13 @@ import { MessageEncoding } from "../../lib/wire/index.js";
 import { GatewayMetrics } from "../gateway-metrics.js";
 import { Connection } from "../session/connection.js";
 import { LocalRegistry } from "../session/local-registry.js";
-import type { CloseReason, Transport, TransportKind } from "../transport/transport.js";
+import { RecordingTransport } from "../transport/recording-transport.js";
+import type { TransportKind } from "../transport/transport.js";
 import { startDeliveryConsumer } from "./consumer.js";
 
 const APP = 10001;
 const NODE = "gw-test";
 const logger = pino({ level: "silent" });
-
-/** A transport that records the frames written to it. */
-class FakeTransport implements Transport {
-  readonly written: Uint8Array[] = [];
-  closedWith: CloseReason | undefined;
-  queuedBytes = 0;
-  remoteAddress = "127.0.0.1";
-  constructor(readonly kind: TransportKind) {}
-  get closed() {
-    return this.closedWith !== undefined;
-  }
-  write(frame: Uint8Array) {
-    this.written.push(frame);
-    return true;
-  }
-  writeMany(frames: readonly Uint8Array[]) {
-    for (const f of frames) this.write(f);
-    return true;
-  }
-  close(reason: CloseReason) {
-    this.closedWith ??= reason;
-  }
-  pauseReading() {}
-  resumeReading() {}
-}
 
 /** The command and payload of a server frame (spec §2.2). */
 function parse(frame: Uint8Array | undefined): { command: number; payload: Uint8Array; text: string } {
@@ -72,7 +48,7 @@ describe("delivery consumer", () => {
 
   /** A logged-in connection of `userId` on this node. */
   const connect = (userId: string, kind: TransportKind, encoding: number = MessageEncoding.JSON) => {
-    const t = new FakeTransport(kind);
+    const t = new RecordingTransport(kind);
     const conn = new Connection(
       t,
       { handle: async () => {}, frameError() {}, closed() {}, sent() {} },

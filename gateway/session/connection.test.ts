@@ -2,39 +2,10 @@ import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { MutaLoginPack, ResponseVo } from "../../gen/ts/whaleshark/v1/envelope.js";
 import type { ClientFrame } from "../../lib/wire/index.js";
-import type { CloseReason, Transport, TransportKind } from "../transport/transport.js";
+import { RecordingTransport } from "../transport/recording-transport.js";
+import type { TransportKind } from "../transport/transport.js";
 import { Connection, type ConnectionHooks } from "./connection.js";
 import { LocalRegistry } from "./local-registry.js";
-
-/** A transport that records writes and pause state. */
-class FakeTransport implements Transport {
-  readonly written: Uint8Array[] = [];
-  paused = false;
-  closedWith: CloseReason | undefined;
-  queuedBytes = 0;
-  remoteAddress = "127.0.0.1";
-  constructor(readonly kind: TransportKind) {}
-  get closed() {
-    return this.closedWith !== undefined;
-  }
-  write(frame: Uint8Array) {
-    this.written.push(frame);
-    return true;
-  }
-  writeMany(frames: readonly Uint8Array[]) {
-    for (const f of frames) this.write(f);
-    return true;
-  }
-  close(reason: CloseReason) {
-    this.closedWith ??= reason;
-  }
-  pauseReading() {
-    this.paused = true;
-  }
-  resumeReading() {
-    this.paused = false;
-  }
-}
 
 const logger = pino({ level: "silent" });
 const hooks = (handle: ConnectionHooks["handle"] = async () => {}): ConnectionHooks => ({
@@ -57,7 +28,7 @@ function parse(frame: Uint8Array | undefined) {
 }
 
 function loggedIn(kind: TransportKind, encoding = 0) {
-  const t = new FakeTransport(kind);
+  const t = new RecordingTransport(kind);
   const conn = new Connection(t, hooks(), logger);
   conn.state = "logged-in";
   conn.encoding = encoding;
@@ -108,7 +79,7 @@ describe("Connection frame encoding (spec §2.2, §2.3)", () => {
   });
 
   it("writes the WebSocket pack of the current login: before login, and after the record changes", () => {
-    const t = new FakeTransport("ws");
+    const t = new RecordingTransport("ws");
     const conn = new Connection(t, hooks(), logger);
     conn.sendData(9006, { ok: false });
     expect(parse(t.written[0]).text).toBe('{"clientType":0,"command":9006,"data":{"ok":false}}');
@@ -154,7 +125,7 @@ describe("Connection inbound handling", () => {
     const gate = new Promise<void>((r) => {
       release = r;
     });
-    const t = new FakeTransport("tcp");
+    const t = new RecordingTransport("tcp");
     const conn = new Connection(
       t,
       hooks(async (_c, frame) => {
@@ -184,9 +155,9 @@ describe("Connection inbound handling", () => {
 describe("LocalRegistry", () => {
   it("indexes by id, user and device, and hands back the connection a device replaces", () => {
     const registry = new LocalRegistry();
-    const a = new Connection(new FakeTransport("tcp"), hooks(), logger);
-    const b = new Connection(new FakeTransport("ws"), hooks(), logger);
-    const c = new Connection(new FakeTransport("tcp"), hooks(), logger);
+    const a = new Connection(new RecordingTransport("tcp"), hooks(), logger);
+    const b = new Connection(new RecordingTransport("ws"), hooks(), logger);
+    const c = new Connection(new RecordingTransport("tcp"), hooks(), logger);
     for (const conn of [a, b, c]) registry.add(conn);
     const device = { appId: 1, userId: "u", clientType: 3, imei: "x" };
     expect(registry.bind(a, device)).toBeUndefined();

@@ -3,6 +3,7 @@ import { Command } from "../../../gen/ts/whaleshark/v1/command.js";
 import type { StoreP2PMessageJob } from "../../../gen/ts/whaleshark/v1/store_job.js";
 import { MemoryBus } from "../../../lib/adapters/memory/bus.js";
 import { isImError } from "../../../lib/errors/index.js";
+import type { Bus } from "../../../lib/ports/bus.js";
 import { P2P, type SenderDevice } from "./chat-message.js";
 import { SendDedupe } from "./send-dedupe.js";
 import type { SendInput } from "./send-pipeline.js";
@@ -220,27 +221,50 @@ describe("P2P sends without relationship checks", () => {
   });
 });
 
+/** A memory bus whose every publish first awaits `before(queue)` (a slow or refusing broker). */
+function interceptedBus(before: (queue: string) => Promise<void>) {
+  const inner = new MemoryBus();
+  const bus = new Proxy(inner, {
+    get(target, prop, receiver) {
+      if (prop === "publish") {
+        return async (queue: string, body: Uint8Array, headers?: Record<string, string>) => {
+          await before(queue);
+          return target.publish(queue, body, headers);
+        };
+      }
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { inner, bus };
+}
+
+/** ann's message `messageId` to ben, from her phone. */
+function annToBen(messageId: string, messageTime = Date.now()): SendInput {
+  return {
+    conversationType: P2P,
+    appId: APP,
+    fromId: "ann",
+    toId: "ben",
+    messageId,
+    messageBody: messageId,
+    messageTime,
+    extra: "",
+    device: PHONE,
+  };
+}
+
 describe("the delivery of a retried send", () => {
   it("queues behind the conversation's pushes still waiting, never ahead of them", async () => {
     // The next delivery to a gateway node waits until `gate` opens (a slow publish), so the
     // conversation's later pushes pile up in its lane behind it.
-    const inner = new MemoryBus();
     let gate: Promise<void> | undefined;
-    const bus = new Proxy(inner, {
-      get(target, prop, receiver) {
-        if (prop === "publish") {
-          return async (queue: string, body: Uint8Array, headers?: Record<string, string>) => {
-            const wait = queue.startsWith("deliver.") ? gate : undefined;
-            if (wait !== undefined) {
-              gate = undefined;
-              await wait;
-            }
-            return target.publish(queue, body, headers);
-          };
-        }
-        const value = Reflect.get(target, prop, receiver);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
+    const { inner, bus } = interceptedBus(async (queue) => {
+      const wait = queue.startsWith("deliver.") ? gate : undefined;
+      if (wait !== undefined) {
+        gate = undefined;
+        await wait;
+      }
     });
     const h = await startMessagingHarness({ bus });
     try {
@@ -251,18 +275,7 @@ describe("the delivery of a retried send", () => {
       gate = new Promise((resolve) => {
         open = resolve;
       });
-      const send = (messageId: string) =>
-        h.messaging.send({
-          conversationType: P2P,
-          appId: APP,
-          fromId: "ann",
-          toId: "ben",
-          messageId,
-          messageBody: messageId,
-          messageTime: 0,
-          extra: "",
-          device: PHONE,
-        });
+      const send = (messageId: string) => h.messaging.send(annToBen(messageId, 0));
       const first = await send("q-1");
       const second = await send("q-2");
       expect(await send("q-2")).toEqual(second); // the retry: same answer, delivered again
@@ -278,65 +291,51 @@ describe("the delivery of a retried send", () => {
 });
 
 describe("a send whose job publish did not finish", () => {
-  /** A bus whose store-job publishes fail while `failing` is set. */
-  function flakyBus() {
-    const inner = new MemoryBus();
-    const state = { failing: false };
-    const bus = new Proxy(inner, {
-      get(target, prop, receiver) {
-        if (prop === "publish") {
-          return async (queue: string, body: Uint8Array, headers?: Record<string, string>) => {
-            if (state.failing && queue.startsWith("store.")) throw new Error("broker refused the job");
-            return target.publish(queue, body, headers);
-          };
-        }
-        const value = Reflect.get(target, prop, receiver);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-    return { inner, bus, state };
-  }
-  const input = (messageId: string): SendInput => ({
-    conversationType: P2P,
-    appId: APP,
-    fromId: "ann",
-    toId: "ben",
-    messageId,
-    messageBody: messageId,
-    messageTime: Date.now(),
-    extra: "",
-    device: PHONE,
-  });
-
-  it("is published again by the retry under the same key and sequence, never under new ones", async () => {
-    const { inner, bus, state } = flakyBus();
-    const h = await startMessagingHarness({ bus });
+  /** Runs `test` on a fresh harness where ann and ben are friends, and closes it. */
+  async function withAnnAndBen(test: (h: MessagingHarness) => Promise<void>, bus?: Bus): Promise<void> {
+    const h = await startMessagingHarness(bus === undefined ? {} : { bus });
     try {
       await h.users(["ann", "ben"]);
       await h.friends("ann", "ben");
-      state.failing = true;
-      await expect(h.messaging.send(input("flaky"))).rejects.toThrow("broker refused");
-      expect(await h.jobs()).toHaveLength(0);
-      state.failing = false;
-      const retried = await h.messaging.send(input("flaky"));
-      const next = await h.messaging.send(input("after"));
-      const jobs = (await h.jobs()) as StoreP2PMessageJob[];
-      expect(jobs.map((j) => j.message?.messageId)).toEqual(["flaky", "after"]);
-      expect(jobs[0]?.message?.messageKey).toBe(retried.messageKey);
-      expect([retried.messageSequence, next.messageSequence]).toEqual([1, 2]);
-      expect(await h.messaging.send(input("flaky"))).toEqual(retried); // now plainly accepted
-      expect(await h.jobs()).toHaveLength(0);
+      await test(h);
     } finally {
       await h.close();
+    }
+  }
+  /** A bus whose store-job publishes fail while `failing` is set. */
+  function flakyBus() {
+    const state = { failing: false };
+    const { inner, bus } = interceptedBus(async (queue) => {
+      if (state.failing && queue.startsWith("store.")) throw new Error("broker refused the job");
+    });
+    return { inner, bus, state };
+  }
+  const input = (messageId: string) => annToBen(messageId);
+
+  it("is published again by the retry under the same key and sequence, never under new ones", async () => {
+    const { inner, bus, state } = flakyBus();
+    try {
+      await withAnnAndBen(async (h) => {
+        state.failing = true;
+        await expect(h.messaging.send(input("flaky"))).rejects.toThrow("broker refused");
+        expect(await h.jobs()).toHaveLength(0);
+        state.failing = false;
+        const retried = await h.messaging.send(input("flaky"));
+        const next = await h.messaging.send(input("after"));
+        const jobs = (await h.jobs()) as StoreP2PMessageJob[];
+        expect(jobs.map((j) => j.message?.messageId)).toEqual(["flaky", "after"]);
+        expect(jobs[0]?.message?.messageKey).toBe(retried.messageKey);
+        expect([retried.messageSequence, next.messageSequence]).toEqual([1, 2]);
+        expect(await h.messaging.send(input("flaky"))).toEqual(retried); // now plainly accepted
+        expect(await h.jobs()).toHaveLength(0);
+      }, bus);
+    } finally {
       await inner.close();
     }
   });
 
   it("is finished by a retry once its holder is presumed dead (it died between kv and the bus)", async () => {
-    const h = await startMessagingHarness();
-    try {
-      await h.users(["ann", "ben"]);
-      await h.friends("ann", "ben");
+    await withAnnAndBen(async (h) => {
       // A holder that wrote key and sequence into kv and died before publishing: an entry
       // as SendDedupe.assign leaves it, older than the claim lifetime (10 s).
       const orphan = {
@@ -360,16 +359,11 @@ describe("a send whose job publish did not finish", () => {
       expect(answer).toMatchObject({ messageKey: 123_456_789, messageSequence: 1 });
       const jobs = (await h.jobs()) as StoreP2PMessageJob[];
       expect(jobs.map((j) => j.message?.messageKey)).toEqual([123_456_789]);
-    } finally {
-      await h.close();
-    }
+    });
   });
 
   it("answers a retry of a recalled message as recalled: not accepted again, not delivered again", async () => {
-    const h = await startMessagingHarness();
-    try {
-      await h.users(["ann", "ben"]);
-      await h.friends("ann", "ben");
+    await withAnnAndBen(async (h) => {
       await h.online("ben", 3, "ben-phone", "n1");
       await h.kv.set("dedupe:epoch", String(Date.now() - 600_000)); // kv alone answers new sends
       const sent = await h.messaging.send(input("regret"));
@@ -389,16 +383,11 @@ describe("a send whose job publish did not finish", () => {
       expect(again).toMatchObject({ messageKey: sent.messageKey, recalled: true, messageBody: "" });
       expect(await h.jobs()).toHaveLength(0);
       expect(await h.pushes()).toEqual([]);
-    } finally {
-      await h.close();
-    }
+    });
   });
 
   it("waits for a holder still inside the claim lifetime instead of taking over", async () => {
-    const h = await startMessagingHarness();
-    try {
-      await h.users(["ann", "ben"]);
-      await h.friends("ann", "ben");
+    await withAnnAndBen(async (h) => {
       const live = { ...input("busy"), messageKey: 42, messageSequence: 1, acceptedTime: Date.now() };
       const { device: _device, ...message } = live;
       await h.kv.set(
@@ -410,8 +399,6 @@ describe("a send whose job publish did not finish", () => {
       }, 100);
       expect(await h.messaging.send(input("busy"))).toMatchObject({ messageKey: 42 });
       expect(await h.jobs()).toHaveLength(0); // the holder published it, not the retry
-    } finally {
-      await h.close();
-    }
+    });
   });
 });
