@@ -4,9 +4,7 @@ import {
   MessageContent,
   MessageReceiveAckContent,
 } from "../../../gen/ts/whaleshark/v1/message.js";
-import type { Database } from "../../../lib/ports/db.js";
 import { ALL, exceptCaller, type Pusher, type PushItem } from "../../../lib/push/pusher.js";
-import type { ChangeTokens } from "../cache/change-tokens.js";
 import {
   type ChatMessage,
   GROUP,
@@ -14,7 +12,7 @@ import {
   toGroupContent,
   toMessageContent,
 } from "./chat-message.js";
-import { GroupMembers } from "./group-members.js";
+import type { GroupMembers } from "./group-members.js";
 
 /**
  * Delivery of an accepted message (spec §5.3 step 3d, §5.4 step 3; DESIGN.md
@@ -27,17 +25,12 @@ import { GroupMembers } from "./group-members.js";
 export class MessageFanOut {
   readonly #pusher: Pusher;
   /** The group member lists, cached per process under the groups' change tokens. */
-  readonly members: GroupMembers;
+  readonly #members: GroupMembers;
 
-  /** `members` when given (one cache shared with recall), else one built from `db` and `changes`. */
-  constructor(
-    opts: { pusher: Pusher } & (
-      | { members: GroupMembers }
-      | { db(): Promise<Database>; changes: ChangeTokens }
-    ),
-  ) {
+  /** @param opts.members the process's member cache, shared with recall */
+  constructor(opts: { pusher: Pusher; members: GroupMembers }) {
     this.#pusher = opts.pusher;
-    this.members = "members" in opts ? opts.members : new GroupMembers({ db: opts.db, tokens: opts.changes });
+    this.#members = opts.members;
   }
 
   /** Pushes `message`, sent from `device`, to everyone who gets it. */
@@ -84,7 +77,7 @@ export class MessageFanOut {
    * §5.9); this is only the live push.
    */
   async #group(m: ChatMessage, device: SenderDevice): Promise<void> {
-    const members = await this.members.idsOf(m.appId, m.toId);
+    const members = await this.#members.idsOf(m.appId, m.toId);
     const data = GroupChatMessageContent.toJSON(toGroupContent(m, device));
     const command = Command.COMMAND_MSG_GROUP;
     const items: PushItem[] = [];

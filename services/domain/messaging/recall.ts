@@ -6,7 +6,7 @@ import { ImError } from "../../../lib/errors/index.js";
 import type { Database } from "../../../lib/ports/db.js";
 import { ALL, exceptCaller, type Pusher } from "../../../lib/push/pusher.js";
 import { fromBodyRow, GROUP, type SenderDevice } from "./chat-message.js";
-import { type GroupMembers, loadMemberIds } from "./group-members.js";
+import type { GroupMembers } from "./group-members.js";
 import type { SendDedupe } from "./send-dedupe.js";
 
 /** A recall: 1050 from a device, or MessageService.RecallMessage. */
@@ -29,8 +29,8 @@ export interface RecallInput {
 export interface RecallDeps {
   db(): Promise<Database>;
   pusher: Pusher;
-  /** The process's group member cache (shared with fan-out); without it the members are queried. */
-  members?: GroupMembers;
+  /** The process's group member cache (shared with fan-out). */
+  members: GroupMembers;
   dedupe: SendDedupe;
   now(): number;
   /** config `messaging.recallWindowMs`. */
@@ -95,7 +95,7 @@ export async function recallMessage(deps: RecallDeps, input: RecallInput): Promi
   });
   const users =
     row.conversationType === GROUP
-      ? [row.fromId, ...(await groupMemberIds(deps, db, row.appId, row.toId))]
+      ? [row.fromId, ...(await deps.members.idsOf(row.appId, row.toId))]
       : [row.fromId, row.toId];
   try {
     await deps.pusher.pushAll(
@@ -111,16 +111,6 @@ export async function recallMessage(deps: RecallDeps, input: RecallInput): Promi
     deps.log.warn({ err: error }, "recall notification not delivered");
   }
   return { messageKey: input.messageKey };
-}
-
-/** The group's current member ids, from the shared cache when there is one. */
-function groupMemberIds(
-  deps: RecallDeps,
-  db: Database,
-  appId: number,
-  groupId: string,
-): Promise<readonly string[]> {
-  return deps.members?.idsOf(appId, groupId) ?? loadMemberIds(db, appId, groupId);
 }
 
 /** The stored body, waiting up to `waitMs` for one the store is about to write. */

@@ -213,10 +213,7 @@ export class SendDedupe {
 
   /** Records the accepted message (replacing the claim) for `ttlMs`. */
   async remember(message: ChatMessage): Promise<void> {
-    const value = JSON.stringify({ s: "accepted", m: message } satisfies Entry);
-    await this.#opts.kv.set(SendDedupe.key(message.appId, message.fromId, message.messageId), value, {
-      ttlMs: this.#opts.ttlMs,
-    });
+    await this.#write(message, { s: "accepted", m: message });
   }
 
   /** Drops a claim or a remembered message (a failed send, a recall). */
