@@ -24,6 +24,7 @@ import { Callbacks } from "../../services/domain/callbacks/callbacks.js";
 import type { CallbacksConfig } from "../../services/domain/callbacks/events.js";
 import type { DomainEnv } from "../../services/domain/core/env.js";
 import { domainServices } from "../../services/domain/services.js";
+import { type Caller, callerOf } from "../support/grpc-caller.js";
 
 /**
  * A running domain for service tests: a fresh PostgreSQL database with the
@@ -40,22 +41,6 @@ export const PRIVATE_KEY = "domain-test-key";
 /** Configured admin (config adminIds); a user_type 100 admin is made per test with `users`. */
 export const CONFIG_ADMIN = "root";
 const NODE = "node-test";
-
-type Method<M> = M extends {
-  requestDeserialize(v: Buffer): infer Req;
-  responseDeserialize(v: Buffer): infer Res;
-}
-  ? (request: Partial<Req>) => Promise<Res>
-  : never;
-/** Promise-returning calls of a service, taking partial requests (the rest are defaults). */
-export type Caller<D> = { [K in keyof D]: Method<D[K]> };
-
-interface MethodDef {
-  path: string;
-  requestSerialize(v: unknown): Buffer;
-  requestDeserialize(v: Buffer): unknown;
-  responseDeserialize(v: Buffer): unknown;
-}
 
 /** A running domain and the handles tests drive it with. */
 export interface DomainHarness {
@@ -196,23 +181,7 @@ export async function startDomainHarness(
       clients.push(client);
       const metadata = new grpc.Metadata();
       for (const [k, v] of Object.entries(values)) metadata.set(k, v);
-      const caller: Record<string, (request: object) => Promise<unknown>> = {};
-      for (const [name, def] of Object.entries(definition as Record<string, MethodDef>)) {
-        caller[name] = (request) =>
-          new Promise((resolve, reject) => {
-            // Defaults for every field the test leaves out, as a decoded empty message has them.
-            const full = { ...(def.requestDeserialize(Buffer.alloc(0)) as object), ...request };
-            client.makeUnaryRequest(
-              def.path,
-              def.requestSerialize,
-              def.responseDeserialize,
-              full,
-              metadata,
-              (e, r) => (e ? reject(e) : resolve(r)),
-            );
-          });
-      }
-      return caller as Caller<D>;
+      return callerOf(client, definition, metadata);
     },
     async users(ids, opts = {}) {
       await db.userData.createMany({

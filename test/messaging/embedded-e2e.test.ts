@@ -7,9 +7,9 @@ import { HistoryServiceService } from "../../gen/ts/whaleshark/v1/history_servic
 import { UserData } from "../../gen/ts/whaleshark/v1/model.js";
 import { UserServiceService } from "../../gen/ts/whaleshark/v1/user_service.js";
 import { isolatedEnv, type RunningCli, startCli } from "../support/cli.js";
+import { grpcCaller } from "../support/grpc-caller.js";
 import { eventually } from "./support/cluster.js";
 import { TestDevice } from "./support/device.js";
-import { grpcCaller } from "./support/grpc-caller.js";
 import { settled } from "./support/settle.js";
 
 /**

@@ -1,5 +1,5 @@
 import * as grpc from "@grpc/grpc-js";
-import { generateUserSign } from "../../../lib/auth/index.js";
+import { generateUserSign } from "../../lib/auth/index.js";
 
 type Method<M> = M extends {
   requestDeserialize(v: Buffer): infer Req;
@@ -25,17 +25,8 @@ export interface AppIdentity {
   userId: string;
 }
 
-/**
- * A client of one gRPC service at `address`, signing every call as `identity` (metadata appid,
- * identifier, usersign), so the server's authentication runs as for any app server. Fields a test
- * leaves out take the decoded-empty defaults. `close()` the returned channel when done.
- */
-export function grpcCaller<D extends object>(
-  address: string,
-  definition: D,
-  identity: AppIdentity,
-): { call: Caller<D>; close(): void } {
-  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+/** The metadata of an app server's call signed as `identity` (appid, identifier, usersign). */
+export function appMetadata(identity: AppIdentity): grpc.Metadata {
   const metadata = new grpc.Metadata();
   metadata.set("appid", String(identity.appId));
   metadata.set("identifier", identity.userId);
@@ -48,21 +39,50 @@ export function grpcCaller<D extends object>(
       expireSeconds: 3600,
     }),
   );
+  return metadata;
+}
+
+/**
+ * Promise-returning calls of every method of `definition` on `client`, each with `metadata` and,
+ * when given, a deadline of `deadlineMs`. Fields a test leaves out take the defaults a decoded
+ * empty message has.
+ */
+export function callerOf<D extends object>(
+  client: grpc.Client,
+  definition: D,
+  metadata: grpc.Metadata,
+  deadlineMs?: number,
+): Caller<D> {
   const call: Record<string, (request: object) => Promise<unknown>> = {};
   for (const [name, def] of Object.entries(definition as Record<string, MethodDef>)) {
     call[name] = (request) =>
       new Promise((resolve, reject) => {
         const full = { ...(def.requestDeserialize(Buffer.alloc(0)) as object), ...request };
+        const options = deadlineMs === undefined ? {} : { deadline: Date.now() + deadlineMs };
         client.makeUnaryRequest(
           def.path,
           def.requestSerialize,
           def.responseDeserialize,
           full,
           metadata,
-          { deadline: Date.now() + 15_000 },
+          options,
           (e, r) => (e ? reject(e) : resolve(r)),
         );
       });
   }
-  return { call: call as Caller<D>, close: () => client.close() };
+  return call as Caller<D>;
+}
+
+/**
+ * A client of one gRPC service at `address`, signing every call as `identity` (metadata appid,
+ * identifier, usersign), so the server's authentication runs as for any app server. Fields a test
+ * leaves out take the decoded-empty defaults. `close()` the returned channel when done.
+ */
+export function grpcCaller<D extends object>(
+  address: string,
+  definition: D,
+  identity: AppIdentity,
+): { call: Caller<D>; close(): void } {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  return { call: callerOf(client, definition, appMetadata(identity), 15_000), close: () => client.close() };
 }

@@ -17,8 +17,8 @@ import { createTestKeyPrefix } from "../../../lib/testing/redis.js";
 import { testDiscoveryDeps } from "../../../lib/testing/role-deps.js";
 import { startDomain } from "../../../services/domain/start.js";
 import { startStore } from "../../../services/store/start.js";
+import { type Caller, grpcCaller } from "../../support/grpc-caller.js";
 import { type Endpoint, TestDevice, type TestDeviceOptions } from "./device.js";
-import { type Caller, grpcCaller } from "./grpc-caller.js";
 
 /** The app every cluster serves. */
 export const APP = 10001;
