@@ -8,6 +8,7 @@ import type { RoleDeps, RoleHandle } from "../lib/role/role.js";
 import { type ChatCalls, GrpcChatCalls } from "./commands/chat-client.js";
 import type { GatewayContext } from "./commands/context.js";
 import { GrpcHistoryCalls, type HistoryCalls } from "./commands/history-client.js";
+import { SendBatcher } from "./commands/send-batcher.js";
 import { startDeliveryConsumer } from "./delivery/consumer.js";
 import { GatewayMetrics } from "./gateway-metrics.js";
 import { Connection } from "./session/connection.js";
@@ -100,6 +101,7 @@ export async function startGateway(
     sessions,
     bus: deps.bus,
     chat,
+    sends: new SendBatcher((req) => chat.sendMessages(req)),
     history,
     metrics,
     logger,
@@ -108,7 +110,7 @@ export async function startGateway(
   const pending = new Set<Promise<unknown>>();
   const hooks = connectionHooks(ctx, pending);
   const accept = (transport: Transport): Connection => {
-    const conn = new Connection(transport, hooks, logger);
+    const conn = new Connection(transport, hooks, logger, Date.now(), g.maxInFlightSends);
     ctx.registry.add(conn);
     metrics.opened(transport.kind);
     return conn;

@@ -7,6 +7,8 @@ import {
   type ChatServiceReceiveAckResponse,
   type ChatServiceSendGroupMessageRequest,
   type ChatServiceSendGroupMessageResponse,
+  type ChatServiceSendMessagesRequest,
+  type ChatServiceSendMessagesResponse,
   type ChatServiceSendP2PMessageRequest,
   type ChatServiceSendP2PMessageResponse,
   ChatServiceService,
@@ -23,6 +25,7 @@ import { InternalGrpcClient } from "./internal-grpc.js";
 export interface ChatCalls {
   sendP2PMessage(req: ChatServiceSendP2PMessageRequest): Promise<ChatServiceSendP2PMessageResponse>;
   sendGroupMessage(req: ChatServiceSendGroupMessageRequest): Promise<ChatServiceSendGroupMessageResponse>;
+  sendMessages(req: ChatServiceSendMessagesRequest): Promise<ChatServiceSendMessagesResponse>;
   receiveAck(req: ChatServiceReceiveAckRequest): Promise<ChatServiceReceiveAckResponse>;
   markRead(req: ChatServiceMarkReadRequest): Promise<ChatServiceMarkReadResponse>;
   recallMessage(req: ChatServiceRecallMessageRequest): Promise<ChatServiceRecallMessageResponse>;
@@ -49,6 +52,10 @@ export class GrpcChatCalls implements ChatCalls {
 
   sendGroupMessage(req: ChatServiceSendGroupMessageRequest): Promise<ChatServiceSendGroupMessageResponse> {
     return this.#grpc.call(ChatServiceService.sendGroupMessage, req);
+  }
+
+  sendMessages(req: ChatServiceSendMessagesRequest): Promise<ChatServiceSendMessagesResponse> {
+    return this.#grpc.call(ChatServiceService.sendMessages, req);
   }
 
   receiveAck(req: ChatServiceReceiveAckRequest): Promise<ChatServiceReceiveAckResponse> {

@@ -7,6 +7,7 @@ import type { LocalRegistry } from "../session/local-registry.js";
 import type { SessionStore } from "../session/session-store.js";
 import type { ChatCalls } from "./chat-client.js";
 import type { HistoryCalls } from "./history-client.js";
+import type { SendBatcher } from "./send-batcher.js";
 
 /** Everything a command handler may touch; built once per gateway by start.ts. */
 export interface GatewayContext {
@@ -17,6 +18,8 @@ export interface GatewayContext {
   readonly sessions: SessionStore;
   readonly bus: Bus;
   readonly chat: ChatCalls;
+  /** Sends (1103 / 2104) of every connection, gathered into ChatService.SendMessages calls. */
+  readonly sends: SendBatcher;
   /** The store's HistoryService, for the sync commands 9007 / 9009 (sync.ts). */
   readonly history: HistoryCalls;
   readonly metrics: GatewayMetrics;

@@ -1,4 +1,4 @@
-import type { SessionContext } from "../../gen/ts/whaleshark/v1/chat_service.js";
+import type { ChatServiceSendResult, SessionContext } from "../../gen/ts/whaleshark/v1/chat_service.js";
 import { Command } from "../../gen/ts/whaleshark/v1/command.js";
 import {
   GroupChatMessageContent,
@@ -9,7 +9,7 @@ import {
   RecallMessageAck,
   RecallMessageContent,
 } from "../../gen/ts/whaleshark/v1/message.js";
-import { ErrorCatalogue } from "../../lib/errors/index.js";
+import { ErrorCatalogue, errorNameOf } from "../../lib/errors/index.js";
 import { toServiceError } from "../../lib/grpc/errors.js";
 import { relayReceiveAck } from "../../lib/push/receive-ack.js";
 import type { SessionRecord } from "../../lib/sessions/session-record.js";
@@ -55,7 +55,8 @@ function foreignFromId(body: JsonObject, userId: string): boolean {
 
 /**
  * Relays one chat frame to the domain (issue item 6, DESIGN §2 steps 1–4) and answers it:
- * - 1103 → SendP2PMessage → 1046 MSG_ACK; 2104 → SendGroupMessage → 2047 GROUP_MSG_ACK;
+ * - 1103 → 1046 MSG_ACK; 2104 → 2047 GROUP_MSG_ACK, both through the gateway's send batches
+ *   (send-batcher.ts: ChatService.SendMessages, a connection's conversation in frame order);
  *   1050 → RecallMessage → 1051 MSG_RECALL_ACK. The ACK is `{code:200, data, msg:"success",
  *   ok:true}` or, on any failure, `{code, data:{messageId}, msg, ok:false}` (spec §5.5).
  * - 1107 → ReceiveAck; 1106 / 2106 → MarkRead (conversationType 0 / 1 from the command). No
@@ -117,10 +118,16 @@ export async function handleForward(
   let failure: ErrorInfo | undefined;
   let data: unknown;
   try {
-    data = await call(ctx, command, session, content);
+    if (command === Command.COMMAND_MSG_P2P || command === Command.COMMAND_MSG_GROUP) {
+      const result = await submitSend(ctx, conn, command, session, content);
+      if (result.code !== 0) throw new ItemRefused(result);
+      data = result.data;
+    } else {
+      data = await call(ctx, command, session, content);
+    }
     ctx.metrics.forwards.inc({ method, outcome: "ok" });
   } catch (error) {
-    failure = errorInfoOfCall(error);
+    failure = error instanceof ItemRefused ? error.info : errorInfoOfCall(error);
     ctx.metrics.forwards.inc({ method, outcome: String(failure.code) });
     ctx.metrics.error("forward-failed");
     conn.log.debug({ err: error, command, code: failure.code }, "forwarded call failed");
@@ -143,13 +150,39 @@ function methodOf(command: number): string {
   }
 }
 
+/** One item of a batch the domain refused: its code and text, as a failed single call carries them. */
+class ItemRefused extends Error {
+  readonly info: ErrorInfo;
+
+  constructor(result: ChatServiceSendResult) {
+    super(result.msg);
+    const name = errorNameOf(result.code);
+    this.info = { code: result.code, msg: result.msg || ErrorCatalogue[name ?? "SYSTEM_ERROR"].message };
+  }
+}
+
+/**
+ * Queues a send in the gateway's batches. The order key is the connection's conversation: its
+ * sends keep the frames' order, other conversations and connections do not wait for it.
+ */
+function submitSend(
+  ctx: GatewayContext,
+  conn: Connection,
+  command: number,
+  session: SessionContext,
+  content: object,
+): Promise<ChatServiceSendResult> {
+  if (command === Command.COMMAND_MSG_P2P) {
+    const p2p = content as MessageContent;
+    return ctx.sends.submit(`${conn.id}\u0000p\u0000${p2p.toId}`, { session, p2p });
+  }
+  const group = content as GroupChatMessageContent;
+  return ctx.sends.submit(`${conn.id}\u0000g\u0000${group.groupId}`, { session, group });
+}
+
 /** Makes the call; resolves with the response's `data` (undefined for calls without one). */
 async function call(ctx: GatewayContext, command: number, session: SessionContext, content: object) {
   switch (command) {
-    case Command.COMMAND_MSG_P2P:
-      return (await ctx.chat.sendP2PMessage({ session, content: content as MessageContent })).data;
-    case Command.COMMAND_MSG_GROUP:
-      return (await ctx.chat.sendGroupMessage({ session, content: content as GroupChatMessageContent })).data;
     case Command.COMMAND_MSG_RECEIVE_ACK: {
       // Relayed here rather than through ChatService.ReceiveAck (still served for other callers):
       // the same rule (lib/push/receive-ack.ts) without a gRPC round trip per delivered message.

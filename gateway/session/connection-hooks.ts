@@ -1,8 +1,20 @@
 import { SessionCloseReason } from "../../gen/ts/whaleshark/v1/chat_service.js";
+import { Command } from "../../gen/ts/whaleshark/v1/command.js";
 import type { GatewayContext } from "../commands/context.js";
 import { handleFrame } from "../commands/dispatch.js";
 import type { CloseReason } from "../transport/transport.js";
-import type { Connection, ConnectionHooks } from "./connection.js";
+import type { Connection, ConnectionHooks, FrameLane } from "./connection.js";
+
+/**
+ * The lane of a frame (connection.ts): state changes are barriers, sends are bounded by the send
+ * window, everything else (PING, receipts, read marks, sync, recall) runs beside them.
+ */
+export function frameLane(conn: Connection, command: number): FrameLane {
+  if (conn.state !== "logged-in" || command === Command.COMMAND_LOGIN || command === Command.COMMAND_LOGOUT) {
+    return "barrier";
+  }
+  return command === Command.COMMAND_MSG_P2P || command === Command.COMMAND_MSG_GROUP ? "send" : "other";
+}
 
 /** The reason the domain is told for each close (chat_service.proto SessionCloseReason). */
 function sessionCloseReason(reason: CloseReason): SessionCloseReason {
@@ -35,6 +47,7 @@ export function connectionHooks(ctx: GatewayContext, pending: Set<Promise<unknow
   };
   return {
     handle: (conn, frame) => handleFrame(ctx, conn, frame),
+    lane: (conn, frame) => frameLane(conn, frame.command),
     frameError(conn, error) {
       ctx.metrics.error(`frame-${error.reason}`);
       conn.log.info({ reason: error.reason, detail: error.message }, "malformed frame, closing");

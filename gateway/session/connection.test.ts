@@ -4,7 +4,7 @@ import { MutaLoginPack, ResponseVo } from "../../gen/ts/whaleshark/v1/envelope.j
 import type { ClientFrame } from "../../lib/wire/index.js";
 import { RecordingTransport } from "../transport/recording-transport.js";
 import type { TransportKind } from "../transport/transport.js";
-import { Connection, type ConnectionHooks } from "./connection.js";
+import { Connection, type ConnectionHooks, type FrameLane } from "./connection.js";
 import { LocalRegistry } from "./local-registry.js";
 
 const logger = pino({ level: "silent" });
@@ -149,6 +149,85 @@ describe("Connection inbound handling", () => {
     await new Promise((r) => setTimeout(r, 10));
     expect(order).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     expect(t.paused).toBe(false);
+  });
+});
+
+describe("Connection pipelining (issue 12 item 2)", () => {
+  const frame = (command: number): ClientFrame => ({
+    command,
+    version: 1,
+    clientType: 1,
+    messageType: 0,
+    appId: 1,
+    imei: "",
+    body: new Uint8Array(),
+  });
+  /** Lanes as the gateway assigns them: 9000/9003 barriers, 1103 sends, the rest other. */
+  const lane = (_c: Connection, f: ClientFrame): FrameLane =>
+    f.command === 9000 || f.command === 9003 ? "barrier" : f.command === 1103 ? "send" : "other";
+
+  /** A connection whose handler holds every frame until the test finishes it. */
+  function held(maxInFlightSends: number) {
+    const started: number[] = [];
+    const finish = new Map<number, Array<() => void>>();
+    const t = new RecordingTransport("tcp");
+    const conn = new Connection(
+      t,
+      {
+        ...hooks(async (_c, f) => {
+          started.push(f.command);
+          await new Promise<void>((resolve) =>
+            finish.set(f.command, [...(finish.get(f.command) ?? []), resolve]),
+          );
+        }),
+        lane,
+      },
+      logger,
+      Date.now(),
+      maxInFlightSends,
+    );
+    const release = async (command: number) => {
+      for (const resolve of finish.get(command) ?? []) resolve();
+      finish.delete(command);
+      await new Promise((r) => setTimeout(r, 0));
+    };
+    return { t, conn, started, release };
+  }
+
+  it("starts sends up to the bound at once, and a PING behind a full window without waiting", () => {
+    const { conn, started } = held(4);
+    for (let i = 0; i < 4; i++) conn.onFrame(frame(1103));
+    conn.onFrame(frame(9999));
+    conn.onFrame(frame(1106));
+    expect(started).toEqual([1103, 1103, 1103, 1103, 9999, 1106]);
+    expect(conn.inFlight).toBe(6);
+  });
+
+  it("holds a send past the bound, and every frame after it, until a send finishes", async () => {
+    const { conn, started, release } = held(2);
+    for (const c of [1103, 1103, 1103, 9999]) conn.onFrame(frame(c));
+    expect(started).toEqual([1103, 1103]);
+    await release(1103);
+    expect(started).toEqual([1103, 1103, 1103, 9999]);
+  });
+
+  it("stops reading while frames wait and reads again once they have started", async () => {
+    const { t, conn, release } = held(1);
+    for (let i = 0; i < 40; i++) conn.onFrame(frame(1103));
+    expect(t.paused).toBe(true);
+    for (let i = 0; i < 40; i++) await release(1103);
+    expect(t.paused).toBe(false);
+    expect(conn.inFlight).toBe(0);
+  });
+
+  it("starts a barrier (LOGIN, LOGOUT) only after everything before it, and nothing after it before it ends", async () => {
+    const { conn, started, release } = held(8);
+    for (const c of [1103, 9003, 1103, 9999]) conn.onFrame(frame(c));
+    expect(started).toEqual([1103]);
+    await release(1103);
+    expect(started).toEqual([1103, 9003]);
+    await release(9003);
+    expect(started).toEqual([1103, 9003, 1103, 9999]);
   });
 });
 

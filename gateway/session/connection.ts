@@ -21,8 +21,25 @@ import type { CloseReason, Transport, TransportHandler } from "../transport/tran
 /** Lifecycle state of a connection (spec §4.2, §4.4). */
 export type ConnectionState = "before-login" | "logged-in" | "closed";
 
-/** Frames queued for handling before reading pauses; handling is serial per connection. */
+/** Frames read and not yet started past which reading pauses (resumes at a quarter of it). */
 const MAX_PENDING_FRAMES = 32;
+
+/** Sends (1103 / 2104) of one connection in flight at once unless configured (`gateway.maxInFlightSends`). */
+export const DEFAULT_MAX_IN_FLIGHT_SENDS = 256;
+
+/** Other frames (PING, receipts, sync, recall) of one connection in flight at once. */
+const MAX_IN_FLIGHT_OTHERS = 32;
+
+/**
+ * How a frame is scheduled on its connection:
+ * - `barrier` (LOGIN, LOGOUT, anything before login): starts once everything before it has
+ *   finished, and nothing after it starts before it has finished;
+ * - `send` (1103, 2104): starts at once while fewer than the send bound are in flight; the
+ *   conversation order of sends is kept further on (the gateway's send batches, the domain's
+ *   arrival order), not by waiting here;
+ * - `other`: starts at once, never behind in-flight sends.
+ */
+export type FrameLane = "barrier" | "send" | "other";
 
 /** The WebSocket pack fields of a connection that has not logged in: only clientType 0 (spec §2.3). */
 const ANONYMOUS_PACK = wsPackTemplate({ clientType: 0 });
@@ -38,8 +55,10 @@ export function newConnectionId(): string {
 
 /** What a connection needs from the gateway. */
 export interface ConnectionHooks {
-  /** Handles one frame; frames of one connection are handled one at a time, in order. */
+  /** Handles one frame; frames start in arrival order, several at once as their lanes allow. */
   handle(conn: Connection, frame: ClientFrame): Promise<void>;
+  /** The frame's lane (absent: every frame is a barrier, i.e. frames are handled one at a time). */
+  lane?(conn: Connection, frame: ClientFrame): FrameLane;
   /** A malformed frame arrived; the transport closes right after. */
   frameError(conn: Connection, error: Error & { reason: string }): void;
   /** The connection ended (runs once). */
@@ -52,8 +71,13 @@ export interface ConnectionHooks {
  * One client connection: its state machine (before-login → logged-in → closed), its bound
  * session, its activity clock for the heartbeat monitor, and the encoding of server frames for
  * its transport and body encoding (spec §2.2 TCP data only, §2.3 WebSocket whole pack, Protobuf
- * payload on both). Frames are handled serially so a device's messages reach the domain in the
- * order it sent them; while more than MAX_PENDING_FRAMES wait, reading pauses.
+ * payload on both).
+ *
+ * Frames are pipelined (see {@link FrameLane}): they start in the order they arrived, many sends
+ * may be in flight at once (bounded by `maxInFlightSends`), and PING, receipts and sync never wait
+ * behind sends. A send that finds the bound reached waits, and so does every frame after it; once
+ * MAX_PENDING_FRAMES frames wait, the connection stops reading its socket (backpressure: a client
+ * that sends faster than it is answered is slowed, never buffered without limit).
  */
 export class Connection implements TransportHandler {
   readonly id = newConnectionId();
@@ -66,8 +90,12 @@ export class Connection implements TransportHandler {
   lastActivityMs: number;
   log: Logger;
   readonly #pending: ClientFrame[] = [];
-  #draining = false;
+  #head = 0;
   #paused = false;
+  #sendsInFlight = 0;
+  #othersInFlight = 0;
+  #barrierRunning = false;
+  readonly #maxInFlightSends: number;
   /** The WebSocket pack template of `#packSession` (rebuilt when the session record changes). */
   #pack: WsPackTemplate = ANONYMOUS_PACK;
   #packSession: SessionRecord | undefined;
@@ -77,8 +105,10 @@ export class Connection implements TransportHandler {
     private readonly hooks: ConnectionHooks,
     logger: Logger,
     now: number = Date.now(),
+    maxInFlightSends: number = DEFAULT_MAX_IN_FLIGHT_SENDS,
   ) {
     this.lastActivityMs = now;
+    this.#maxInFlightSends = maxInFlightSends;
     this.log = logger.child({ connId: this.id, transport: transport.kind });
   }
 
@@ -86,11 +116,7 @@ export class Connection implements TransportHandler {
     this.lastActivityMs = Date.now();
     if (this.state === "closed") return;
     this.#pending.push(frame);
-    if (this.#pending.length >= MAX_PENDING_FRAMES && !this.#paused) {
-      this.#paused = true;
-      this.transport.pauseReading();
-    }
-    if (!this.#draining) void this.#drain();
+    this.#pump();
   }
 
   onFrameError(error: Error & { reason: string }): void {
@@ -101,29 +127,69 @@ export class Connection implements TransportHandler {
     if (this.state === "closed") return;
     this.state = "closed";
     this.#pending.length = 0;
+    this.#head = 0;
     this.hooks.closed(this, reason);
   }
 
-  async #drain(): Promise<void> {
-    this.#draining = true;
-    try {
-      for (let frame = this.#pending.shift(); frame !== undefined; frame = this.#pending.shift()) {
-        if (this.state === "closed") break;
-        try {
-          await this.hooks.handle(this, frame);
-        } catch (err) {
-          // The handler answers its own errors; this is the last guard so nothing escapes as an
-          // unhandled rejection (which would end the process).
-          this.log.error({ err, command: frame.command }, "frame handler threw");
-        }
-        if (this.#paused && this.#pending.length <= MAX_PENDING_FRAMES / 4) {
-          this.#paused = false;
-          this.transport.resumeReading();
-        }
+  /** Frames started and not finished (tests, metrics). */
+  get inFlight(): number {
+    return this.#sendsInFlight + this.#othersInFlight + (this.#barrierRunning ? 1 : 0);
+  }
+
+  /** Starts every waiting frame its lane lets start now, in arrival order; pauses or resumes reading. */
+  #pump(): void {
+    while (this.#head < this.#pending.length && !this.#barrierRunning && this.state !== "closed") {
+      const frame = this.#pending[this.#head] as ClientFrame;
+      const lane = this.hooks.lane?.(this, frame) ?? "barrier";
+      if (lane === "barrier") {
+        if (this.#sendsInFlight + this.#othersInFlight > 0) break; // starts when they have finished
+        this.#barrierRunning = true;
+      } else if (lane === "send") {
+        if (this.#sendsInFlight >= this.#maxInFlightSends) break;
+        this.#sendsInFlight += 1;
+      } else {
+        if (this.#othersInFlight >= MAX_IN_FLIGHT_OTHERS) break;
+        this.#othersInFlight += 1;
       }
-    } finally {
-      this.#draining = false;
+      this.#head += 1;
+      this.#start(frame, lane);
     }
+    if (this.#head === this.#pending.length) {
+      this.#pending.length = 0;
+      this.#head = 0;
+    } else if (this.#head > MAX_PENDING_FRAMES) {
+      this.#pending.splice(0, this.#head);
+      this.#head = 0;
+    }
+    const waiting = this.#pending.length - this.#head;
+    if (!this.#paused && waiting >= MAX_PENDING_FRAMES) {
+      this.#paused = true;
+      this.transport.pauseReading();
+    } else if (this.#paused && waiting <= MAX_PENDING_FRAMES / 4) {
+      this.#paused = false;
+      this.transport.resumeReading();
+    }
+  }
+
+  #start(frame: ClientFrame, lane: FrameLane): void {
+    let handled: Promise<void>;
+    try {
+      handled = this.hooks.handle(this, frame);
+    } catch (err) {
+      handled = Promise.reject(err);
+    }
+    handled
+      .catch((err: unknown) => {
+        // The handler answers its own errors; this is the last guard so nothing escapes as an
+        // unhandled rejection (which would end the process).
+        this.log.error({ err, command: frame.command }, "frame handler threw");
+      })
+      .finally(() => {
+        if (lane === "barrier") this.#barrierRunning = false;
+        else if (lane === "send") this.#sendsInFlight -= 1;
+        else this.#othersInFlight -= 1;
+        this.#pump();
+      });
   }
 
   /** Closes the connection (idempotent; the first reason wins). */

@@ -48,6 +48,7 @@ describe("loadConfig", () => {
       sessionTtlMs: 300_000,
       kickMode: "close",
       forwardTimeoutMs: 3000,
+      maxInFlightSends: 256,
     });
     expect(config.metrics).toEqual({
       enabled: true,

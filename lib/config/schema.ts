@@ -149,6 +149,11 @@ export const configSchema = z
         kickMode: z.enum(["close", "notify"], { error: "one of close, notify" }).default("close"),
         /** Deadline of one forwarded call to the domain (send, receive ack, read, recall); past it the client gets an error ACK (D22). */
         forwardTimeoutMs: int(100, 60_000).default(3000),
+        /**
+         * Sends (1103 / 2104) one connection may have in flight at once; past it the gateway stops
+         * reading that socket until ACKs free the window (gateway/session/connection.ts).
+         */
+        maxInFlightSends: int(1, 10_000).default(256),
       }),
       /** Prometheus `/metrics` endpoints, one per role so the embedded profile can run all three. */
       metrics: section({

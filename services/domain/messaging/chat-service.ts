@@ -1,8 +1,12 @@
 import type { ChatServiceService, SessionContext } from "../../../gen/ts/whaleshark/v1/chat_service.js";
-import { ImError } from "../../../lib/errors/index.js";
+import { ErrorCatalogue, ImError, isImError } from "../../../lib/errors/index.js";
 import type { InternalHandlers } from "../../../lib/grpc/serve.js";
 import { GROUP, type SenderDevice } from "./chat-message.js";
 import type { Messaging } from "./messaging.js";
+import type { SendInput } from "./send-pipeline.js";
+
+/** Most items of one ChatService.SendMessages call (chat_service.proto). */
+export const MAX_SEND_BATCH = 1_000;
 
 /**
  * ChatService (chat_service.proto): the calls a gateway makes for a
@@ -27,46 +31,87 @@ function caller(session: SessionContext | undefined): {
   };
 }
 
+/** A 1103 / 2104 body as a send of the session's user. */
+function sendInput(
+  s: ReturnType<typeof caller>,
+  conversationType: SendInput["conversationType"],
+  c: { messageId: string; messageBody: string; messageTime: number; extra: string } | undefined,
+  toId: string,
+): SendInput {
+  return {
+    conversationType,
+    appId: s.appId,
+    fromId: s.userId,
+    toId,
+    messageId: c?.messageId ?? "",
+    messageBody: c?.messageBody ?? "",
+    messageTime: c?.messageTime ?? 0,
+    extra: c?.extra ?? "",
+    device: s.device,
+  };
+}
+
+/** What a single send call would have answered, as one result of a batch. */
+function sendResult(
+  outcome: PromiseSettledResult<{ messageId: string; messageKey: number; messageSequence: number }>,
+) {
+  if (outcome.status === "fulfilled") {
+    const m = outcome.value;
+    return {
+      code: 0,
+      msg: "",
+      data: { messageId: m.messageId, messageKey: m.messageKey, messageSequence: m.messageSequence },
+    };
+  }
+  // As lib/grpc/errors.ts toServiceError: an unexpected error's own text stays in the logs.
+  const error = outcome.reason;
+  if (isImError(error)) return { code: error.code, msg: error.message, data: undefined };
+  return {
+    code: ErrorCatalogue.SYSTEM_ERROR.code,
+    msg: ErrorCatalogue.SYSTEM_ERROR.message,
+    data: undefined,
+  };
+}
+
 /** The ChatService handlers over `messaging`. */
 export function chatServiceHandlers(messaging: Messaging): InternalHandlers<typeof ChatServiceService> {
   return {
     async sendP2PMessage(req) {
-      const s = caller(req.session);
       const c = req.content;
-      const m = await messaging.send({
-        conversationType: 0,
-        appId: s.appId,
-        fromId: s.userId,
-        toId: c?.toId ?? "",
-        messageId: c?.messageId ?? "",
-        messageBody: c?.messageBody ?? "",
-        messageTime: c?.messageTime ?? 0,
-        extra: c?.extra ?? "",
-        device: s.device,
-      });
+      const m = await messaging.send(sendInput(caller(req.session), 0, c, c?.toId ?? ""));
       return {
         data: { messageId: m.messageId, messageKey: m.messageKey, messageSequence: m.messageSequence },
       };
     },
 
     async sendGroupMessage(req) {
-      const s = caller(req.session);
       const c = req.content;
-      const m = await messaging.send({
-        conversationType: GROUP,
-        appId: s.appId,
-        fromId: s.userId,
-        toId: c?.groupId ?? "",
-        messageId: c?.messageId ?? "",
-        messageBody: c?.messageBody ?? "",
-        messageTime: c?.messageTime ?? 0,
-        extra: c?.extra ?? "",
-        device: s.device,
-      });
+      const m = await messaging.send(sendInput(caller(req.session), GROUP, c, c?.groupId ?? ""));
       // The sequence and key in 2047 are a WhaleShark extension (the original sent messageId only).
       return {
         data: { messageId: m.messageId, messageKey: m.messageKey, messageSequence: m.messageSequence },
       };
+    },
+
+    async sendMessages(req) {
+      if (req.items.length === 0 || req.items.length > MAX_SEND_BATCH) {
+        throw ImError.of("PARAMETER_ERROR", `a batch holds 1 to ${MAX_SEND_BATCH} items`);
+      }
+      // Every send starts before the first await, in item order: that is the arrival order the
+      // pipeline sequences a conversation's sends in (arrival-order.ts).
+      const sends = req.items.map((item) => {
+        try {
+          const s = caller(item.session);
+          if (item.p2p !== undefined) return messaging.send(sendInput(s, 0, item.p2p, item.p2p.toId));
+          if (item.group !== undefined) {
+            return messaging.send(sendInput(s, GROUP, item.group, item.group.groupId));
+          }
+          throw ImError.of("PARAMETER_ERROR", "content is required");
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      });
+      return { results: (await Promise.allSettled(sends)).map(sendResult) };
     },
 
     async receiveAck(req) {

@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Command } from "../../../gen/ts/whaleshark/v1/command.js";
+import { MessageContent } from "../../../gen/ts/whaleshark/v1/message.js";
 import type { StoreP2PMessageJob } from "../../../gen/ts/whaleshark/v1/store_job.js";
 import { MemoryBus } from "../../../lib/adapters/memory/bus.js";
 import { isImError } from "../../../lib/errors/index.js";
 import type { Bus } from "../../../lib/ports/bus.js";
 import { P2P, type SenderDevice } from "./chat-message.js";
+import { chatServiceHandlers } from "./chat-service.js";
 import { SendDedupe } from "./send-dedupe.js";
 import type { SendInput } from "./send-pipeline.js";
 import { APP, type MessagingHarness, startMessagingHarness, storeBody } from "./test-harness.js";
@@ -400,5 +402,64 @@ describe("a send whose job publish did not finish", () => {
       expect(await h.messaging.send(input("busy"))).toMatchObject({ messageKey: 42 });
       expect(await h.jobs()).toHaveLength(0); // the holder published it, not the retry
     });
+  });
+});
+
+describe("a batch of sends (ChatService.SendMessages, issue 12)", () => {
+  let h: MessagingHarness;
+  beforeAll(async () => {
+    h = await startMessagingHarness();
+    await h.users(["ann", "ben", "cat", "dan", "eve"]);
+    for (const peer of ["ben", "cat", "dan"]) await h.friends("ann", peer);
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it("sequences each conversation in item order and answers every item on its own", async () => {
+    const handlers = chatServiceHandlers(h.messaging);
+    const session = {
+      appId: APP,
+      userId: "ann",
+      clientType: 3,
+      imei: "phone",
+      gatewayNodeId: "n1",
+      connectionId: "c1",
+    };
+    const peers = ["ben", "cat", "dan", "eve"]; // eve is no friend: refused (friend check)
+    const items = Array.from({ length: 200 }, (_, i) => ({
+      session,
+      p2p: MessageContent.fromPartial({
+        toId: peers[i % peers.length],
+        messageId: `batch-${i}`,
+        messageBody: `{"n":${i}}`,
+        // Old and current send times alternate: the retry lookup takes different paths and times.
+        messageTime: i % 3 === 0 ? 1_700_000_000_000 : Date.now(),
+      }),
+    }));
+    const sendMessages = handlers.sendMessages as NonNullable<typeof handlers.sendMessages>;
+    const { results } = await sendMessages({ items }, {} as never);
+    expect(results).toHaveLength(items.length);
+    for (const peer of ["ben", "cat", "dan"]) {
+      const sequences = results
+        .filter((_, i) => peers[i % peers.length] === peer)
+        .map((r) => {
+          expect(r.code).toBe(0);
+          return r.data?.messageSequence ?? 0;
+        });
+      expect(sequences).toEqual(Array.from({ length: sequences.length }, (_, i) => i + 1));
+    }
+    const refused = results.filter((_, i) => peers[i % peers.length] === "eve");
+    expect(new Set(refused.map((r) => r.code)).size).toBe(1);
+    expect(refused[0]?.code).toBeGreaterThan(0);
+    expect(refused[0]?.msg).not.toBe("");
+    expect(((await h.jobs()) as StoreP2PMessageJob[]).length).toBe(150);
+  });
+
+  it("refuses an empty batch as a whole", async () => {
+    const sendMessages = chatServiceHandlers(h.messaging).sendMessages as NonNullable<
+      ReturnType<typeof chatServiceHandlers>["sendMessages"]
+    >;
+    expect(await codeOf(sendMessages({ items: [] }, {} as never))).toBe(90001);
   });
 });

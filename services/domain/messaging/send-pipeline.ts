@@ -2,10 +2,11 @@ import type { Logger } from "pino";
 import { ImError } from "../../../lib/errors/index.js";
 import type { SequenceAllocator } from "../sequence/sequence-allocator.js";
 import { groupSequenceKey, p2pSequenceKey } from "../sequence/sequence-keys.js";
+import { ArrivalOrder, type Turn } from "./arrival-order.js";
 import { type ChatMessage, type GROUP, P2P, type SenderDevice } from "./chat-message.js";
 import type { MessageFanOut } from "./message-fan-out.js";
 import type { MessageKeys } from "./message-keys.js";
-import type { PushLanes } from "./push-lanes.js";
+import type { LaneSlot, PushLanes } from "./push-lanes.js";
 import { checkGroupSend, checkP2PSend, type P2PCheckFlags } from "./send-checks.js";
 import type { KnownSend, SendDedupe } from "./send-dedupe.js";
 import type { SendPermissions } from "./send-permissions.js";
@@ -55,8 +56,11 @@ export interface SendPipelineDeps {
  * 3. the permission checks (send-checks.ts);
  * 4. claim the messageId in kv, so a concurrent identical send waits for
  *    this one instead of accepting the message twice;
- * 5. allocate the messageSequence (per pair or group, sequence/) and the
- *    messageKey, write them into the kv entry, and publish the persistence
+ * 5. wait for the conversation's earlier sends to be sequenced (sends in
+ *    flight together are sequenced in the order they arrived:
+ *    arrival-order.ts), allocate the messageSequence (per pair or group,
+ *    sequence/) and the messageKey, write them into the kv entry, and
+ *    publish the persistence
  *    job; the returned promise resolves — and the caller ACKs — only after
  *    the bus holds the job;
  * 6. remember the acceptance, then deliver in the background (push-lanes).
@@ -67,6 +71,7 @@ export interface SendPipelineDeps {
  */
 export class SendPipeline {
   readonly #deps: SendPipelineDeps;
+  readonly #order = new ArrivalOrder();
 
   constructor(deps: SendPipelineDeps) {
     this.#deps = deps;
@@ -75,6 +80,16 @@ export class SendPipeline {
   /** Accepts (or recognises) one message; resolves with its key and sequence once durable. */
   async send(input: SendInput): Promise<ChatMessage> {
     validate(input);
+    // Taken before the first await: the arrival order of concurrent sends is the call order.
+    const turn = this.#order.enter(sequenceKeyOf(input).kvKey);
+    try {
+      return await this.#send(input, turn);
+    } finally {
+      turn.leave();
+    }
+  }
+
+  async #send(input: SendInput, turn: Turn): Promise<ChatMessage> {
     const { dedupe } = this.#deps;
     // The lookup and the check's rows are read at once; a known message is answered before
     // (and whatever) the check says: a retry gets its first answer even if the sender was blocked
@@ -90,7 +105,7 @@ export class SendPipeline {
       if (other !== null) return this.#known(other, input);
       if (attempt >= 3) throw ImError.of("SYSTEM_ERROR", "could not claim the message_id");
     }
-    return this.#accept(input);
+    return this.#accept(input, turn);
   }
 
   /** A message met before: answer an accepted one, finish the publish of an unconfirmed one. */
@@ -114,12 +129,17 @@ export class SendPipeline {
     }
   }
 
-  async #accept(input: SendInput): Promise<ChatMessage> {
-    const { sequences, keys, dedupe } = this.#deps;
+  async #accept(input: SendInput, turn: Turn): Promise<ChatMessage> {
+    const { sequences, keys, dedupe, lanes } = this.#deps;
     const key = sequenceKeyOf(input);
     let message: ChatMessage;
+    let slot: LaneSlot | undefined;
     try {
+      await turn.ready;
       const messageSequence = await sequences.next(key);
+      // The push-lane place is taken in sequence order too, before the turn is left.
+      slot = lanes.reserve(key.kvKey);
+      turn.leave();
       const now = this.#deps.now();
       message = {
         conversationType: input.conversationType,
@@ -137,10 +157,11 @@ export class SendPipeline {
       await dedupe.assign(message);
     } catch (error) {
       // Nothing can have reached the bus: release the claim, the client's retry starts over.
+      slot?.cancel();
       await dedupe.forget(input.appId, input.fromId, input.messageId).catch(() => undefined);
       throw error;
     }
-    return this.#publish(message, input.device);
+    return this.#publish(message, input.device, slot);
   }
 
   /**
@@ -149,9 +170,9 @@ export class SendPipeline {
    * leaves the message `unconfirmed` in kv: the client's retry publishes it
    * again under the same key and sequence rather than allocating new ones.
    */
-  async #publish(message: ChatMessage, device: SenderDevice): Promise<ChatMessage> {
+  async #publish(message: ChatMessage, device: SenderDevice, reserved?: LaneSlot): Promise<ChatMessage> {
     const { jobs, lanes, dedupe, log } = this.#deps;
-    const slot = lanes.reserve(sequenceKeyOf(message).kvKey);
+    const slot = reserved ?? lanes.reserve(sequenceKeyOf(message).kvKey);
     try {
       await jobs.publish(message);
     } catch (error) {

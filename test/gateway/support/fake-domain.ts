@@ -1,5 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
 import {
+  type ChatServiceSendMessagesRequest,
   ChatServiceService,
   type ChatServiceSessionClosedRequest,
 } from "../../../gen/ts/whaleshark/v1/chat_service.js";
@@ -58,7 +59,29 @@ export class FakeDomain {
     const ack = (req: { content?: { messageId?: string } }) => ({
       data: { messageId: req.content?.messageId ?? "", messageKey: 99, messageSequence: 7 },
     });
+    // A batch is recorded as the single calls it stands for (sendP2PMessage / sendGroupMessage),
+    // each answered like one: refused items carry the code, the others the ack.
+    const sendMessages = (
+      call: grpc.ServerUnaryCall<ChatServiceSendMessagesRequest, unknown>,
+      callback: grpc.sendUnaryData<unknown>,
+    ) => {
+      const singles = call.request.items.map((item) => ({
+        method: item.p2p !== undefined ? "sendP2PMessage" : "sendGroupMessage",
+        request: { session: item.session, content: item.p2p ?? item.group },
+      }));
+      for (const single of singles) this.calls.push({ ...single, metadata: call.metadata });
+      const { delayMs = 0, refuse } = this.behaviour;
+      setTimeout(() => {
+        const results = singles.map((single) => {
+          if (refuse === undefined) return { code: 0, msg: "", ...ack(single.request) };
+          const error = ImError.of(refuse);
+          return { code: error.code, msg: error.message };
+        });
+        callback(null, { results });
+      }, delayMs);
+    };
     const impl: grpc.UntypedServiceImplementation = {
+      sendMessages,
       sendP2PMessage: handler("sendP2PMessage", ack),
       sendGroupMessage: handler("sendGroupMessage", ack),
       receiveAck: handler("receiveAck", () => ({})),

@@ -1,0 +1,110 @@
+import { describe, expect, it } from "vitest";
+import type {
+  ChatServiceSendItem,
+  ChatServiceSendMessagesRequest,
+  ChatServiceSendMessagesResponse,
+} from "../../gen/ts/whaleshark/v1/chat_service.js";
+import { SendBatcher } from "./send-batcher.js";
+
+const item = (messageId: string): ChatServiceSendItem => ({
+  p2p: {
+    appId: 1,
+    clientType: 1,
+    imei: "x",
+    fromId: "u",
+    toId: "v",
+    messageId,
+    messageBody: "",
+    messageTime: 0,
+    extra: "",
+    messageRandom: 0,
+  } as never,
+});
+const idOf = (i: ChatServiceSendItem) => i.p2p?.messageId ?? "";
+
+/** A domain whose calls the test answers by hand. */
+function domain() {
+  const calls: Array<{ ids: string[]; answer(error?: Error): void }> = [];
+  const call = (req: ChatServiceSendMessagesRequest) =>
+    new Promise<ChatServiceSendMessagesResponse>((resolve, reject) => {
+      const ids = req.items.map(idOf);
+      calls.push({
+        ids,
+        answer: (error) =>
+          error
+            ? reject(error)
+            : resolve({
+                results: ids.map((id) => ({
+                  code: id.startsWith("bad") ? 50002 : 0,
+                  msg: "",
+                  data: { messageId: id, messageKey: 1, messageSequence: 1 },
+                })),
+              }),
+      });
+    });
+  return { calls, call };
+}
+const turn = () => new Promise((r) => setImmediate(r));
+
+describe("SendBatcher", () => {
+  it("sends one turn's items in one call, in arrival order, and answers each with its result", async () => {
+    const d = domain();
+    const batcher = new SendBatcher(d.call);
+    const results = ["a1", "b1", "bad1"].map((id, i) => batcher.submit(`k${i}`, item(id)));
+    await turn();
+    expect(d.calls.map((c) => c.ids)).toEqual([["a1", "b1", "bad1"]]);
+    d.calls[0]?.answer();
+    const settled = await Promise.all(results);
+    expect(settled.map((r) => r.code)).toEqual([0, 0, 50002]);
+  });
+
+  it("holds a key's later sends until its call is answered, then sends them together in order", async () => {
+    const d = domain();
+    const batcher = new SendBatcher(d.call);
+    void batcher.submit("conv", item("m1"));
+    await turn();
+    void batcher.submit("conv", item("m2"));
+    void batcher.submit("other", item("o1"));
+    void batcher.submit("conv", item("m3"));
+    await turn();
+    // o1 goes at once; m2 and m3 wait for m1's call.
+    expect(d.calls.map((c) => c.ids)).toEqual([["m1"], ["o1"]]);
+    expect(batcher.waiting).toBe(2);
+    d.calls[0]?.answer();
+    await turn();
+    await turn();
+    expect(d.calls.map((c) => c.ids)).toEqual([["m1"], ["o1"], ["m2", "m3"]]);
+  });
+
+  it("splits a turn past the item bound without two calls in flight for one key", async () => {
+    const d = domain();
+    const batcher = new SendBatcher(d.call, 2);
+    for (const [key, id] of [
+      ["a", "a1"],
+      ["b", "b1"],
+      ["a", "a2"],
+      ["c", "c1"],
+    ] as const) {
+      void batcher.submit(key, item(id));
+    }
+    await turn();
+    expect(d.calls.map((c) => c.ids)).toEqual([["a1", "b1"], ["c1"]]);
+    d.calls[0]?.answer();
+    await turn();
+    await turn();
+    expect(d.calls.map((c) => c.ids)).toEqual([["a1", "b1"], ["c1"], ["a2"]]);
+  });
+
+  it("rejects every item of a call that failed as a whole, and releases their keys", async () => {
+    const d = domain();
+    const batcher = new SendBatcher(d.call);
+    const first = batcher.submit("k", item("m1"));
+    await turn();
+    const second = batcher.submit("k", item("m2"));
+    d.calls[0]?.answer(new Error("UNAVAILABLE"));
+    await expect(first).rejects.toThrow("UNAVAILABLE");
+    await turn();
+    d.calls[1]?.answer();
+    expect((await second).code).toBe(0);
+  });
+});

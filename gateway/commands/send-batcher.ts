@@ -1,0 +1,115 @@
+import type {
+  ChatServiceSendItem,
+  ChatServiceSendMessagesRequest,
+  ChatServiceSendMessagesResponse,
+  ChatServiceSendResult,
+} from "../../gen/ts/whaleshark/v1/chat_service.js";
+
+/** Most items in one ChatService.SendMessages call (the domain takes up to 1,000). */
+export const MAX_BATCH_ITEMS = 256;
+
+interface Entry {
+  readonly orderKey: string;
+  readonly item: ChatServiceSendItem;
+  resolve(result: ChatServiceSendResult): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Gathers the sends (1103 / 2104) of all connections into ChatService.SendMessages calls, one per
+ * event-loop turn (at most {@link MAX_BATCH_ITEMS} items each), so the gateway → domain round
+ * trip and what the domain pays per call are paid per batch, not per message.
+ *
+ * Order: `orderKey` names a connection's conversation. A key has at most one call in flight; its
+ * sends that arrive meanwhile wait and go together, in arrival order, in the next call after that
+ * one has been answered. The domain sequences a conversation's items of one call in item order,
+ * so a conversation's sequences follow the frames' order even when the calls of consecutive
+ * batches reach different domain processes, while one conversation still has as many sends in
+ * flight as arrive during one round trip (not one at a time).
+ */
+export class SendBatcher {
+  /** Ready for the next call, in arrival order. */
+  #ready: Entry[] = [];
+  /** Per order key with a call in flight: the sends waiting for its answer. */
+  readonly #held = new Map<string, Entry[]>();
+  #scheduled = false;
+
+  constructor(
+    private readonly call: (req: ChatServiceSendMessagesRequest) => Promise<ChatServiceSendMessagesResponse>,
+    private readonly maxItems: number = MAX_BATCH_ITEMS,
+  ) {}
+
+  /**
+   * Queues one send; resolves with its result (the item's code and data), rejects with the call's
+   * error when the whole call failed (domain down, deadline).
+   */
+  submit(orderKey: string, item: ChatServiceSendItem): Promise<ChatServiceSendResult> {
+    return new Promise((resolve, reject) => {
+      const entry: Entry = { orderKey, item, resolve, reject };
+      const held = this.#held.get(orderKey);
+      if (held !== undefined) held.push(entry);
+      else this.#enqueue(entry);
+    });
+  }
+
+  /** Sends waiting for a call (tests). */
+  get waiting(): number {
+    let n = this.#ready.length;
+    for (const held of this.#held.values()) n += held.length;
+    return n;
+  }
+
+  #enqueue(entry: Entry): void {
+    this.#ready.push(entry);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.#flush());
+    }
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    while (this.#ready.length > 0) {
+      const batch = this.#ready.slice(0, this.maxItems);
+      const rest = this.#ready.slice(this.maxItems);
+      const keys = new Set<string>();
+      for (const e of batch) keys.add(e.orderKey);
+      for (const key of keys) this.#held.set(key, []);
+      // What is left of a key now in flight waits for that call's answer; the others go next.
+      this.#ready = [];
+      for (const e of rest) {
+        const held = this.#held.get(e.orderKey);
+        if (held !== undefined) held.push(e);
+        else this.#ready.push(e);
+      }
+      this.#dispatch(batch, keys);
+    }
+  }
+
+  #dispatch(batch: Entry[], keys: Set<string>): void {
+    const settle = (answer: (e: Entry, i: number) => void) => {
+      // Release the keys first: their held sends join the next call.
+      for (const key of keys) {
+        const held = this.#held.get(key) ?? [];
+        this.#held.delete(key);
+        for (const e of held) this.#enqueue(e);
+      }
+      batch.forEach(answer);
+    };
+    let pending: Promise<ChatServiceSendMessagesResponse>;
+    try {
+      pending = this.call({ items: batch.map((e) => e.item) });
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    pending.then(
+      (response) =>
+        settle((e, i) => {
+          const result = response.results[i];
+          if (result === undefined) e.reject(new Error("SendMessages answered fewer results than items"));
+          else e.resolve(result);
+        }),
+      (error: unknown) => settle((e) => e.reject(error)),
+    );
+  }
+}
