@@ -35,6 +35,8 @@ async function scenarioRunner(
       return (await import("./scenarios/group.js")).runGroupScenario;
     case "baseline":
       return (await import("./scenarios/baseline.js")).runBaseline;
+    case "one-conn":
+      return (await import("./scenarios/one-conn.js")).runOneConnScenario;
   }
 }
 

@@ -10,6 +10,12 @@ describe("parseBenchArgs", () => {
     const distributed = parseBenchArgs(["group", "--profile", "distributed"]);
     expect(distributed).toMatchObject({ gateways: 2, rate: 2, members: 1000, online: 100 });
     expect(parseBenchArgs(["p2p", "--profile", "distributed"]).rate).toBe(2000);
+    // one-conn: as fast as the SDK's default window allows, 20 conversations.
+    expect(parseBenchArgs(["one-conn"])).toMatchObject({ rate: 0, window: 256, conversations: 20 });
+    expect(parseBenchArgs(["baseline"]).window).toBe(4);
+    expect(
+      parseBenchArgs(["one-conn", "--conversations", "3", "--window", "8", "--rate", "50"]),
+    ).toMatchObject({ rate: 50, window: 8, conversations: 3 });
   });
 
   it("forks one load generator per 10k idle connections unless told", () => {

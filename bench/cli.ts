@@ -2,7 +2,7 @@ import { type ParseArgsConfig, parseArgs } from "node:util";
 import type { Profile } from "./target/target.js";
 
 /** The scenarios `npm run bench -- <scenario>` runs. */
-export const SCENARIOS = ["idle", "p2p", "group", "baseline"] as const;
+export const SCENARIOS = ["idle", "p2p", "group", "baseline", "one-conn"] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** Every option with its default applied (durations in ms, rates per second). */
@@ -28,7 +28,12 @@ export interface BenchOptions {
   heartbeatMs: number | undefined;
   /** p2p: sender/receiver pairs. */
   pairs: number;
-  /** p2p: fixed rate; group: group messages a second; baseline: broadcast messages a second. */
+  /** one-conn: receivers of the one sender, each its own conversation. */
+  conversations: number;
+  /**
+   * p2p: fixed rate; group: group messages a second; baseline: broadcast messages a second;
+   * one-conn: fixed rate, 0 = as fast as the send window allows.
+   */
   rate: number;
   durationMs: number;
   drainMs: number;
@@ -45,7 +50,7 @@ export interface BenchOptions {
   /** group: members of the group, of whom `online` are connected. */
   members: number;
   online: number;
-  /** baseline: frames in flight per echo connection. */
+  /** baseline: frames in flight per echo connection; one-conn: the sender's SDK maxInFlight. */
   window: number;
   /** Extra server environment, `--server-env KEY=VALUE` (repeatable). */
   serverEnv: Record<string, string>;
@@ -74,16 +79,19 @@ export const USAGE = `usage: npm run bench -- <${SCENARIOS.join("|")}> [options]
   --hold S              idle: seconds to hold the connections (default 30)
   --heartbeat-ms MS     client PING interval (default: SDK, a third of the server's)
   --pairs N             p2p: sender/receiver pairs (default 200)
+  --conversations K     one-conn: receivers of the one sending connection (default 20)
   --rate R              p2p fixed rate (embedded 5000, distributed 2000) / group msgs/s (2) /
-                        baseline broadcast msgs/s (100)
-  --duration S          measured seconds per run (default 20; group, baseline 10)
+                        baseline broadcast msgs/s (100) / one-conn fixed rate (0 = as fast as
+                        the window allows, the default)
+  --duration S          measured seconds per run (default 20; group, baseline, one-conn 10)
   --drain S             seconds to wait for the last ACKs and deliveries (default 10)
-  --warmup S            p2p: seconds of sends at 100/s before measuring (default 3)
+  --warmup S            p2p, one-conn: seconds of sends at 100/s before measuring (default 3)
   --phases fixed,ramp   p2p phases (default both)
   --ramp-start R --ramp-factor F --ramp-max R --step S --slo-ms MS
                         p2p ramp (defaults 100, 1.5, 60000, 10 s, p99 deliver ≤ 1000 ms)
   --members M --online K           group (default 1000 / 100); baseline broadcast receivers = K
-  --window W            baseline: echo frames in flight per connection (default 4)
+  --window W            baseline: echo frames in flight per connection (default 4); one-conn: the
+                        sender's SDK maxInFlight, and sends kept in flight when --rate is 0 (256)
   --body-bytes B        message body size (default 100)
   --receive-ack on|off  receivers answer each P2P message with 1107 (default on, as the SDK)
   --sync on|off         clients catch up (SYNC 9007) after login and fill gaps (default on, as the SDK)
@@ -107,6 +115,7 @@ const STRING_OPTIONS = [
   "hold",
   "heartbeat-ms",
   "pairs",
+  "conversations",
   "rate",
   "duration",
   "drain",
@@ -158,9 +167,13 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       throw new Error(`--server-env wants WHALESHARK_X=value: ${kv}`);
     serverEnv[kv.slice(0, at)] = kv.slice(at + 1);
   }
-  const defaultRate = { idle: 0, p2p: profile === "embedded" ? 5000 : 2000, group: 2, baseline: 100 }[
-    scenario
-  ];
+  const defaultRate = {
+    idle: 0,
+    p2p: profile === "embedded" ? 5000 : 2000,
+    group: 2,
+    baseline: 100,
+    "one-conn": 0,
+  }[scenario];
   return {
     scenario,
     profile,
@@ -178,6 +191,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     holdMs: num(v.hold, 30) * 1000,
     heartbeatMs: v["heartbeat-ms"] === undefined ? undefined : num(v["heartbeat-ms"], 0),
     pairs: Math.max(1, num(v.pairs, 200)),
+    conversations: Math.max(1, Math.floor(num(v.conversations, 20))),
     rate: num(v.rate, defaultRate),
     durationMs: num(v.duration, scenario === "p2p" ? 20 : 10) * 1000,
     drainMs: num(v.drain, 10) * 1000,
@@ -190,7 +204,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     sloMs: num(v["slo-ms"], 1000),
     members: Math.max(2, num(v.members, 1000)),
     online: Math.max(2, num(v.online, 100)),
-    window: Math.max(1, num(v.window, 4)),
+    window: Math.max(1, Math.floor(num(v.window, scenario === "one-conn" ? 256 : 4))),
     serverEnv,
     outDir: v.out,
     cpuProf: v["cpu-prof"] === true,

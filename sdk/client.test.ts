@@ -210,6 +210,18 @@ describe("resend until ACK", () => {
     expect(gateway.framesOf(1103)).toHaveLength(1);
   });
 
+  it("holds sends past maxInFlight in the client and writes them in call order as ACKs come", async () => {
+    const c = client({ maxInFlight: 2 });
+    await c.connect();
+    const sent = ["w1", "w2", "w3", "w4", "w5"].map((messageId) =>
+      c.sendP2P({ toId: "bob", messageBody: messageId, messageId }),
+    );
+    expect([c.pendingCount, c.queuedCount]).toEqual([5, 3]);
+    await Promise.all(sent);
+    expect(gateway.framesOf(1103).map((s) => s.data.messageId)).toEqual(["w1", "w2", "w3", "w4", "w5"]);
+    expect([c.pendingCount, c.queuedCount]).toEqual([0, 0]);
+  });
+
   it("fails a send named by an error frame (9006)", async () => {
     gateway.ackPolicy = () => "drop";
     const c = client();

@@ -75,7 +75,7 @@ export class WhaleSharkClient {
     this.#outbox = new Outbox(
       this.#o.resend,
       (frame) => this.#state === "online" && this.#transport?.send(frame) === true,
-      this.#o.random,
+      { maxInFlight: this.#o.maxInFlight, random: this.#o.random },
     );
     this.#inbox = new Inbox({
       userId: this.#o.userId,
@@ -123,9 +123,14 @@ export class WhaleSharkClient {
     return this.#inbox.cursor;
   }
 
-  /** Messages sent and still waiting for their ACK. */
+  /** Messages sent and still waiting for their ACK: in flight, or queued behind `maxInFlight`. */
   get pendingCount(): number {
     return this.#outbox.size;
+  }
+
+  /** Of pendingCount, the sends waiting for a slot of the `maxInFlight` window (not written yet). */
+  get queuedCount(): number {
+    return this.#outbox.queued;
   }
 
   /** Subscribes to an event; returns the function that unsubscribes. */

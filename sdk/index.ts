@@ -13,6 +13,7 @@ export { LruSet } from "./lru-set.js";
 export { SYNC_DEFAULTS, type SyncPolicy } from "./message-sync.js";
 export {
   type ClientOptions,
+  MAX_IN_FLIGHT_DEFAULT,
   RECONNECT_DEFAULTS,
   RESEND_DEFAULTS,
   type ReconnectPolicy,

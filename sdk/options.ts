@@ -39,6 +39,13 @@ export interface ClientOptions {
   loginTimeoutMs?: number;
   /** Resend policy of sends until their ACK (defaults: RESEND_DEFAULTS). */
   resend?: Partial<ResendPolicy>;
+  /**
+   * Sends (1103 / 2104) written and not yet ACKed at most (default 256, the gateway's default bound
+   * per connection; an integer ≥ 1 or Infinity, else the constructor throws a RangeError). Later
+   * sends wait inside the client, unwritten and without resend timers, and go out in call order
+   * as ACKs free the window.
+   */
+  maxInFlight?: number;
   /** Reconnect policy (defaults: RECONNECT_DEFAULTS); `false` turns reconnecting off. */
   reconnect?: Partial<ReconnectPolicy> | false;
   /** How many delivered messageKeys are remembered to drop redeliveries (default 10 000). */
@@ -78,6 +85,9 @@ export const RESEND_DEFAULTS: ResendPolicy = {
   retryableCodes: [500, 51_001, 51_002, 71_000, 90_000],
 };
 
+/** Default send window: as many sends in flight as the gateway reads per connection by default. */
+export const MAX_IN_FLIGHT_DEFAULT = 256;
+
 /** Default reconnect policy: 0.5 s doubling up to 30 s, ±20 % jitter, forever. */
 export const RECONNECT_DEFAULTS: ReconnectPolicy = {
   initialMs: 500,
@@ -114,6 +124,7 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     heartbeatMs: options.heartbeatMs,
     loginTimeoutMs: options.loginTimeoutMs ?? 10_000,
     resend: { ...RESEND_DEFAULTS, ...options.resend },
+    maxInFlight: options.maxInFlight ?? MAX_IN_FLIGHT_DEFAULT,
     reconnect: options.reconnect === false ? undefined : { ...RECONNECT_DEFAULTS, ...options.reconnect },
     dedupeCapacity: options.dedupeCapacity ?? 10_000,
     autoReceiveAck: options.autoReceiveAck ?? true,

@@ -59,6 +59,8 @@ export interface OpenSpec {
   sync: boolean;
   /** Largest server frame payload accepted. */
   maxFrameBytes: number;
+  /** SDK send window: sends written and not yet ACKed per client (default: the SDK's, 256). */
+  maxInFlight?: number;
 }
 
 /** Result of `open`. */
@@ -76,7 +78,10 @@ export interface P2PSpec {
   /** Unique per run, so late deliveries of an earlier run are not counted as duplicates. */
   runId: string;
   pairs: Array<[from: string, to: string]>;
-  /** open: `ratePerSec` messages a second on a fixed schedule; closed: `window` in flight per sender. */
+  /**
+   * open: `ratePerSec` messages a second on a fixed schedule, over the pairs in turn; closed:
+   * `window` sends in flight per sender, over that sender's pairs in turn.
+   */
   mode: "open" | "closed";
   ratePerSec: number;
   window: number;

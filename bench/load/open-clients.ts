@@ -45,6 +45,7 @@ export async function openClients(
       autoReceiveAck: spec.autoReceiveAck,
       ...(spec.sync ? {} : { sync: false as const }),
       loginTimeoutMs: 60_000,
+      ...(spec.maxInFlight === undefined ? {} : { maxInFlight: spec.maxInFlight }),
     });
     try {
       await client.connect();

@@ -18,7 +18,8 @@ interface PairState {
  * Runs one P2P measurement over pairs whose both ends are clients of this agent (so send and
  * receive times come from one clock). Open mode sends on a fixed schedule, whatever the answers
  * (latencies count from the scheduled time, so a stalled server or generator is not hidden:
- * no coordinated omission); closed mode keeps `window` sends in flight per sender. Receivers check
+ * no coordinated omission); closed mode keeps `window` sends in flight per sender (over its pairs in
+ * turn: one sender may talk to many receivers, each pair its own conversation). Receivers check
  * every delivery against what was sent: duplicates, order (send order and messageSequence), and
  * at the end what was acknowledged but never delivered (lost).
  */
@@ -115,11 +116,25 @@ export async function runP2P(
       await sleep(1);
     }
   } else {
-    const lane = async (index: number) => {
-      const pair = pairs[index] as PairState;
-      while (epochMs() < endAt) await sendOne(index, pair, epochMs());
-    };
-    await Promise.all(pairs.flatMap((_, i) => Array.from({ length: spec.window }, () => lane(i))));
+    // `window` lanes per sender, each sending to the sender's next pair in turn when its last
+    // send is answered (one pair per sender: `window` in flight per pair).
+    const bySender = new Map<WhaleSharkClient, number[]>();
+    for (const [i, pair] of pairs.entries()) {
+      const indexes = bySender.get(pair.from) ?? [];
+      indexes.push(i);
+      bySender.set(pair.from, indexes);
+    }
+    const lanes = [...bySender.values()].flatMap((indexes) => {
+      let turn = 0;
+      const lane = async () => {
+        while (epochMs() < endAt) {
+          const index = indexes[turn++ % indexes.length] as number;
+          await sendOne(index, pairs[index] as PairState, epochMs());
+        }
+      };
+      return Array.from({ length: spec.window }, lane);
+    });
+    await Promise.all(lanes);
   }
   const sendEndMs = epochMs();
 

@@ -3,7 +3,7 @@ import { cpuShare, sampleProcess } from "../lib/proc-stats.js";
 import type { P2PResult, RawEchoResult } from "../load/agent-protocol.js";
 import type { AgentHandle } from "../load/agents.js";
 import type { GatewayEndpoint } from "../target/target.js";
-import { clientSpecs, openOnAgents, r2, type ScenarioContext, userIds } from "./context.js";
+import { clientSpecs, importFriends, openOnAgents, r2, type ScenarioContext, userIds } from "./context.js";
 
 /** Runs `work` and returns its result with the CPU share (%) process `pid` used meanwhile. */
 export async function withCpu<T>(pid: number, work: () => Promise<T>): Promise<{ value: T; cpu: number }> {
@@ -136,13 +136,7 @@ async function chatEcho(ctx: ScenarioContext, gateway: GatewayEndpoint) {
   const senders = userIds(ctx, "es", options.connections);
   const peers = userIds(ctx, "ep", options.connections);
   const pairs = senders.map((s, i) => [s, peers[i]] as [string, string]);
-  const admin = ctx.target.admin();
-  try {
-    await admin.importUsers([...senders, ...peers]);
-    await admin.importFriendships(pairs);
-  } finally {
-    admin.close();
-  }
+  await importFriends(ctx, [...senders, ...peers], pairs);
   await openOnAgents(ctx, [clientSpecs(ctx, [...senders, ...peers], () => gateway, "ws")]);
   return withCpu(gateway.pid, () =>
     (ctx.agents[0] as AgentHandle).request<P2PResult>({

@@ -8,7 +8,7 @@ import {
 } from "../lib/proc-stats.js";
 import type { Progress } from "../lib/progress.js";
 import type { BenchReport } from "../lib/report.js";
-import type { AgentCounters, ClientSpec, OpenResult } from "../load/agent-protocol.js";
+import type { AgentCounters, ClientSpec, OpenResult, OpenSpec } from "../load/agent-protocol.js";
 import { type AgentHandle, totalCounters } from "../load/agents.js";
 import { type BenchTransportKind, sourceAddress } from "../load/transports.js";
 import type { BenchTarget, GatewayEndpoint } from "../target/target.js";
@@ -48,6 +48,24 @@ export function clientSpecs(
   }));
 }
 
+/**
+ * Creates `users` and makes each pair friends both ways, as the app admin, so that P2P sends pass
+ * the default `messaging.checkFriendship`.
+ */
+export async function importFriends(
+  ctx: ScenarioContext,
+  users: string[],
+  pairs: Array<[string, string]>,
+): Promise<void> {
+  const admin = ctx.target.admin();
+  try {
+    await admin.importUsers(users);
+    await admin.importFriendships(pairs);
+  } finally {
+    admin.close();
+  }
+}
+
 /** Samples of every server process, by name. */
 export function sampleServers(target: BenchTarget): Record<string, ProcSample | undefined> {
   return Object.fromEntries(target.processes.map((p) => [p.name, sampleProcess(p.pid)]));
@@ -77,9 +95,14 @@ export async function watch<T>(
 
 /**
  * Opens `perAgent[i]` on agent i (all agents at once) and logs them in; the progress line shows
- * the logins. Resolves with the merged results; notes the first failures in the report.
+ * the logins. `sdk` sets SDK options beyond the run's (the send window). Resolves with the merged
+ * results; notes the first failures in the report.
  */
-export async function openOnAgents(ctx: ScenarioContext, perAgent: ClientSpec[][]): Promise<OpenResult> {
+export async function openOnAgents(
+  ctx: ScenarioContext,
+  perAgent: ClientSpec[][],
+  sdk: Pick<OpenSpec, "maxInFlight"> = {},
+): Promise<OpenResult> {
   const total = perAgent.reduce((n, specs) => n + specs.length, 0);
   const concurrency = 100;
   const results = await watch(
@@ -98,6 +121,7 @@ export async function openOnAgents(ctx: ScenarioContext, perAgent: ClientSpec[][
             autoReceiveAck: ctx.options.receiveAck,
             sync: ctx.options.sync,
             maxFrameBytes: ctx.options.maxFrameBytes,
+            ...sdk,
           },
         }),
       ),

@@ -1,6 +1,6 @@
 import { Histogram } from "../lib/histogram.js";
 import type { P2PResult } from "../load/agent-protocol.js";
-import { type CpuUse, total } from "./context.js";
+import { type CpuUse, r2, total } from "./context.js";
 
 /** One measured P2P step, merged over the agents. */
 export interface Step {
@@ -51,16 +51,33 @@ export function merge(results: P2PResult[]): P2PResult {
   };
 }
 
-/** The step as a latency row and a counts row. */
-export function rows(s: Step) {
+/** Delivered messages a second over a step: from its first send to its last delivery. */
+export function deliveredPerSecond(r: P2PResult): number {
+  return r.delivered / Math.max(0.001, (r.lastDeliverMs - r.sendStartMs) / 1000);
+}
+
+/**
+ * CPU milliseconds the servers and the infrastructure spent per delivered message: CPU % (of one
+ * core: 100 % = 1 000 ms a second) × 10 / delivered per second. Undefined when nothing was delivered.
+ */
+export function cpuMsPerMessage(cpu: CpuUse, deliveredPerSec: number): number | undefined {
+  if (!(deliveredPerSec > 0)) return undefined;
+  return r2(((total(cpu.servers) + total(cpu.infra)) * 10) / deliveredPerSec);
+}
+
+/** The columns a row starts with (default: the phase and its offered rate). */
+export type RowLead = Record<string, string | number>;
+
+/** The step as a latency row and a counts row, each starting with `lead`. */
+export function rows(s: Step, lead: RowLead = { phase: s.phase, "offered/s": s.rate }) {
   const ack = Histogram.from(s.result.ack).summary();
   const del = Histogram.from(s.result.deliver).summary();
-  const seconds = Math.max(0.001, (s.result.lastDeliverMs - s.result.sendStartMs) / 1000);
+  const perSecond = deliveredPerSecond(s.result);
   const verdict = s.failedBecause.length === 0 ? "sustained" : s.failedBecause.join("; ");
+  const cpuPerMessage = cpuMsPerMessage(s.cpu, perSecond);
   const latency = {
-    phase: s.phase,
-    "offered/s": s.rate,
-    "delivered/s": Math.round(s.result.delivered / seconds),
+    ...lead,
+    "delivered/s": Math.round(perSecond),
     "ACK p50": ack.p50Ms,
     "ACK p90": ack.p90Ms,
     "ACK p99": ack.p99Ms,
@@ -72,8 +89,7 @@ export function rows(s: Step) {
     verdict,
   };
   const counts = {
-    phase: s.phase,
-    "offered/s": s.rate,
+    ...lead,
     sent: s.result.sent,
     acked: s.result.acked,
     delivered: s.result.delivered,
@@ -88,6 +104,7 @@ export function rows(s: Step) {
     "send lag p99 ms": Histogram.from(s.result.sendLag).summary().p99Ms,
     "server CPU %": total(s.cpu.servers),
     ...(Object.keys(s.cpu.infra).length > 0 ? { "infra CPU %": total(s.cpu.infra) } : {}),
+    ...(cpuPerMessage === undefined ? {} : { "CPU ms/msg": cpuPerMessage }),
     "generator CPU %": s.cpu.generator,
   };
   return { latency, counts };

@@ -1,19 +1,35 @@
 import { waitUntil } from "../lib/clock.js";
 import { Histogram } from "../lib/histogram.js";
-import type { ClientSpec, P2PResult } from "../load/agent-protocol.js";
+import type { ClientSpec, P2PResult, P2PSpec } from "../load/agent-protocol.js";
 import { split, totalCounters } from "../load/agents.js";
 import type { GatewayEndpoint } from "../target/target.js";
-import { clientSpecs, openOnAgents, type ScenarioContext, startCpuMeter, userIds, watch } from "./context.js";
-import { merge, rows, type Step } from "./p2p-report.js";
+import {
+  clientSpecs,
+  importFriends,
+  openOnAgents,
+  type ScenarioContext,
+  startCpuMeter,
+  userIds,
+  watch,
+} from "./context.js";
+import { deliveredPerSecond, merge, rows, type Step } from "./p2p-report.js";
 
-/** Runs one open-loop step at `rate` msgs/s over every agent's pairs. */
-async function step(
+/** How a step sends: P2PSpec fields beyond the defaults (open loop, 1000 pending per sender). */
+export type StepShape = Partial<Pick<P2PSpec, "mode" | "window" | "maxPendingPerSender">>;
+
+/**
+ * Runs one step over every agent's pairs: open loop at `rate` msgs/s unless `shape` says otherwise
+ * (closed: `window` in flight per sender, `rate` is then only the verdict's yardstick, 0 = none).
+ */
+export async function step(
   ctx: ScenarioContext,
   pairsPerAgent: Array<Array<[string, string]>>,
   phase: string,
   rate: number,
   durationMs: number,
+  shape: StepShape = {},
 ): Promise<Step> {
+  const maxPending = shape.maxPendingPerSender ?? 1000;
   const total = pairsPerAgent.reduce((n, p) => n + p.length, 0);
   const runId = `${ctx.runId}${phase.replace(/\W/g, "")}`;
   const meter = startCpuMeter(ctx);
@@ -31,30 +47,31 @@ async function step(
             window: 1,
             durationMs,
             drainMs: ctx.options.drainMs,
-            maxPendingPerSender: 1000,
+            maxPendingPerSender: maxPending,
             bodyBytes: ctx.options.bodyBytes,
+            ...shape,
           },
         }),
       ),
     ),
     (c, s) =>
-      `${phase} @ ${rate}/s, ${Math.round(s)}s: sent ${c.sent} acked ${c.acked} delivered ${c.delivered} ` +
+      `${phase} @ ${shape.mode === "closed" ? `${shape.window ?? 1} in flight` : `${rate}/s`}, ${Math.round(s)}s: sent ${c.sent} acked ${c.acked} delivered ${c.delivered} ` +
       `failed ${c.failed} dropped ${c.dropped}`,
   );
   const result = merge(results as P2PResult[]);
   const cpu = meter();
   const deliverP99 = Histogram.from(result.deliver).quantileMs(0.99);
-  const seconds = Math.max(0.001, (result.lastDeliverMs - result.sendStartMs) / 1000);
+  const perSecond = deliveredPerSecond(result);
   const failedBecause = [
     result.lost > 0 ? `lost ${result.lost}` : "",
     result.unacked > 0 ? `unacked ${result.unacked}` : "",
     result.refused + result.ackTimeouts + result.otherFailures > 0
       ? `failed ${JSON.stringify(result.failures)}`
       : "",
-    result.skipped > 0 ? `skipped ${result.skipped} (1000 pending per sender)` : "",
+    result.skipped > 0 ? `skipped ${result.skipped} (${maxPending} pending per sender)` : "",
     result.delivered < result.offered ? `delivered ${result.delivered} of ${result.offered}` : "",
     deliverP99 > ctx.options.sloMs ? `p99 deliver ${Math.round(deliverP99)} ms > ${ctx.options.sloMs}` : "",
-    result.delivered / seconds < 0.95 * rate ? `delivered ${Math.round(result.delivered / seconds)}/s` : "",
+    perSecond < 0.95 * rate ? `delivered ${Math.round(perSecond)}/s` : "",
   ].filter((s) => s !== "");
   return { phase, rate, result, cpu, failedBecause };
 }
@@ -69,7 +86,7 @@ export function nice(n: number): number {
  * Waits (up to a minute) until every send of the last step is settled, ACKed or failed: an
  * overloaded step leaves a backlog, and the SDK keeps resending, which the next step must not pay.
  */
-async function quiet(ctx: ScenarioContext): Promise<void> {
+export async function quiet(ctx: ScenarioContext): Promise<void> {
   const settled = () => {
     const c = totalCounters(ctx.agents);
     return c.acked + c.failed >= c.sent;
@@ -95,13 +112,7 @@ export async function runP2PScenario(ctx: ScenarioContext): Promise<void> {
   const receivers = userIds(ctx, "r", options.pairs);
   const pairs = senders.map((s, i) => [s, receivers[i]] as [string, string]);
   ctx.progress.note(`p2p: importing ${2 * pairs.length} users and ${pairs.length} friendships`);
-  const admin = target.admin();
-  try {
-    await admin.importUsers([...senders, ...receivers]);
-    await admin.importFriendships(pairs);
-  } finally {
-    admin.close();
-  }
+  await importFriends(ctx, [...senders, ...receivers], pairs);
   const gws = target.gateways;
   const on = (offset: number) => (i: number) => gws[(i + offset) % gws.length] as GatewayEndpoint;
   const senderSpecs = clientSpecs(ctx, senders, on(0));
@@ -144,7 +155,7 @@ export async function runP2PScenario(ctx: ScenarioContext): Promise<void> {
         : `ramp: highest sustained rate ${best} msgs/s (steps of ${options.stepMs / 1000} s)`,
     );
   }
-  const table = steps.map(rows);
+  const table = steps.map((s) => rows(s));
   ctx.report.tables.push({
     title: "p2p latency (ms, from the scheduled send time)",
     rows: table.map((t) => t.latency),

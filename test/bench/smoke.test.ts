@@ -68,6 +68,26 @@ describe("bench smoke (embedded)", () => {
     expect((r.deliver as HistogramData).count).toBe(200);
   });
 
+  it("one-conn: one connection, nothing lost, duplicated or out of order", { timeout: 180_000 }, async () => {
+    // As fast as a window of 8 allows, then a fixed rate past a window of 2 (the SDK queues).
+    for (const args of ["--window 8", "--window 2 --rate 100"]) {
+      const report = await bench(`one-conn --conversations 5 ${args} --duration 2 --warmup 0 --drain 10`);
+      const r = (report.data.step as { result: P2PResult }).result;
+      expect(r.failures).toEqual({});
+      expect(r.sent).toBeGreaterThan(0);
+      expect(r).toMatchObject({
+        acked: r.sent,
+        delivered: r.sent,
+        lost: 0,
+        unacked: 0,
+        skipped: 0,
+        duplicated: 0,
+        outOfOrder: 0,
+        sequenceOutOfOrder: 0,
+      });
+    }
+  });
+
   it("group: every online member gets every message once", { timeout: 180_000 }, async () => {
     const report = await bench("group --members 40 --online 8 --rate 5 --duration 2 --drain 10");
     const g = report.data.group as FanOut;
