@@ -205,4 +205,45 @@ describe("Pusher", () => {
     expect(targeted).toHaveLength(20);
     expect(calls).toEqual({ hgetall: 0, hgetallMany: 1 });
   });
+
+  it("publishes the pushes of one turn together: one session read, one batch per node, items in call order", async () => {
+    await login("a", 1, "web", "n1");
+    await login("b", 1, "web", "n1");
+    await login("c", 1, "web", "n2");
+    let reads = 0;
+    const hgetallMany = kv.hgetallMany.bind(kv);
+    kv.hgetallMany = async (keys) => {
+      reads++;
+      return hgetallMany(keys);
+    };
+    const pushes = await Promise.all([
+      pusher.push(10001, "a", 1103, { n: 1 }),
+      pusher.push(10001, "b", 1103, { n: 2 }),
+      pusher.push(10001, "c", 1103, { n: 3 }),
+      pusher.push(10001, "a", 1103, { n: 4 }),
+    ]);
+    expect(pushes.map((t) => t.map((d) => d.userId))).toEqual([["a"], ["b"], ["c"], ["a"]]);
+    expect(reads).toBe(1);
+    const got = await received("n1", "n2");
+    expect(got.get("n1")?.map((batch) => batch.map((d) => `${d.userId}${d.data}`))).toEqual([
+      ['a{"n":1}', 'b{"n":2}', 'a{"n":4}'],
+    ]);
+    expect(got.get("n2")).toHaveLength(1);
+  });
+
+  it("fails only the pushes of a turn that named the node whose publish failed", async () => {
+    await login("a", 1, "web", "n1");
+    await login("c", 1, "web", "bad");
+    const publish = bus.publish.bind(bus);
+    bus.publish = async (queue, body, headers) => {
+      if (queue === deliveryQueue("bad")) throw new Error("broker refused");
+      return publish(queue, body, headers);
+    };
+    const [ok, failed] = await Promise.allSettled([
+      pusher.push(10001, "a", 1103, { n: 1 }),
+      pusher.push(10001, "c", 1103, { n: 2 }),
+    ]);
+    expect(ok.status).toBe("fulfilled");
+    expect(failed.status === "rejected" && String(failed.reason)).toContain("broker refused");
+  });
 });

@@ -22,6 +22,13 @@ import { DeliveryBatchBuilder } from "./delivery-batch.js";
  * per user or device, also when a push names many users (group fan-out).
  * Each batch carries each distinct payload once (delivery-batch.ts).
  *
+ * Pushes of one event-loop turn are published together: every push started
+ * in the turn (the deliveries of a batch of sends, the receive-ACKs a
+ * gateway relays) shares one session read and one DeliveryBatch per node,
+ * so a busy process pays a kv round trip and a publish per turn and node,
+ * not per message. Items keep their call order inside a node's batch, so a
+ * conversation's pushes still leave in the order they were started.
+ *
  * Devices that are offline or gone are skipped; they catch up through sync
  * (spec §8). A user without sessions is no error (fixes D29). The result
  * lists the devices targeted, which messaging uses as "was the receiver
@@ -78,12 +85,24 @@ export interface PusherOptions {
   now?: () => number;
 }
 
+/** One pushAll call waiting for its turn's flush. */
+interface PendingPush {
+  appId: number;
+  items: readonly PushItem[];
+  targeted: TargetedDevice[];
+  nodes: Set<string>;
+  resolve(devices: TargetedDevice[]): void;
+  reject(error: unknown): void;
+}
+
 /** Sends notifications and messages to users' devices through their gateway nodes. */
 export class Pusher {
   readonly #opts: PusherOptions;
   readonly #now: () => number;
   /** Nodes whose delivery queue this process declared, with when (re-declared after expiresMs/2). */
   readonly #declared = new Map<string, number>();
+  /** pushAll calls of the current turn, flushed together. */
+  #pending: PendingPush[] = [];
 
   constructor(opts: PusherOptions) {
     this.#opts = opts;
@@ -104,67 +123,101 @@ export class Pusher {
   }
 
   /**
-   * Pushes every item, one DeliveryBatch per gateway node in total.
-   * Resolves with the devices targeted; rejects when a publish fails (the
-   * bus said the broker did not take it), after the other nodes were tried.
+   * Pushes every item, one DeliveryBatch per gateway node in total (with
+   * the other pushes of this turn). Resolves with the devices targeted;
+   * rejects when a publish to one of its nodes fails (the bus said the
+   * broker did not take it), after the other nodes were tried.
    */
-  async pushAll(appId: number, items: readonly PushItem[]): Promise<TargetedDevice[]> {
-    if (items.length === 0) return [];
-    const sessions = await this.#sessionsOf(appId, items);
+  pushAll(appId: number, items: readonly PushItem[]): Promise<TargetedDevice[]> {
+    if (items.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      if (this.#pending.length === 0) setImmediate(() => void this.#flush());
+      this.#pending.push({ appId, items, targeted: [], nodes: new Set(), resolve, reject });
+    });
+  }
+
+  async #flush(): Promise<void> {
+    const pushes = this.#pending;
+    this.#pending = [];
+    let sessions: Map<string, SessionRecord[]>;
+    try {
+      sessions = await this.#sessionsOf(pushes);
+    } catch (error) {
+      for (const p of pushes) p.reject(error);
+      return;
+    }
     const now = this.#now();
     const byNode = new Map<string, DeliveryBatchBuilder>();
-    const targeted: TargetedDevice[] = [];
     // The JSON of one item is encoded once, however many devices receive it.
     const encoded = new Map<unknown, Buffer>();
-    for (const item of items) {
-      const devices = pick(sessions.get(item.userId) ?? [], item.target, now, this.#opts.sessionTtlMs);
-      if (devices.length === 0) continue;
-      let dataJson = encoded.get(item.data);
-      if (dataJson === undefined) {
-        dataJson = Buffer.from(JSON.stringify(item.data ?? null), "utf8");
-        encoded.set(item.data, dataJson);
-      }
-      for (const d of devices) {
-        let batch = byNode.get(d.nodeId);
-        if (batch === undefined) {
-          batch = new DeliveryBatchBuilder();
-          byNode.set(d.nodeId, batch);
+    for (const push of pushes) {
+      const { appId } = push;
+      for (const item of push.items) {
+        const records = sessions.get(sessionKey(appId, item.userId)) ?? [];
+        const devices = pick(records, item.target, now, this.#opts.sessionTtlMs);
+        if (devices.length === 0) continue;
+        let dataJson = encoded.get(item.data);
+        if (dataJson === undefined) {
+          dataJson = Buffer.from(JSON.stringify(item.data ?? null), "utf8");
+          encoded.set(item.data, dataJson);
         }
-        batch.add(
-          {
-            appId,
+        for (const d of devices) {
+          let batch = byNode.get(d.nodeId);
+          if (batch === undefined) {
+            batch = new DeliveryBatchBuilder();
+            byNode.set(d.nodeId, batch);
+          }
+          batch.add(
+            {
+              appId,
+              userId: item.userId,
+              clientType: d.clientType,
+              imei: d.imei,
+              command: item.command,
+              closeAfter: false,
+              connectionId: "",
+            },
+            dataJson,
+          );
+          push.nodes.add(d.nodeId);
+          push.targeted.push({
             userId: item.userId,
             clientType: d.clientType,
             imei: d.imei,
-            command: item.command,
-            closeAfter: false,
-            connectionId: "",
-          },
-          dataJson,
-        );
-        targeted.push({ userId: item.userId, clientType: d.clientType, imei: d.imei, nodeId: d.nodeId });
+            nodeId: d.nodeId,
+          });
+        }
       }
     }
-    const results = await Promise.allSettled(
-      [...byNode].map(([nodeId, b]) => this.#publish(nodeId, DeliveryBatch.encode(b.batch).finish())),
+    const failures = new Map<string, unknown>();
+    await Promise.all(
+      [...byNode].map(([nodeId, b]) =>
+        this.#publish(nodeId, DeliveryBatch.encode(b.batch).finish()).catch((error: unknown) => {
+          failures.set(nodeId, error);
+        }),
+      ),
     );
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-    if (failed !== undefined) throw failed.reason;
-    return targeted;
+    for (const push of pushes) {
+      const failed = [...push.nodes].find((node) => failures.has(node));
+      if (failed === undefined) push.resolve(push.targeted);
+      else push.reject(failures.get(failed));
+    }
   }
 
-  /** The session records of every user the items name, read in one kv round trip. */
-  async #sessionsOf(appId: number, items: readonly PushItem[]): Promise<Map<string, SessionRecord[]>> {
-    const userIds = [...new Set(items.map((i) => i.userId))];
-    const hashes = await this.#opts.kv.hgetallMany(userIds.map((userId) => sessionKey(appId, userId)));
+  /** The session records of every user the pushes name (by session key), read in one kv round trip. */
+  async #sessionsOf(pushes: readonly PendingPush[]): Promise<Map<string, SessionRecord[]>> {
+    const keys = new Set<string>();
+    for (const push of pushes) for (const item of push.items) keys.add(sessionKey(push.appId, item.userId));
+    const unique = [...keys];
+    const hashes = await this.#opts.kv.hgetallMany(unique);
     const sessions = new Map<string, SessionRecord[]>();
-    userIds.forEach((userId, i) => {
+    unique.forEach((key, i) => {
       const records: SessionRecord[] = [];
       for (const value of Object.values(hashes[i] ?? {})) {
         const record = decodeSession(value);
         if (record !== null) records.push(record);
       }
-      sessions.set(userId, records);
+      sessions.set(key, records);
     });
     return sessions;
   }
