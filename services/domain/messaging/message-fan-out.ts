@@ -33,9 +33,15 @@ export class MessageFanOut {
     this.#members = opts.members;
   }
 
-  /** Pushes `message`, sent from `device`, to everyone who gets it. */
-  deliver(message: ChatMessage, device: SenderDevice): Promise<void> {
-    return message.conversationType === GROUP ? this.#group(message, device) : this.#p2p(message, device);
+  /**
+   * Delivers `message`, sent from `device`, to everyone who gets it, in two steps for a push lane
+   * (push-lanes.ts): reads what the push needs (a group's members), then returns the push itself,
+   * which the lane starts in sequence order.
+   */
+  async prepare(message: ChatMessage, device: SenderDevice): Promise<() => Promise<void>> {
+    if (message.conversationType !== GROUP) return () => this.#p2p(message, device);
+    const members = await this.#members.idsOf(message.appId, message.toId);
+    return () => this.#group(message, device, members);
   }
 
   /**
@@ -76,8 +82,7 @@ export class MessageFanOut {
    * original, fixed). One stored copy is read by all (read diffusion, spec
    * §5.9); this is only the live push.
    */
-  async #group(m: ChatMessage, device: SenderDevice): Promise<void> {
-    const members = await this.#members.idsOf(m.appId, m.toId);
+  async #group(m: ChatMessage, device: SenderDevice, members: readonly string[]): Promise<void> {
     const data = GroupChatMessageContent.toJSON(toGroupContent(m, device));
     const command = Command.COMMAND_MSG_GROUP;
     const items: PushItem[] = [];

@@ -60,18 +60,36 @@ describe("PushLanes", () => {
     const b = lanes.reserve("c1");
     const c = lanes.reserve("c1");
     const other = lanes.reserve("c2");
-    c.run(async () => void order.push("c"));
-    other.run(async () => void order.push("other"));
+    c.run(async () => async () => void order.push("c"));
+    other.run(async () => async () => void order.push("other"));
     b.cancel();
     await sleep(5);
     a.run(async () => {
       await sleep(10);
-      order.push("a");
+      return async () => void order.push("a");
     });
     lanes.spawn(async () => {
       throw new Error("logged, not thrown");
     });
     await lanes.idle();
     expect(order).toEqual(["other", "a", "c"]);
+  });
+
+  it("runs the decided slots of a lane as one wave: work side by side, pushes started in slot order", async () => {
+    const lanes = new PushLanes(log);
+    const events: string[] = [];
+    const slots = ["m1", "m2", "m3"].map((name) => ({ name, slot: lanes.reserve("g") }));
+    // The first one's work is the slowest; its push still starts first.
+    for (const { name, slot } of slots.reverse()) {
+      slot.run(async () => {
+        events.push(`work ${name}`);
+        await sleep(name === "m1" ? 15 : 1);
+        return async () => void events.push(`push ${name}`);
+      });
+    }
+    await lanes.idle();
+    expect(events.filter((e) => e.startsWith("push"))).toEqual(["push m1", "push m2", "push m3"]);
+    // m2 and m3 were decided before m1 (the head): all three ran in one wave.
+    expect(events.slice(0, 3).every((e) => e.startsWith("work"))).toBe(true);
   });
 });

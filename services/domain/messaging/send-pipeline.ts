@@ -188,7 +188,7 @@ export class SendPipeline {
       log.warn({ err: error, messageKey: message.messageKey }, "send accepted but not cached; retrying");
       void rememberLater(dedupe, message, log);
     }
-    slot.run(() => this.#deps.fanOut.deliver(message, device));
+    slot.run(() => this.#deps.fanOut.prepare(message, device));
     return message;
   }
 
@@ -202,7 +202,7 @@ export class SendPipeline {
     if (prior.recalled !== true) {
       this.#deps.lanes
         .reserve(sequenceKeyOf(prior).kvKey)
-        .run(() => this.#deps.fanOut.deliver(prior, input.device));
+        .run(() => this.#deps.fanOut.prepare(prior, input.device));
     }
     return prior;
   }
