@@ -1,4 +1,6 @@
+import { join } from "node:path";
 import type { Logger } from "pino";
+import { JournaledBus } from "../lib/adapters/journal/index.js";
 import { MemoryBus } from "../lib/adapters/memory/bus.js";
 import { MemoryKvStore } from "../lib/adapters/memory/kv-store.js";
 import { openPgliteDatabase } from "../lib/adapters/pglite/database.js";
@@ -19,13 +21,26 @@ export interface ProcessDeps extends RoleDeps {
    * first, so callers move to other instances before it drains.
    */
   startRole(name: RoleName, logger: Logger): Promise<RoleHandle>;
+  /**
+   * Embedded profile: resolves once the persistence jobs the bus journal
+   * replayed at open are stored (at most {@link REPLAY_WAIT_MS}), logging how
+   * many. Call it after the store role started and before the domain does:
+   * the domain's send dedupe asks the database whether a resent messageId was
+   * accepted, so a replayed job must be there first. Absent when no journal.
+   */
+  recovered?(): Promise<void>;
   /** Closes what was opened, in reverse order. */
   close(): Promise<void>;
 }
 
+/** Longest wait of {@link ProcessDeps.recovered} for the replayed persistence jobs. */
+export const REPLAY_WAIT_MS = 30_000;
+
 /**
  * The one place that picks a technology for each port (STYLE.md §1):
- * - embedded: in-memory kv and bus, PGlite under `dataDir` (migrated on open);
+ * - embedded: in-memory kv, the in-memory bus behind an fdatasync'ed journal
+ *   (`dataDir/bus-journal`: durable queues survive a crash and are replayed at
+ *   start), PGlite under `dataDir` (migrated on open);
  * - distributed: Redis, RabbitMQ, PostgreSQL (migrated by `whaleshark migrate`).
  * The database opens on first use, so a gateway never connects to it.
  */
@@ -39,9 +54,15 @@ export async function createDeps(
 
   let kv: RoleDeps["kv"];
   let bus: RoleDeps["bus"];
+  let journaled: JournaledBus | undefined;
   if (config.profile === "embedded") {
     kv = new MemoryKvStore();
-    bus = new MemoryBus();
+    journaled = await JournaledBus.open({
+      dir: join(config.dataDir, "bus-journal"),
+      inner: new MemoryBus(),
+      logger,
+    });
+    bus = journaled;
   } else {
     // loadConfig guarantees the URLs in the distributed profile.
     kv = await RedisKvStore.connect({
@@ -74,6 +95,7 @@ export async function createDeps(
       db ??= openDb(config, logger, closers);
       return db;
     },
+    recovered: journaled === undefined ? undefined : waitForReplay(journaled, logger),
     async close() {
       await found.discovery.close();
       await bus.close();
@@ -82,6 +104,13 @@ export async function createDeps(
     },
   };
   return deps;
+}
+
+function waitForReplay(bus: JournaledBus, logger: Logger): () => Promise<void> {
+  return async () => {
+    const progress = await bus.whenReplayed(REPLAY_WAIT_MS); // warns itself when jobs are still open
+    if (progress.replayed > 0) logger.info(progress, "persistence jobs recovered from the bus journal");
+  };
 }
 
 async function openDb(

@@ -9,11 +9,11 @@ import { startOrder } from "./roles.js";
 
 /**
  * `whaleshark start`: every role in this one process, sharing one set of
- * adapters. In the embedded profile (the default) that is memory kv and bus
- * and PGlite under `dataDir`. The roles call each other's gRPC handlers
- * directly (same serialization, metadata, authentication and deadlines as
- * over the wire, without HTTP/2 on loopback); their servers still listen for
- * everyone else.
+ * adapters. In the embedded profile (the default) that is memory kv, the
+ * memory bus behind its on-disk journal, and PGlite under `dataDir`. The
+ * roles call each other's gRPC handlers directly (same serialization,
+ * metadata, authentication and deadlines as over the wire, without HTTP/2 on
+ * loopback); their servers still listen for everyone else.
  */
 export async function runAllInOne(config: Config, logger: Logger): Promise<number> {
   // The roles of this process call each other's gRPC services directly (lib/grpc/in-process.ts).
@@ -23,6 +23,8 @@ export async function runAllInOne(config: Config, logger: Logger): Promise<numbe
   try {
     for (const name of startOrder) {
       handles.unshift(await deps.startRole(name, roleLogger(logger, name)));
+      // Jobs replayed from the bus journal are stored before the domain checks resends against them.
+      if (name === "store") await deps.recovered?.();
     }
   } catch (err) {
     logger.error({ err }, "start-up failed");

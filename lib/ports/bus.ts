@@ -22,7 +22,9 @@
  *   it: the message goes back to the queue and is redelivered with the same
  *   attempt number (RabbitMQ: the channel closes unacked; memory: `stop()`
  *   gives up waiting after `drainTimeoutMs`).
- * - The memory adapter lives and dies with its process (embedded profile only).
+ * - The memory adapter lives and dies with its process; the embedded profile
+ *   wraps it in the journal (lib/adapters/journal), which makes its durable
+ *   queues survive a crash (publish resolves after an fdatasync).
  * Deliberately absent: topics and broadcast (a publisher addresses each
  * node's queue itself), priorities, transactions.
  */

@@ -11,9 +11,10 @@ type Handler = (msg: BusMessage) => Promise<void>;
  * after `maxAttempts`, and `stop()` that waits for in-flight handlers up to
  * `drainTimeoutMs` and then puts their messages back for redelivery.
  *
- * Not durable: `publish` resolves once the message is queued in this
- * process, and messages are dropped only when the bus is closed or the
- * process dies (embedded profile: a restart loses the queues). Timers (retry
+ * Not durable on its own: `publish` resolves once the message is queued in
+ * this process, and messages are dropped only when the bus is closed or the
+ * process dies. The embedded profile wraps it in the journal
+ * (lib/adapters/journal/journaled-bus.ts), which keeps durable queues on disk. Timers (retry
  * backoff, queue expiry) are `unref`'d and never keep the process alive.
  */
 export class MemoryBus implements Bus {
