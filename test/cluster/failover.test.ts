@@ -4,7 +4,7 @@ import { decodeSession, sessionField, sessionKey } from "../../lib/sessions/sess
 import { ADMIN_ID, APP_ID, DOMAIN_TARGET, TestCluster } from "../support/cluster.js";
 import { AppClient, seed } from "./support/app-client.js";
 import { type Device, Devices, endpoint, eventually, userRoutedTo } from "./support/devices.js";
-import { expectStoredOnce, type Sent, stream } from "./support/stream.js";
+import { expectDelivered, expectStoredOnce, killInFlight, type Sent, stream } from "./support/stream.js";
 
 /**
  * A cluster that survives a killed node (issue 7, issue 6): 2 gateways, 2 domains and a store
@@ -12,7 +12,21 @@ import { expectStoredOnce, type Sent, stream } from "./support/stream.js";
  * the routing call. Each scenario kills a process with SIGKILL in the middle of a stream of
  * messages, then checks what PostgreSQL holds and what the devices got. Sessions and the
  * heartbeat are short (2 s heartbeat, 4 s session TTL) so a dead gateway's sessions expire fast.
+ *
+ * The streams come in bursts, for the pipelined send path: every round (EVERY_MS) each of 4
+ * senders hands BURST messages to its SDK at once, so each connection has a hundred and more
+ * sends written and not yet ACKed (the gateway works on many sends of a connection at once, the
+ * SDK keeps up to 256 unanswered). The kill waits for a moment when at least MIN_IN_FLIGHT sends
+ * of all senders together are written and unACKed while the cluster is answering a burst, and
+ * each scenario asserts that count: the SIGKILL catches hundreds of sends somewhere between SDK,
+ * gateway, domain and bus. A round every second is about what this cluster absorbs on 2 cores.
  */
+
+/** Messages per sender and round, and the time between rounds. */
+const BURST = 100;
+const EVERY_MS = 1000;
+/** Sends written and not ACKed (all senders together) at the moment of each kill, at least. */
+const MIN_IN_FLIGHT = 200;
 
 const SENDERS = ["s0", "s1", "s2", "s3"];
 const RECEIVERS = ["r0", "r1", "r2", "r3"];
@@ -21,6 +35,7 @@ describe("a cluster with a killed process", () => {
   let cluster: TestCluster;
   let devices: Devices;
   let senders: Array<{ device: Device; toId: string }> = [];
+  let receivers: Device[] = [];
 
   beforeAll(async () => {
     cluster = await TestCluster.create({
@@ -42,7 +57,7 @@ describe("a cluster with a killed process", () => {
         toId: RECEIVERS[i] as string,
       })),
     );
-    await Promise.all(RECEIVERS.map((r) => devices.connect({ userId: r, imei: `${r}-phone` })));
+    receivers = await Promise.all(RECEIVERS.map((r) => devices.connect({ userId: r, imei: `${r}-phone` })));
   }, 60_000);
 
   afterAll(async () => {
@@ -50,30 +65,31 @@ describe("a cluster with a killed process", () => {
     await cluster?.close();
   }, 30_000);
 
-  it("a domain killed mid-stream: calls move to the other one and no ACKed message is lost", async () => {
+  it("a domain killed with hundreds of sends in flight: calls move to the other one and no ACKed message is lost", async () => {
     const [one, two] = [cluster.member("domain-1"), cluster.member("domain-2")];
     const worker = (s: Sent) => decodeMessageKey(s.key).workerId;
-    // The kill comes once both domains have accepted messages (round robin), in mid-stream; the
+    // The kill comes once both domains have accepted messages (round robin), in mid-burst; the
     // stream goes on for another second after it.
     const accepted = new Map<number, number>();
     let killedAt = Number.POSITIVE_INFINITY;
-    const killing = eventually(
-      "both domains accept messages",
-      () => (accepted.get(one.workerId) ?? 0) >= 5 && (accepted.get(two.workerId) ?? 0) >= 5,
-      20_000,
-    )
-      .then(() => cluster.kill("domain-1"))
-      .finally(() => {
-        killedAt = Date.now();
-      });
-    const sent = await stream(senders, {
-      rounds: 20,
-      everyMs: 40,
+    const dom = stream(senders, {
+      rounds: 2,
+      everyMs: EVERY_MS,
+      burst: BURST,
       tag: "dom",
       until: () => Date.now() > killedAt + 1000,
       onAck: (s) => accepted.set(worker(s), (accepted.get(worker(s)) ?? 0) + 1),
     });
-    await killing;
+    const atKill = await killInFlight(
+      dom,
+      MIN_IN_FLIGHT,
+      () => (accepted.get(one.workerId) ?? 0) >= 5 && (accepted.get(two.workerId) ?? 0) >= 5,
+      () => cluster.kill("domain-1"),
+    ).finally(() => {
+      killedAt = Date.now();
+    });
+    const sent = await dom.done;
+    expect(atKill.written).toBeGreaterThanOrEqual(MIN_IN_FLIGHT);
     // Every send was ACKed in the end: the SDK resent what failed with the domain.
     expect(sent.every((s) => s.code === 200)).toBe(true);
     const early = sent.filter((s) => s.ackedAt < killedAt);
@@ -83,36 +99,44 @@ describe("a cluster with a killed process", () => {
     expect(new Set(early.map(worker))).toEqual(new Set([one.workerId, two.workerId]));
     expect(new Set(late.map(worker))).toEqual(new Set([two.workerId]));
     await expectStoredOnce(cluster, sent, "dom");
+    // Every ACKed message reaches its receiver once; the order is not checked here. A domain that
+    // dies between giving a message its sequence and publishing it leaves a hole that the resend
+    // settles only after the 10 s claim, and the SDK has skipped the gap by then and delivers the
+    // late message after higher sequences (a known defect, issue 15 item 4, to be fixed there).
+    await expectDelivered(receivers, sent, "dom", { inOrder: false });
   }, 60_000);
 
-  it("the store killed mid-stream and restarted: every ACKed message ends up in PostgreSQL once", async () => {
-    // The store dies once it has written some of the stream; the stream goes on for a second.
+  it("the store killed with hundreds of sends in flight and restarted: every ACKed message ends up in PostgreSQL once", async () => {
+    // The store dies once it has written some of the stream, in mid-burst; the stream goes on for
+    // a second.
     const db = await cluster.db();
     let killedAt = Number.POSITIVE_INFINITY;
-    const killing = eventually(
-      "the store writes the stream",
-      async () => (await db.messageBody.count({ where: { messageId: { startsWith: "sto-" } } })) >= 10,
-      20_000,
-    )
-      .then(() => cluster.kill("store-1"))
-      .finally(() => {
-        killedAt = Date.now();
-      });
-    const sent = await stream(senders, {
-      rounds: 20,
-      everyMs: 40,
+    const sto = stream(senders, {
+      rounds: 2,
+      everyMs: EVERY_MS,
+      burst: BURST,
       tag: "sto",
       until: () => Date.now() > killedAt + 1000,
     });
-    await killing;
+    const atKill = await killInFlight(
+      sto,
+      MIN_IN_FLIGHT,
+      async () => (await db.messageBody.count({ where: { messageId: { startsWith: "sto-" } } })) >= 10,
+      () => cluster.kill("store-1"),
+    ).finally(() => {
+      killedAt = Date.now();
+    });
+    const sent = await sto.done;
+    expect(atKill.written).toBeGreaterThanOrEqual(MIN_IN_FLIGHT);
     expect(sent.every((s) => s.code === 200)).toBe(true); // ACKed while no store ran: the bus held the jobs
     const keys = sent.map((s) => BigInt(s.key));
     expect(await db.messageBody.count({ where: { messageKey: { in: keys } } })).toBeLessThan(keys.length);
     await cluster.start("store", 1);
     await expectStoredOnce(cluster, sent, "sto");
+    await expectDelivered(receivers, sent, "sto");
   }, 60_000);
 
-  it("a gateway killed: its sessions expire, its clients reconnect through routing to the other and sync", async () => {
+  it("a gateway killed with hundreds of sends in flight: its sessions expire, its clients reconnect through routing to the other and sync", async () => {
     const [tcp1, tcp2] = [endpoint(cluster, "gateway-1", "tcp"), endpoint(cluster, "gateway-2", "tcp")];
     const router = new AppClient(cluster, ADMIN_ID, DOMAIN_TARGET);
     const [vic, ghost, pal] = [
@@ -120,14 +144,33 @@ describe("a cluster with a killed process", () => {
       await userRoutedTo(router, "ghost", tcp1),
       await userRoutedTo(router, "pal", tcp2),
     ];
+    // 4 senders on the gateway that dies stream to 2 receivers on it and 2 on the other one.
+    const streamers: string[] = [];
+    for (const prefix of SENDERS) streamers.push(await userRoutedTo(router, `g${prefix}`, tcp1));
+    const peers: string[] = [];
+    for (const [i, prefix] of RECEIVERS.entries())
+      peers.push(await userRoutedTo(router, `g${prefix}`, i < 2 ? tcp1 : tcp2));
     router.close();
     await seed(cluster, {
-      users: [vic, ghost, pal],
+      users: [vic, ghost, pal, ...streamers, ...peers],
       friends: [
         [pal, vic],
         [pal, ghost],
+        ...streamers.map((s, i): [string, string] => [s, peers[i] as string]),
       ],
     });
+    const gwSenders = await Promise.all(
+      streamers.map(async (s, i) => ({
+        device: await devices.connect({ userId: s, imei: `${s}-phone` }),
+        toId: peers[i] as string,
+      })),
+    );
+    const gwReceivers = await Promise.all(
+      peers.map((r) => devices.connect({ userId: r, imei: `${r}-phone` })),
+    );
+    expect(gwSenders.map((s) => s.device.gateways)).toEqual(
+      streamers.map(() => [`${tcp1.host}:${tcp1.port}`]),
+    );
     let release: () => void = () => undefined;
     let held: Promise<void> | undefined;
     const vicPhone = await devices.connect({
@@ -148,7 +191,25 @@ describe("a cluster with a killed process", () => {
     held = new Promise((resolve) => {
       release = resolve;
     });
-    await cluster.kill("gateway-1");
+    // The senders on gateway-1 stream; it dies in mid-burst. Their SDKs reconnect (to gateway-2
+    // once ZooKeeper dropped gateway-1) and resend what was not ACKed.
+    let killedAt = Number.POSITIVE_INFINITY;
+    const gw = stream(gwSenders, {
+      rounds: 2,
+      everyMs: EVERY_MS,
+      burst: BURST,
+      tag: "gw",
+      until: () => Date.now() > killedAt + 1000,
+    });
+    const atKill = await killInFlight(
+      gw,
+      MIN_IN_FLIGHT,
+      () => true,
+      () => cluster.kill("gateway-1"),
+    ).finally(() => {
+      killedAt = Date.now();
+    });
+    expect(atKill.written).toBeGreaterThanOrEqual(MIN_IN_FLIGHT);
     const missed = [
       await palPhone.client.sendP2P({ toId: vic, messageBody: "missed 1" }),
       await palPhone.client.sendP2P({ toId: vic, messageBody: "missed 2" }),
@@ -192,5 +253,12 @@ describe("a cluster with a killed process", () => {
       synced: false,
       message: { messageKey: after.data?.messageKey },
     });
+    // The stream: every send ACKed in the end (resent through gateway-2), stored once, delivered
+    // once and in order, also to the receivers that were on gateway-1.
+    const sent = await gw.done;
+    expect(sent.every((s) => s.code === 200)).toBe(true);
+    expect(gwSenders.every((s) => s.device.gateways.at(-1) === `${tcp2.host}:${tcp2.port}`)).toBe(true);
+    await expectStoredOnce(cluster, sent, "gw");
+    await expectDelivered(gwReceivers, sent, "gw");
   }, 60_000);
 });
