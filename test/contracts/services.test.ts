@@ -99,6 +99,7 @@ const ADDITIONS: readonly string[] = [
 const CHAT_CALLS = [
   "SendP2PMessage",
   "SendGroupMessage",
+  "SendMessages",
   "ReceiveAck",
   "MarkRead",
   "RecallMessage",
@@ -175,7 +176,7 @@ describe("gRPC contract coverage", () => {
     expect(method(qualified), `${qualified} is not defined`).toBeDefined();
   });
 
-  it("gives ChatService exactly the six gateway calls", () => {
+  it("gives ChatService exactly the seven gateway calls", () => {
     const chat = services.get(`${PACKAGE}.ChatService`);
     expect(chat).toBeDefined();
     expect(Object.keys(chat ?? {}).sort()).toEqual([...CHAT_CALLS].sort());
@@ -223,6 +224,13 @@ describe("gRPC contract coverage", () => {
 
   it("gives every ChatService request the session, then the command's content", () => {
     for (const [rpcName, rpc] of Object.entries(services.get(`${PACKAGE}.ChatService`) ?? {})) {
+      if (rpcName === "SendMessages") {
+        // A batch: each item carries its session, then the command's content (1103 or 2104).
+        const [items] = descriptorOf(rpc, "request").field;
+        expect(items?.name).toBe("items");
+        expect(items?.typeName).toBe("ChatServiceSendItem");
+        continue;
+      }
       const [first, second] = descriptorOf(rpc, "request").field;
       expect(first?.name, rpc.path).toBe("session");
       expect(first?.typeName, rpc.path).toBe("SessionContext");
