@@ -54,13 +54,13 @@ export interface SendPipelineDeps {
  *    the conversation's push lane (the first delivery may be what the sender
  *    is retrying for; devices drop duplicates by messageKey);
  * 3. the permission checks (send-checks.ts);
- * 4. claim the messageId in kv, so a concurrent identical send waits for
- *    this one instead of accepting the message twice;
- * 5. wait for the conversation's earlier sends to be sequenced (sends in
+ * 4. wait for the conversation's earlier sends to be sequenced (sends in
  *    flight together are sequenced in the order they arrived:
- *    arrival-order.ts), allocate the messageSequence (per pair or group,
- *    sequence/) and the messageKey, write them into the kv entry, and
- *    publish the persistence
+ *    arrival-order.ts), then claim the messageId in kv, so a concurrent
+ *    identical send waits for this one instead of accepting the message
+ *    twice;
+ * 5. allocate the messageSequence (per pair or group, sequence/) and the
+ *    messageKey, write them into the kv entry, and publish the persistence
  *    job; the returned promise resolves — and the caller ACKs — only after
  *    the bus holds the job;
  * 6. remember the acceptance, then deliver in the background (push-lanes).
@@ -99,8 +99,15 @@ export class SendPipeline {
     const prior = await dedupe.find(input.appId, input.fromId, input.messageId, input.messageTime);
     if (prior !== null) return this.#known(prior, input);
     await checked;
+    // The claim is taken in the conversation's turn, right before the sequence: a claim lives
+    // 10 s, and a send that claimed and then queued behind its conversation for longer (an
+    // overloaded domain) would lose it to its own resend, which then accepted it a second time.
+    await turn.ready;
     for (let attempt = 0; !(await dedupe.claim(input.appId, input.fromId, input.messageId)); attempt++) {
       // Another call holds the id: it accepts the message (wait for it) or fails (claim again).
+      // Waiting for it must not hold up the conversation's other sends; a claim won later is a
+      // new arrival.
+      turn.leave();
       const other = await dedupe.find(input.appId, input.fromId, input.messageId);
       if (other !== null) return this.#known(other, input);
       if (attempt >= 3) throw ImError.of("SYSTEM_ERROR", "could not claim the message_id");
@@ -135,7 +142,6 @@ export class SendPipeline {
     let message: ChatMessage;
     let slot: LaneSlot | undefined;
     try {
-      await turn.ready;
       const messageSequence = await sequences.next(key);
       // The push-lane place is taken in sequence order too, before the turn is left.
       slot = lanes.reserve(key.kvKey);
