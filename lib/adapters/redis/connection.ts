@@ -30,7 +30,7 @@ export interface RedisConnectionOptions {
   keyPrefix?: string;
   logger: Logger;
   /** Lua commands to define (ioredis `defineCommand`), by name. */
-  scripts?: Record<string, { lua: string; numberOfKeys: number }>;
+  scripts?: Record<string, { lua: string; numberOfKeys?: number }>;
 }
 
 /**

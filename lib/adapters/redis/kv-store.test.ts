@@ -23,6 +23,29 @@ kvContract("redis", async () => {
 describe("RedisKvStore", () => {
   const silent = pino({ level: "silent" });
 
+  it("runs one turn's operations in call order, also around a command outside the batch", async () => {
+    const space = createTestKeyPrefix();
+    const kv = await RedisKvStore.connect({ url: space.url, keyPrefix: space.prefix });
+    try {
+      // Issued without awaiting, as concurrent sends do: each sees the writes issued before it.
+      const [claimed, again, read, counted, hashed, removed, after] = await Promise.all([
+        kv.set("c", "1", { ifAbsent: true, ttlMs: 10_000 }),
+        kv.set("c", "2", { ifAbsent: true }),
+        kv.get("c"),
+        kv.incrBy("n", 5),
+        kv.hset("h", { f: "v" }).then(() => "hset"), // outside the batch: flushes what waits first
+        kv.del("c"),
+        kv.mget(["c", "n", "h"]),
+      ]);
+      expect([claimed, again, read, counted, hashed, removed]).toEqual([true, false, "1", 5, "hset", 1]);
+      expect(after).toEqual([null, "5", null]);
+      expect(await kv.hgetallMany(["h", "missing"])).toEqual([{ f: "v" }, {}]);
+    } finally {
+      await kv.close();
+      await space.cleanup();
+    }
+  });
+
   it("stores every key under the prefix, and cleanup removes exactly those", async () => {
     const space = createTestKeyPrefix();
     const other = createTestKeyPrefix();

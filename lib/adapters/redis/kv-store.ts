@@ -3,12 +3,16 @@ import type { Redis } from "ioredis";
 import { type Logger, pino } from "pino";
 import type { KvStore } from "../../ports/kv.js";
 import { connectRedis, redactUrl } from "./connection.js";
+import { TickBatch } from "./tick-batch.js";
 
 /** lua/kv-incr-above.lua, defined as the `kvIncrAbove` command (EVALSHA, falling back to EVAL). */
 const INCR_ABOVE_LUA = readFileSync(new URL("./lua/kv-incr-above.lua", import.meta.url), "utf8");
+/** lua/kv-batch.lua, the `kvBatch` command: one turn's single-key operations in one call. */
+const BATCH_LUA = readFileSync(new URL("./lua/kv-batch.lua", import.meta.url), "utf8");
 
 type ScriptedRedis = Redis & {
   kvIncrAbove(key: string, floor: string, by: string): Promise<number>;
+  kvBatch(numberOfKeys: number, ...keysThenArgs: string[]): Promise<Array<[number, unknown]>>;
 };
 
 /** Settings of {@link RedisKvStore.connect}. */
@@ -24,6 +28,8 @@ export interface RedisKvStoreOptions {
 /**
  * The kv port on Redis 7 (ioredis). Semantics in `KvStore`; mapping:
  * set = SET [PX ttl] [NX], incrBy = INCRBY, incrAbove = lua/kv-incr-above.lua,
+ * and get, mget, set, incrBy, del, hgetall(Many) of one event-loop turn go to
+ * Redis together, in call order, as one lua/kv-batch.lua call (tick-batch.ts);
  * expire = PEXPIRE (0: PERSIST), hashes = HGET/HSET/HDEL/HGETALL (HSET keeps
  * the TTL and Redis removes an emptied hash itself). Prefixing is ioredis'
  * `keyPrefix`. Every failure rejects with an error naming the operation and
@@ -33,11 +39,14 @@ export interface RedisKvStoreOptions {
  */
 export class RedisKvStore implements KvStore {
   private closed = false;
+  readonly #batch: TickBatch;
 
   private constructor(
     private readonly redis: ScriptedRedis,
     private readonly where: string,
-  ) {}
+  ) {
+    this.#batch = new TickBatch((keys, args) => redis.kvBatch(keys.length, ...keys, ...args));
+  }
 
   /** Connects (rejecting with a clear error when Redis is unreachable) and loads the scripts. */
   static async connect(opts: RedisKvStoreOptions): Promise<RedisKvStore> {
@@ -45,39 +54,43 @@ export class RedisKvStore implements KvStore {
       url: opts.url,
       keyPrefix: opts.keyPrefix,
       logger: opts.logger ?? pino({ level: "silent" }),
-      scripts: { kvIncrAbove: { lua: INCR_ABOVE_LUA, numberOfKeys: 1 } },
+      scripts: {
+        kvIncrAbove: { lua: INCR_ABOVE_LUA, numberOfKeys: 1 },
+        // Dynamic key count: the first argument says how many keys follow.
+        kvBatch: { lua: BATCH_LUA },
+      },
     });
     return new RedisKvStore(redis as ScriptedRedis, redactUrl(opts.url));
   }
 
   get(key: string): Promise<string | null> {
-    return this.run("get", key, (r) => r.get(key));
+    return this.run("get", key, () => this.#get(key));
   }
 
   mget(keys: readonly string[]): Promise<Array<string | null>> {
     if (keys.length === 0) return Promise.resolve([]);
-    return this.run("mget", keys[0] ?? "", (r) => r.mget(...keys));
+    return this.run("mget", keys[0] ?? "", () => Promise.all(keys.map((key) => this.#get(key, "m"))));
   }
 
   set(key: string, value: string, opts?: { ttlMs?: number; ifAbsent?: boolean }): Promise<boolean> {
-    return this.run("set", key, async (r) => {
+    return this.run("set", key, async () => {
       const ttlMs = checkTtl(opts?.ttlMs ?? 0);
-      const ifAbsent = opts?.ifAbsent === true;
-      let reply: string | null;
-      if (ttlMs > 0 && ifAbsent) reply = await r.set(key, value, "PX", ttlMs, "NX");
-      else if (ttlMs > 0) reply = await r.set(key, value, "PX", ttlMs);
-      else if (ifAbsent) reply = await r.set(key, value, "NX");
-      else reply = await r.set(key, value);
-      return reply === "OK";
+      const ifAbsent = opts?.ifAbsent === true ? "1" : "0";
+      return (await this.#batch.add(key, ["s", value, String(ttlMs), ifAbsent])) === 1;
     });
   }
 
   del(...keys: string[]): Promise<number> {
-    return this.run("del", keys.join(" "), (r) => (keys.length === 0 ? Promise.resolve(0) : r.del(...keys)));
+    return this.run("del", keys.join(" "), async () => {
+      const counts = await Promise.all(keys.map((key) => this.#batch.add(key, ["d"])));
+      return counts.reduce((n: number, c) => n + Number(c), 0);
+    });
   }
 
   incrBy(key: string, by = 1): Promise<number> {
-    return this.run("incrBy", key, (r) => r.incrby(key, checkInteger(by, "by")));
+    return this.run("incrBy", key, async () =>
+      Number(await this.#batch.add(key, ["i", String(checkInteger(by, "by"))])),
+    );
   }
 
   incrAbove(key: string, floor: number, by = 1): Promise<number> {
@@ -115,25 +128,31 @@ export class RedisKvStore implements KvStore {
   }
 
   hgetall(key: string): Promise<Record<string, string>> {
-    return this.run("hgetall", key, (r) => r.hgetall(key));
+    return this.run("hgetall", key, () => this.#hgetall(key));
   }
 
   hgetallMany(keys: readonly string[]): Promise<Array<Record<string, string>>> {
     if (keys.length === 0) return Promise.resolve([]);
-    return this.run("hgetallMany", keys[0] ?? "", async (r) => {
-      const pipeline = r.pipeline();
-      for (const key of keys) pipeline.hgetall(key);
-      const replies = (await pipeline.exec()) ?? [];
-      return replies.map(([err, value], i) => {
-        if (err !== null) throw new Error(`hgetall ${keys[i]}: ${err.message}`);
-        return value as Record<string, string>;
-      });
-    });
+    return this.run("hgetallMany", keys[0] ?? "", () => Promise.all(keys.map((key) => this.#hgetall(key))));
+  }
+
+  /** GET ("g"), or one key of an MGET ("m": null for a key holding a hash, as MGET answers). */
+  async #get(key: string, code: "g" | "m" = "g"): Promise<string | null> {
+    const reply = await this.#batch.add(key, [code]);
+    return reply === null ? null : String(reply);
+  }
+
+  async #hgetall(key: string): Promise<Record<string, string>> {
+    const flat = (await this.#batch.add(key, ["h"])) as unknown[];
+    const hash: Record<string, string> = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) hash[String(flat[i])] = String(flat[i + 1]);
+    return hash;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.#batch.flush();
     try {
       await this.redis.quit();
     } catch {
@@ -143,6 +162,8 @@ export class RedisKvStore implements KvStore {
 
   private async run<T>(op: string, key: string, command: (redis: ScriptedRedis) => Promise<T>): Promise<T> {
     if (this.closed) throw new Error("kv store is closed");
+    // A command outside the batch must not overtake the batched operations issued before it.
+    if (command.length > 0) this.#batch.flush();
     try {
       return await command(this.redis);
     } catch (err) {
