@@ -95,16 +95,52 @@ describe("SendBatcher", () => {
     expect(d.calls.map((c) => c.ids)).toEqual([["a1", "b1"], ["c1"], ["a2"]]);
   });
 
-  it("rejects every item of a call that failed as a whole, and releases their keys", async () => {
+  const unavailable = () => Object.assign(new Error("UNAVAILABLE"), { code: 14 });
+
+  it("answers a failed batch at once, sends it again in the background, its key still held", async () => {
     const d = domain();
-    const batcher = new SendBatcher(d.call);
+    const batcher = new SendBatcher(d.call, 256, [1, 1]);
     const first = batcher.submit("k", item("m1"));
     await turn();
     const second = batcher.submit("k", item("m2"));
-    d.calls[0]?.answer(new Error("UNAVAILABLE"));
-    await expect(first).rejects.toThrow("UNAVAILABLE");
-    await turn();
+    d.calls[0]?.answer(unavailable());
+    await expect(first).rejects.toThrow("UNAVAILABLE"); // the client hears at once (D22)
+    await new Promise((r) => setTimeout(r, 10));
+    // The retry carries m1 alone; m2 still waits behind it.
+    expect(d.calls.map((c) => c.ids)).toEqual([["m1"], ["m1"]]);
     d.calls[1]?.answer();
+    await turn();
+    await turn();
+    expect(d.calls.map((c) => c.ids)).toEqual([["m1"], ["m1"], ["m2"]]);
+    d.calls[2]?.answer();
     expect((await second).code).toBe(0);
+  });
+
+  it("fails a batch whose retries failed, and the sends held behind it, so none overtakes it", async () => {
+    const d = domain();
+    const batcher = new SendBatcher(d.call, 256, [1]);
+    const first = batcher.submit("k", item("m1"));
+    const firstFailure = first.catch((error: Error) => error.message);
+    await turn();
+    const second = batcher.submit("k", item("m2"));
+    const other = batcher.submit("other", item("o1"));
+    await turn();
+    d.calls[0]?.answer(unavailable());
+    expect(await firstFailure).toBe("UNAVAILABLE");
+    await new Promise((r) => setTimeout(r, 10));
+    d.calls.at(-1)?.answer(unavailable());
+    await expect(second).rejects.toThrow("UNAVAILABLE");
+    d.calls[1]?.answer(); // o1's own call
+    expect((await other).code).toBe(0);
+  });
+
+  it("fails at once on an error that a retry cannot fix", async () => {
+    const d = domain();
+    const batcher = new SendBatcher(d.call, 256, [1]);
+    const first = batcher.submit("k", item("m1"));
+    await turn();
+    d.calls[0]?.answer(Object.assign(new Error("UNAUTHENTICATED"), { code: 16 }));
+    await expect(first).rejects.toThrow("UNAUTHENTICATED");
+    expect(d.calls).toHaveLength(1);
   });
 });

@@ -8,6 +8,12 @@ import type {
 /** Most items in one ChatService.SendMessages call (the domain takes up to 1,000). */
 export const MAX_BATCH_ITEMS = 256;
 
+/** gRPC statuses after which a batch is sent again: CANCELLED, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, UNAVAILABLE. */
+const RETRYABLE = new Set([1, 4, 8, 14]);
+
+/** Delays before the retries of a failed batch (ms); after the last one its sends fail. */
+export const RETRY_DELAYS_MS = [50, 200, 800];
+
 interface Entry {
   readonly orderKey: string;
   readonly item: ChatServiceSendItem;
@@ -26,6 +32,14 @@ interface Entry {
  * so a conversation's sequences follow the frames' order even when the calls of consecutive
  * batches reach different domain processes, while one conversation still has as many sends in
  * flight as arrive during one round trip (not one at a time).
+ *
+ * A call that fails as a whole (the domain unreachable, restarting or past the deadline: it may
+ * not have run the batch at all) answers its sends with the error at once (the client hears
+ * within the deadline, D22, and will resend), but its keys stay held and the batch is sent again
+ * in the background after {@link RETRY_DELAYS_MS} — a send is idempotent by messageId, so a batch
+ * the domain did run is answered from its dedupe. The conversation's later sends (the client's
+ * resends among them) wait behind it and so never overtake it: its sends keep their place in the
+ * conversation's order. Only when the retries fail too are the sends held behind it failed.
  */
 export class SendBatcher {
   /** Ready for the next call, in arrival order. */
@@ -37,6 +51,7 @@ export class SendBatcher {
   constructor(
     private readonly call: (req: ChatServiceSendMessagesRequest) => Promise<ChatServiceSendMessagesResponse>,
     private readonly maxItems: number = MAX_BATCH_ITEMS,
+    private readonly retryDelaysMs: readonly number[] = RETRY_DELAYS_MS,
   ) {}
 
   /**
@@ -86,16 +101,7 @@ export class SendBatcher {
     }
   }
 
-  #dispatch(batch: Entry[], keys: Set<string>): void {
-    const settle = (answer: (e: Entry, i: number) => void) => {
-      // Release the keys first: their held sends join the next call.
-      for (const key of keys) {
-        const held = this.#held.get(key) ?? [];
-        this.#held.delete(key);
-        for (const e of held) this.#enqueue(e);
-      }
-      batch.forEach(answer);
-    };
+  #dispatch(batch: Entry[], keys: Set<string>, attempt = 0): void {
     let pending: Promise<ChatServiceSendMessagesResponse>;
     try {
       pending = this.call({ items: batch.map((e) => e.item) });
@@ -103,13 +109,35 @@ export class SendBatcher {
       pending = Promise.reject(error);
     }
     pending.then(
-      (response) =>
-        settle((e, i) => {
+      (response) => {
+        this.#release(keys);
+        batch.forEach((e, i) => {
           const result = response.results[i];
           if (result === undefined) e.reject(new Error("SendMessages answered fewer results than items"));
           else e.resolve(result);
-        }),
-      (error: unknown) => settle((e) => e.reject(error)),
+        });
+      },
+      (error: unknown) => {
+        for (const e of batch) e.reject(error); // the first failure answers; later ones are no-ops
+        const delay = this.retryDelaysMs[attempt];
+        if (delay !== undefined && RETRYABLE.has((error as { code?: number })?.code ?? -1)) {
+          setTimeout(() => this.#dispatch(batch, keys, attempt + 1), delay);
+          return;
+        }
+        // What waited behind these sends fails too rather than overtaking them.
+        const held = [...keys].flatMap((key) => this.#held.get(key) ?? []);
+        for (const key of keys) this.#held.delete(key);
+        for (const e of held) e.reject(error);
+      },
     );
+  }
+
+  /** The call of these keys was answered: their held sends join the next call, in order. */
+  #release(keys: Set<string>): void {
+    for (const key of keys) {
+      const held = this.#held.get(key) ?? [];
+      this.#held.delete(key);
+      for (const e of held) this.#enqueue(e);
+    }
   }
 }
