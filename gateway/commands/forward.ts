@@ -174,10 +174,19 @@ function submitSend(
 ): Promise<ChatServiceSendResult> {
   if (command === Command.COMMAND_MSG_P2P) {
     const p2p = content as MessageContent;
-    return ctx.sends.submit(`${conn.id}\u0000p\u0000${p2p.toId}`, { session, p2p });
+    return ctx.sends.submit(`${conn.id}\u0000p\u0000${p2p.toId}`, { session, p2p }, sendKey(conn, p2p));
   }
   const group = content as GroupChatMessageContent;
-  return ctx.sends.submit(`${conn.id}\u0000g\u0000${group.groupId}`, { session, group });
+  return ctx.sends.submit(
+    `${conn.id}\u0000g\u0000${group.groupId}`,
+    { session, group },
+    sendKey(conn, group),
+  );
+}
+
+/** Names a send of this connection for joining resends (none without a messageId: the domain refuses it). */
+function sendKey(conn: Connection, content: { messageId: string }): string | undefined {
+  return content.messageId === "" ? undefined : `${conn.id}\u0000${content.messageId}`;
 }
 
 /** Makes the call; resolves with the response's `data` (undefined for calls without one). */

@@ -143,4 +143,21 @@ describe("SendBatcher", () => {
     await expect(first).rejects.toThrow("UNAUTHENTICATED");
     expect(d.calls).toHaveLength(1);
   });
+
+  it("lets a resend of a send still waiting or in flight join it: one item, one answer for both", async () => {
+    const d = domain();
+    const batcher = new SendBatcher(d.call);
+    const first = batcher.submit("k", item("m1"), "conn/m1");
+    const resend = batcher.submit("k", item("m1"), "conn/m1");
+    await turn();
+    expect(d.calls.map((c) => c.ids)).toEqual([["m1"]]);
+    const inFlight = batcher.submit("k", item("m1"), "conn/m1");
+    d.calls[0]?.answer();
+    expect(await resend).toBe(await first);
+    expect(await inFlight).toBe(await first);
+    // Once answered, the same id is a new send again (the domain answers it from its dedupe).
+    void batcher.submit("k", item("m1"), "conn/m1");
+    await turn();
+    expect(d.calls).toHaveLength(2);
+  });
 });

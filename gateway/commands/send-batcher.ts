@@ -46,6 +46,8 @@ export class SendBatcher {
   #ready: Entry[] = [];
   /** Per order key with a call in flight: the sends waiting for its answer. */
   readonly #held = new Map<string, Entry[]>();
+  /** The sends waiting or in flight by `sendKey`: a resend of one of them joins it. */
+  readonly #pending = new Map<string, Promise<ChatServiceSendResult>>();
   #scheduled = false;
 
   constructor(
@@ -56,15 +58,28 @@ export class SendBatcher {
 
   /**
    * Queues one send; resolves with its result (the item's code and data), rejects with the call's
-   * error when the whole call failed (domain down, deadline).
+   * error when the whole call failed (domain down, deadline). `sendKey` names the send (the
+   * connection and its messageId): a resend that arrives while the first copy still waits or is in
+   * flight joins it and gets its answer, instead of being queued and processed a second time (a
+   * client that resends after 2 s of an overloaded server would otherwise double the load).
    */
-  submit(orderKey: string, item: ChatServiceSendItem): Promise<ChatServiceSendResult> {
-    return new Promise((resolve, reject) => {
+  submit(orderKey: string, item: ChatServiceSendItem, sendKey?: string): Promise<ChatServiceSendResult> {
+    const joined = sendKey === undefined ? undefined : this.#pending.get(sendKey);
+    if (joined !== undefined) return joined;
+    const result = new Promise<ChatServiceSendResult>((resolve, reject) => {
       const entry: Entry = { orderKey, item, resolve, reject };
       const held = this.#held.get(orderKey);
       if (held !== undefined) held.push(entry);
       else this.#enqueue(entry);
     });
+    if (sendKey !== undefined) {
+      this.#pending.set(sendKey, result);
+      const forget = () => {
+        if (this.#pending.get(sendKey) === result) this.#pending.delete(sendKey);
+      };
+      result.then(forget, forget);
+    }
+    return result;
   }
 
   /** Sends waiting for a call (tests). */

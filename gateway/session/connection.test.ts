@@ -15,6 +15,17 @@ const hooks = (handle: ConnectionHooks["handle"] = async () => {}): ConnectionHo
   sent: () => {},
 });
 
+/** A client frame of `command` with an empty body. */
+const frame = (command: number): ClientFrame => ({
+  command,
+  version: 1,
+  clientType: 1,
+  messageType: 0,
+  appId: 1,
+  imei: "",
+  body: new Uint8Array(),
+});
+
 /** Splits a server frame into command and payload text (spec §2.2). */
 function parse(frame: Uint8Array | undefined) {
   if (frame === undefined) throw new Error("no frame");
@@ -134,15 +145,6 @@ describe("Connection inbound handling", () => {
       }),
       logger,
     );
-    const frame = (command: number): ClientFrame => ({
-      command,
-      version: 1,
-      clientType: 1,
-      messageType: 0,
-      appId: 1,
-      imei: "",
-      body: new Uint8Array(),
-    });
     for (let i = 1; i <= 40; i++) conn.onFrame(frame(i));
     expect(t.paused).toBe(true);
     release();
@@ -153,15 +155,6 @@ describe("Connection inbound handling", () => {
 });
 
 describe("Connection pipelining (issue 12 item 2)", () => {
-  const frame = (command: number): ClientFrame => ({
-    command,
-    version: 1,
-    clientType: 1,
-    messageType: 0,
-    appId: 1,
-    imei: "",
-    body: new Uint8Array(),
-  });
   /** Lanes as the gateway assigns them: 9000/9003 barriers, 1103 sends, the rest other. */
   const lane = (_c: Connection, f: ClientFrame): FrameLane =>
     f.command === 9000 || f.command === 9003 ? "barrier" : f.command === 1103 ? "send" : "other";

@@ -11,13 +11,14 @@ const NOW: Promise<void> = Promise.resolve();
 /**
  * Arrival order per conversation for sends that are in flight together (a pipelined connection,
  * a gateway's batch). A send takes its turn synchronously when it arrives, before anything is
- * awaited, and waits for `ready` just before its sequence is allocated; it leaves once the
- * sequence and its push-lane slot are taken. Everything before that (validation, the retry
- * lookup, the permission checks, the claim) runs concurrently and may finish in any order, yet
- * the conversation's sequences and pushes follow the order the sends arrived in.
+ * awaited, and waits for `ready` just before its claim and sequence increment are issued; it
+ * leaves right after issuing them and taking its push-lane slot, awaiting nothing in between.
+ * Everything before that (validation, the retry lookup, the permission checks) runs concurrently
+ * and may finish in any order, yet the conversation's sequences and pushes follow the order the
+ * sends arrived in, because kv runs increments in the order they were issued.
  *
- * Only the allocation is serialised per conversation: one kv increment each, so one
- * conversation still takes thousands of sends a second, and different conversations never wait
+ * So only the issuing is serialised per conversation, not a round trip: one conversation takes
+ * as many sends a second as the rest of the path allows, and different conversations never wait
  * for each other.
  */
 export class ArrivalOrder {

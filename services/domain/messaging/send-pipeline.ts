@@ -72,6 +72,8 @@ export interface SendPipelineDeps {
 export class SendPipeline {
   readonly #deps: SendPipelineDeps;
   readonly #order = new ArrivalOrder();
+  /** Sends in progress in this process by (appId, fromId, messageId): a concurrent copy joins. */
+  readonly #inProgress = new Map<string, Promise<ChatMessage>>();
 
   constructor(deps: SendPipelineDeps) {
     this.#deps = deps;
@@ -80,17 +82,29 @@ export class SendPipeline {
   /** Accepts (or recognises) one message; resolves with its key and sequence once durable. */
   async send(input: SendInput): Promise<ChatMessage> {
     validate(input);
+    // A copy of a send this process is still working on (a resend that came through another
+    // gateway call, an API retry) waits for the first one's answer instead of polling its claim.
+    const id = `${input.appId}\u0000${input.fromId}\u0000${input.messageId}`;
+    const first = this.#inProgress.get(id);
+    if (first !== undefined) {
+      const message = await first;
+      if (message.conversationType !== input.conversationType || message.toId !== input.toId) {
+        throw ImError.of("PARAMETER_ERROR", "message_id was already used for another conversation");
+      }
+      return message;
+    }
     // Taken before the first await: the arrival order of concurrent sends is the call order.
     const turn = this.#order.enter(sequenceKeyOf(input).kvKey);
-    try {
-      return await this.#send(input, turn);
-    } finally {
+    const result = this.#send(input, turn).finally(() => {
       turn.leave();
-    }
+      this.#inProgress.delete(id);
+    });
+    this.#inProgress.set(id, result);
+    return result;
   }
 
   async #send(input: SendInput, turn: Turn): Promise<ChatMessage> {
-    const { dedupe } = this.#deps;
+    const { dedupe, sequences, lanes } = this.#deps;
     // The lookup and the check's rows are read at once; a known message is answered before
     // (and whatever) the check says: a retry gets its first answer even if the sender was blocked
     // since.
@@ -99,20 +113,40 @@ export class SendPipeline {
     const prior = await dedupe.find(input.appId, input.fromId, input.messageId, input.messageTime);
     if (prior !== null) return this.#known(prior, input);
     await checked;
-    // The claim is taken in the conversation's turn, right before the sequence: a claim lives
-    // 10 s, and a send that claimed and then queued behind its conversation for longer (an
-    // overloaded domain) would lose it to its own resend, which then accepted it a second time.
+    // In the conversation's turn, and without awaiting anything in it: the claim and the sequence
+    // increment are issued together (one kv batch) and the push-lane place is taken. kv runs the
+    // increments in the order they were issued, so the turn only orders the issuing, and one
+    // conversation's sends do not wait for each other's round trips. The claim is taken here, not
+    // earlier: a claim lives 10 s, and a send that claimed and then queued behind its
+    // conversation for longer would lose it to its own resend, which would accept it again.
     await turn.ready;
-    for (let attempt = 0; !(await dedupe.claim(input.appId, input.fromId, input.messageId)); attempt++) {
-      // Another call holds the id: it accepts the message (wait for it) or fails (claim again).
-      // Waiting for it must not hold up the conversation's other sends; a claim won later is a
-      // new arrival.
-      turn.leave();
+    const key = sequenceKeyOf(input);
+    const claimed = dedupe.claim(input.appId, input.fromId, input.messageId);
+    const sequence = sequences.next(key);
+    const slot = lanes.reserve(key.kvKey);
+    turn.leave();
+    sequence.catch(() => undefined); // awaited in #accept unless the claim failed
+    let won: boolean;
+    try {
+      won = await claimed;
+    } catch (error) {
+      slot.cancel();
+      throw error;
+    }
+    if (won) return this.#accept(input, sequence, slot);
+    // Another call holds the id: it accepts the message (wait for it) or fails (claim again). The
+    // sequence taken for this copy stays unused, a gap (clients skip gaps by sync); a claim won
+    // later is a new arrival.
+    slot.cancel();
+    for (let attempt = 0; ; attempt++) {
       const other = await dedupe.find(input.appId, input.fromId, input.messageId);
       if (other !== null) return this.#known(other, input);
       if (attempt >= 3) throw ImError.of("SYSTEM_ERROR", "could not claim the message_id");
+      if (await dedupe.claim(input.appId, input.fromId, input.messageId)) {
+        const late = sequences.next(key);
+        return this.#accept(input, late, lanes.reserve(key.kvKey));
+      }
     }
-    return this.#accept(input, turn);
   }
 
   /** A message met before: answer an accepted one, finish the publish of an unconfirmed one. */
@@ -136,16 +170,12 @@ export class SendPipeline {
     }
   }
 
-  async #accept(input: SendInput, turn: Turn): Promise<ChatMessage> {
-    const { sequences, keys, dedupe, lanes } = this.#deps;
-    const key = sequenceKeyOf(input);
+  /** Our claim holds: gives the message its sequence and key and publishes it. */
+  async #accept(input: SendInput, sequence: Promise<number>, slot: LaneSlot): Promise<ChatMessage> {
+    const { keys, dedupe } = this.#deps;
     let message: ChatMessage;
-    let slot: LaneSlot | undefined;
     try {
-      const messageSequence = await sequences.next(key);
-      // The push-lane place is taken in sequence order too, before the turn is left.
-      slot = lanes.reserve(key.kvKey);
-      turn.leave();
+      const messageSequence = await sequence;
       const now = this.#deps.now();
       message = {
         conversationType: input.conversationType,
@@ -163,7 +193,7 @@ export class SendPipeline {
       await dedupe.assign(message);
     } catch (error) {
       // Nothing can have reached the bus: release the claim, the client's retry starts over.
-      slot?.cancel();
+      slot.cancel();
       await dedupe.forget(input.appId, input.fromId, input.messageId).catch(() => undefined);
       throw error;
     }
