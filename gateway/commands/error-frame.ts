@@ -21,6 +21,14 @@ export function errorInfoOf(error: unknown): ErrorInfo {
   return errorInfo("SYSTEM_ERROR");
 }
 
+/**
+ * The ErrorInfo of an ErrorCode the domain answered with, and its client-safe text (a failed
+ * call's status details, a refused batch item's `msg`); the catalogue's text when it gave none.
+ */
+export function errorInfoOfCode(code: number, text: string): ErrorInfo {
+  return { code, msg: text !== "" ? text : ErrorCatalogue[errorNameOf(code) ?? "SYSTEM_ERROR"].message };
+}
+
 /** gRPC statuses that mean "the domain could not be reached in time", not "the domain said no". */
 const UNREACHABLE = new Set([1, 4, 14]); // CANCELLED, DEADLINE_EXCEEDED, UNAVAILABLE
 
@@ -37,12 +45,8 @@ export function errorInfoOfCall(error: unknown): ErrorInfo {
     metadata?: Parameters<typeof errorCodeOf>[0]["metadata"];
   };
   const code = typeof e?.metadata?.get === "function" ? errorCodeOf(e) : undefined;
-  if (code !== undefined) {
-    // The domain's status details are its client-safe ImError message (lib/grpc/errors.ts).
-    const text = typeof e.details === "string" && e.details !== "" ? e.details : undefined;
-    const name = errorNameOf(code);
-    return { code, msg: text ?? ErrorCatalogue[name ?? "SYSTEM_ERROR"].message };
-  }
+  // The domain's status details are its client-safe ImError message (lib/grpc/errors.ts).
+  if (code !== undefined) return errorInfoOfCode(code, typeof e.details === "string" ? e.details : "");
   if (typeof e?.code === "number" && UNREACHABLE.has(e.code)) {
     return errorInfo("SERVER_NOT_AVAILABLE", "domain unavailable");
   }

@@ -9,14 +9,14 @@ import {
   RecallMessageAck,
   RecallMessageContent,
 } from "../../gen/ts/whaleshark/v1/message.js";
-import { ErrorCatalogue, errorNameOf } from "../../lib/errors/index.js";
+import { ErrorCatalogue } from "../../lib/errors/index.js";
 import { toServiceError } from "../../lib/grpc/errors.js";
 import { relayReceiveAck } from "../../lib/push/receive-ack.js";
 import type { SessionRecord } from "../../lib/sessions/session-record.js";
 import type { JsonObject } from "../../lib/wire/index.js";
 import type { Connection } from "../session/connection.js";
 import type { GatewayContext } from "./context.js";
-import { type ErrorInfo, errorInfo, errorInfoOfCall, sendError } from "./error-frame.js";
+import { type ErrorInfo, errorInfo, errorInfoOfCall, errorInfoOfCode, sendError } from "./error-frame.js";
 
 /** C→S commands the gateway relays to the domain's ChatService (spec §3.7, chat_service.proto). */
 export const FORWARDED_COMMANDS: ReadonlySet<number> = new Set([
@@ -156,8 +156,7 @@ class ItemRefused extends Error {
 
   constructor(result: ChatServiceSendResult) {
     super(result.msg);
-    const name = errorNameOf(result.code);
-    this.info = { code: result.code, msg: result.msg || ErrorCatalogue[name ?? "SYSTEM_ERROR"].message };
+    this.info = errorInfoOfCode(result.code, result.msg);
   }
 }
 

@@ -94,13 +94,13 @@ export class RedisKvStore implements KvStore {
   }
 
   incrAbove(key: string, floor: number, by = 1): Promise<number> {
-    return this.run("incrAbove", key, (r) =>
+    return this.direct("incrAbove", key, (r) =>
       r.kvIncrAbove(key, String(checkInteger(floor, "floor")), String(checkInteger(by, "by"))),
     );
   }
 
   expire(key: string, ttlMs: number): Promise<boolean> {
-    return this.run("expire", key, async (r) => {
+    return this.direct("expire", key, async (r) => {
       const ms = checkTtl(ttlMs);
       if (ms > 0) return (await r.pexpire(key, ms)) === 1;
       // 0 = no expiry (kv.ts): PERSIST, but PERSIST alone cannot tell a
@@ -113,18 +113,20 @@ export class RedisKvStore implements KvStore {
   }
 
   hget(key: string, field: string): Promise<string | null> {
-    return this.run("hget", key, (r) => r.hget(key, field));
+    return this.direct("hget", key, (r) => r.hget(key, field));
   }
 
   hset(key: string, fields: Record<string, string>): Promise<void> {
-    return this.run("hset", key, async (r) => {
+    return this.direct("hset", key, async (r) => {
       // HSET refuses an empty field list; there is nothing to write anyway.
       if (Object.keys(fields).length > 0) await r.hset(key, fields);
     });
   }
 
   hdel(key: string, ...fields: string[]): Promise<number> {
-    return this.run("hdel", key, (r) => (fields.length === 0 ? Promise.resolve(0) : r.hdel(key, ...fields)));
+    return this.direct("hdel", key, (r) =>
+      fields.length === 0 ? Promise.resolve(0) : r.hdel(key, ...fields),
+    );
   }
 
   hgetall(key: string): Promise<Record<string, string>> {
@@ -160,10 +162,14 @@ export class RedisKvStore implements KvStore {
     }
   }
 
+  /** A command outside the batch: it must not overtake the batched operations issued before it. */
+  private direct<T>(op: string, key: string, command: (redis: ScriptedRedis) => Promise<T>): Promise<T> {
+    if (!this.closed) this.#batch.flush();
+    return this.run(op, key, command);
+  }
+
   private async run<T>(op: string, key: string, command: (redis: ScriptedRedis) => Promise<T>): Promise<T> {
     if (this.closed) throw new Error("kv store is closed");
-    // A command outside the batch must not overtake the batched operations issued before it.
-    if (command.length > 0) this.#batch.flush();
     try {
       return await command(this.redis);
     } catch (err) {

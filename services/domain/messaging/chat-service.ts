@@ -1,5 +1,6 @@
 import type { ChatServiceService, SessionContext } from "../../../gen/ts/whaleshark/v1/chat_service.js";
-import { ErrorCatalogue, ImError, isImError } from "../../../lib/errors/index.js";
+import { ErrorCatalogue, ImError } from "../../../lib/errors/index.js";
+import { errorCodeOf, toServiceError } from "../../../lib/grpc/errors.js";
 import type { InternalHandlers } from "../../../lib/grpc/serve.js";
 import { GROUP, type SenderDevice } from "./chat-message.js";
 import type { Messaging } from "./messaging.js";
@@ -63,12 +64,12 @@ function sendResult(
       data: { messageId: m.messageId, messageKey: m.messageKey, messageSequence: m.messageSequence },
     };
   }
-  // As lib/grpc/errors.ts toServiceError: an unexpected error's own text stays in the logs.
-  const error = outcome.reason;
-  if (isImError(error)) return { code: error.code, msg: error.message, data: undefined };
+  // The translation a single call's error gets (lib/grpc/errors.ts): an unexpected error's own
+  // text stays in the logs, the client gets the catalogue's.
+  const error = toServiceError(outcome.reason);
   return {
-    code: ErrorCatalogue.SYSTEM_ERROR.code,
-    msg: ErrorCatalogue.SYSTEM_ERROR.message,
+    code: errorCodeOf(error) ?? ErrorCatalogue.SYSTEM_ERROR.code,
+    msg: error.details ?? "",
     data: undefined,
   };
 }
