@@ -12,6 +12,18 @@ export const STORE_QUEUES = {
   group: "store.group",
 } as const;
 
+/**
+ * The header of a bus message that carries several jobs of its queue
+ * (StoreP2PMessageJobs / StoreGroupMessageJobs, store_job.proto); a message
+ * without it is one job.
+ */
+export const BATCH_HEADERS: Readonly<Record<string, string>> = Object.freeze({ jobs: "batch" });
+
+/** Whether a persistence bus message carries a batch of jobs (see {@link BATCH_HEADERS}). */
+export function isJobBatch(headers: Record<string, string>): boolean {
+  return headers.jobs === BATCH_HEADERS.jobs;
+}
+
 /** Declares both persistence queues (idempotent; publishers may call it too). */
 export async function declareStoreQueues(bus: Bus): Promise<void> {
   await bus.declareQueue(STORE_QUEUES.p2p, { durable: true });

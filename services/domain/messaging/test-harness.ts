@@ -1,6 +1,11 @@
 import { pino } from "pino";
 import { type Delivery, DeliveryBatch } from "../../../gen/ts/whaleshark/v1/delivery.js";
-import { StoreGroupMessageJob, StoreP2PMessageJob } from "../../../gen/ts/whaleshark/v1/store_job.js";
+import {
+  StoreGroupMessageJob,
+  StoreGroupMessageJobs,
+  StoreP2PMessageJob,
+  StoreP2PMessageJobs,
+} from "../../../gen/ts/whaleshark/v1/store_job.js";
 import { MemoryBus } from "../../../lib/adapters/memory/bus.js";
 import { MemoryKvStore } from "../../../lib/adapters/memory/kv-store.js";
 import type { Config } from "../../../lib/config/index.js";
@@ -9,7 +14,7 @@ import type { Bus, BusConsumer } from "../../../lib/ports/bus.js";
 import type { Database } from "../../../lib/ports/db.js";
 import type { KvStore } from "../../../lib/ports/kv.js";
 import { DELIVERY_QUEUE_OPTIONS, Pusher } from "../../../lib/push/pusher.js";
-import { STORE_QUEUES } from "../../../lib/queues/store-queues.js";
+import { isJobBatch, STORE_QUEUES } from "../../../lib/queues/store-queues.js";
 import {
   deliveryQueue,
   encodeSession,
@@ -98,9 +103,11 @@ export async function startMessagingHarness(
     consumeJobs?: boolean;
     /** How long deliveries must stay quiet before `pushes()` returns (default 20 ms; more on a real broker). */
     settleMs?: number;
+    /** Opens the database (default: a fresh migrated PostgreSQL database; e.g. PGlite instead). */
+    database?: () => Promise<MigratedTestDatabase>;
   } = {},
 ): Promise<MessagingHarness> {
-  const database = await migratedTestDatabase();
+  const database = await (opts.database ?? migratedTestDatabase)();
   const kv = opts.kv ?? new MemoryKvStore();
   const bus = opts.bus ?? new MemoryBus();
   const logger = pino({ level: process.env.WHALESHARK_TEST_LOG ?? "silent" });
@@ -124,13 +131,26 @@ export async function startMessagingHarness(
   const consumers: BusConsumer[] = [];
   const nodes = new Set<string>();
   const jobs: Array<StoreP2PMessageJob | StoreGroupMessageJob> = [];
-  for (const [queue, decode] of [
-    [STORE_QUEUES.p2p, (b: Uint8Array) => StoreP2PMessageJob.decode(b)],
-    [STORE_QUEUES.group, (b: Uint8Array) => StoreGroupMessageJob.decode(b)],
+  // A bus message holds one job, or a turn's jobs with the `jobs: batch` header (store_job.proto).
+  for (const [queue, one, many] of [
+    [
+      STORE_QUEUES.p2p,
+      (b: Uint8Array) => StoreP2PMessageJob.decode(b),
+      (b: Uint8Array) => StoreP2PMessageJobs.decode(b).jobs,
+    ],
+    [
+      STORE_QUEUES.group,
+      (b: Uint8Array) => StoreGroupMessageJob.decode(b),
+      (b: Uint8Array) => StoreGroupMessageJobs.decode(b).jobs,
+    ],
   ] as const) {
     if (opts.consumeJobs === false) break;
     await bus.declareQueue(queue, { durable: true });
-    consumers.push(await bus.consume(queue, async (msg) => void jobs.push(decode(msg.body))));
+    consumers.push(
+      await bus.consume(queue, async (msg) => {
+        jobs.push(...(isJobBatch(msg.headers) ? many(msg.body) : [one(msg.body)]));
+      }),
+    );
   }
 
   const watch = async (node: string) => {

@@ -1,4 +1,9 @@
-import { StoreGroupMessageJob, StoreP2PMessageJob } from "../../../gen/ts/whaleshark/v1/store_job.js";
+import {
+  StoreGroupMessageJob,
+  StoreGroupMessageJobs,
+  StoreP2PMessageJob,
+  StoreP2PMessageJobs,
+} from "../../../gen/ts/whaleshark/v1/store_job.js";
 
 /** ConversationType P2P (enums.proto). */
 export const P2P = 0;
@@ -35,9 +40,46 @@ export class InvalidJobError extends Error {
   override readonly name = "InvalidJobError";
 }
 
-/** Decodes a `store.p2p` bus message. @throws InvalidJobError */
+/** Decodes a `store.p2p` bus message of one job. @throws InvalidJobError */
 export function decodeP2PJob(bytes: Uint8Array): StoredMessage {
-  const job = decode(() => StoreP2PMessageJob.decode(bytes));
+  return p2pMessage(decode(() => StoreP2PMessageJob.decode(bytes)));
+}
+
+/** Decodes a `store.group` bus message of one job. @throws InvalidJobError */
+export function decodeGroupJob(bytes: Uint8Array): StoredMessage {
+  return groupMessage(decode(() => StoreGroupMessageJob.decode(bytes)));
+}
+
+/** A job of a bus message: the message to store, or why it cannot be stored. */
+export type DecodedJob = StoredMessage | InvalidJobError;
+
+/**
+ * Decodes the jobs of one bus message: one job, or with `batch` (the
+ * message's `jobs: batch` header, lib/queues/store-queues.ts) several. Each
+ * job of a batch is checked on its own, so one incomplete job does not hide
+ * the others.
+ * @throws InvalidJobError when the message itself cannot be decoded
+ */
+export function decodeJobs(kind: "p2p" | "group", bytes: Uint8Array, batch: boolean): DecodedJob[] {
+  if (!batch) return [kind === "p2p" ? decodeP2PJob(bytes) : decodeGroupJob(bytes)];
+  return kind === "p2p"
+    ? eachJob(decode(() => StoreP2PMessageJobs.decode(bytes)).jobs, p2pMessage)
+    : eachJob(decode(() => StoreGroupMessageJobs.decode(bytes)).jobs, groupMessage);
+}
+
+function eachJob<J>(jobs: J[], toMessage: (job: J) => StoredMessage): DecodedJob[] {
+  if (jobs.length === 0) throw new InvalidJobError("job batch without jobs");
+  return jobs.map((job) => {
+    try {
+      return toMessage(job);
+    } catch (err) {
+      if (err instanceof InvalidJobError) return err;
+      throw err;
+    }
+  });
+}
+
+function p2pMessage(job: StoreP2PMessageJob): StoredMessage {
   const m = job.message;
   if (m === undefined) throw new InvalidJobError("p2p job without message");
   return check({
@@ -55,9 +97,7 @@ export function decodeP2PJob(bytes: Uint8Array): StoredMessage {
   });
 }
 
-/** Decodes a `store.group` bus message. @throws InvalidJobError */
-export function decodeGroupJob(bytes: Uint8Array): StoredMessage {
-  const job = decode(() => StoreGroupMessageJob.decode(bytes));
+function groupMessage(job: StoreGroupMessageJob): StoredMessage {
   const m = job.message;
   if (m === undefined) throw new InvalidJobError("group job without message");
   return check({

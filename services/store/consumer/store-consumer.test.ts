@@ -3,10 +3,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { MemoryBus } from "../../../lib/adapters/memory/bus.js";
 import { openPgliteDatabase } from "../../../lib/adapters/pglite/database.js";
 import type { Database } from "../../../lib/ports/db.js";
-import { replayStoreDeadLetters, STORE_QUEUES } from "../../../lib/queues/store-queues.js";
+import { BATCH_HEADERS, replayStoreDeadLetters, STORE_QUEUES } from "../../../lib/queues/store-queues.js";
 import { migratedTestDatabase } from "../../../lib/testing/migrated-database.js";
 import { type StoreConsumer, startStoreConsumer } from "./store-consumer.js";
-import { groupJob, p2pJob } from "./test-jobs.js";
+import { groupJob, groupJobs, p2pJob, p2pJobs } from "./test-jobs.js";
 
 const logger = pino({ level: "silent" });
 
@@ -154,6 +154,54 @@ describe.each(databases)("store consumer (memory bus, %s)", (_name, openDb) => {
     expect(counts.stored).toBe(19);
     expect(counts.rejected).toBe(3); // once per attempt (maxAttempts 3)
     expect(counts.splits).toBeGreaterThan(0);
+  });
+
+  it("stores every job of a batch message (one bus message, header jobs: batch)", async () => {
+    const app = await start();
+    const p2p = Array.from({ length: 40 }, (_, i) => ({
+      appId: app,
+      key: 8000 + i,
+      seq: i + 1,
+      from: "a",
+      to: "b",
+    }));
+    await bus.publish(STORE_QUEUES.p2p, p2pJobs(p2p), { ...BATCH_HEADERS });
+    const group = Array.from({ length: 5 }, (_, i) => ({
+      appId: app,
+      key: 8100 + i,
+      seq: i + 1,
+      from: "a",
+      to: "g",
+    }));
+    await bus.publish(STORE_QUEUES.group, groupJobs(group), { ...BATCH_HEADERS });
+    await eventually(async () => expect(consumer.counts("p2p").stored).toBe(40));
+    await eventually(async () => expect(consumer.counts("group").stored).toBe(5));
+    expect(await db.messageBody.count({ where: { appId: app } })).toBe(45);
+    expect(await db.messageHistory.count({ where: { appId: app } })).toBe(80); // group rows live elsewhere
+    expect(await bus.depth(STORE_QUEUES.p2p)).toEqual({ ready: 0, dead: 0 });
+  });
+
+  it("writes a batch's good jobs and dead-letters the batch whole when one job is bad", async () => {
+    const app = await start();
+    const jobs = Array.from({ length: 10 }, (_, i) => ({
+      appId: app,
+      key: 8200 + i,
+      seq: i + 1,
+      from: "a",
+      to: "b",
+    }));
+    const withPoison = jobs.map((m, i) => (i === 3 ? { ...m, body: "x".repeat(6000) } : m)); // over VARCHAR(5000)
+    const withIncomplete = jobs.map((m, i) => (i === 6 ? { ...m, key: 8300, messageId: "" } : m));
+    await bus.publish(STORE_QUEUES.p2p, p2pJobs(withPoison), { ...BATCH_HEADERS });
+    await eventually(async () => expect(await bus.depth(STORE_QUEUES.p2p)).toEqual({ ready: 0, dead: 1 }));
+    expect(await db.messageBody.count({ where: { appId: app } })).toBe(9);
+    // a job without message_id is refused on its own; the others of its batch are found stored
+    await bus.publish(STORE_QUEUES.p2p, p2pJobs(withIncomplete), { ...BATCH_HEADERS });
+    await eventually(async () => expect(await bus.depth(STORE_QUEUES.p2p)).toEqual({ ready: 0, dead: 2 }));
+    expect(consumer.counts("p2p").invalid).toBe(3); // once per attempt
+    expect(await db.messageBody.count({ where: { appId: app } })).toBe(10); // job 3 stored from the second batch
+    expect(await db.messageHistory.count({ where: { appId: app } })).toBe(20); // stored once each
+    expect(await db.messageBody.count({ where: { messageKey: 8300n } })).toBe(0);
   });
 
   it("dead-letters undecodable jobs and keeps consuming", async () => {

@@ -2,10 +2,10 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { Bus, BusConsumer } from "../../../lib/ports/bus.js";
 import type { Database } from "../../../lib/ports/db.js";
-import { declareStoreQueues, STORE_QUEUES } from "../../../lib/queues/store-queues.js";
+import { declareStoreQueues, isJobBatch, STORE_QUEUES } from "../../../lib/queues/store-queues.js";
 import { BatchWriter } from "./batch-writer.js";
 import { type ConsumerCounts, ConsumerMetrics } from "./consumer-metrics.js";
-import { decodeGroupJob, decodeP2PJob, InvalidJobError, type StoredMessage } from "./jobs.js";
+import { type DecodedJob, decodeJobs, InvalidJobError, type StoredMessage } from "./jobs.js";
 import { writeMessages } from "./message-writer.js";
 
 /** Options of {@link startStoreConsumer}. */
@@ -55,8 +55,8 @@ export async function startStoreConsumer(opts: StoreConsumerOptions): Promise<St
   const metrics = new ConsumerMetrics(opts.registry);
   const lanes: Lane[] = [];
   try {
-    lanes.push(await startLane(opts, metrics, "p2p", decodeP2PJob));
-    lanes.push(await startLane(opts, metrics, "group", decodeGroupJob));
+    lanes.push(await startLane(opts, metrics, "p2p"));
+    lanes.push(await startLane(opts, metrics, "group"));
   } catch (err) {
     await Promise.all(lanes.map(stopLane));
     throw err;
@@ -73,7 +73,6 @@ async function startLane(
   opts: StoreConsumerOptions,
   metrics: ConsumerMetrics,
   name: keyof typeof STORE_QUEUES,
-  decode: (bytes: Uint8Array) => StoredMessage,
 ): Promise<Lane> {
   const log = opts.logger.child({ component: "store-consumer", queue: STORE_QUEUES[name] });
   const writer = new BatchWriter<StoredMessage>({
@@ -111,18 +110,28 @@ async function startLane(
   const consumer = await opts.bus.consume(
     STORE_QUEUES[name],
     async (msg) => {
-      let message: StoredMessage;
+      let jobs: DecodedJob[];
       try {
-        message = decode(msg.body);
+        jobs = decodeJobs(name, msg.body, isJobBatch(msg.headers));
       } catch (err) {
+        jobs = [err instanceof InvalidJobError ? err : new InvalidJobError(String(err))];
+      }
+      // A batch settles as a unit (store_job.proto): its good jobs are written
+      // even when one is bad, and a retry finds them stored.
+      const written = await Promise.allSettled(
+        jobs.flatMap((job) => (job instanceof InvalidJobError ? [] : [writer.add(job)])),
+      );
+      const invalid = jobs.find((job) => job instanceof InvalidJobError);
+      if (invalid !== undefined) {
         metrics.add(name, "invalid");
         log.error(
-          { err, attempt: msg.attempt },
-          "invalid persistence job; failing it for retry / dead letter",
+          { err: invalid.message, attempt: msg.attempt, jobs: jobs.length },
+          "invalid persistence job; failing its bus message for retry / dead letter",
         );
-        throw err instanceof InvalidJobError ? err : new InvalidJobError(String(err));
+        throw invalid;
       }
-      await writer.add(message);
+      const failed = written.find((result) => result.status === "rejected");
+      if (failed !== undefined) throw failed.reason;
     },
     { prefetch: opts.batchSize * 2, maxAttempts: opts.maxAttempts, retryDelayMs: opts.retryDelayMs },
   );

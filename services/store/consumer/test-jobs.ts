@@ -1,4 +1,9 @@
-import { StoreGroupMessageJob, StoreP2PMessageJob } from "../../../gen/ts/whaleshark/v1/store_job.js";
+import {
+  StoreGroupMessageJob,
+  StoreGroupMessageJobs,
+  StoreP2PMessageJob,
+  StoreP2PMessageJobs,
+} from "../../../gen/ts/whaleshark/v1/store_job.js";
 
 /** Fields of a test message; the rest get defaults. */
 export interface TestMessage {
@@ -13,7 +18,21 @@ export interface TestMessage {
 
 /** An encoded StoreP2PMessageJob (tests and bench). */
 export function p2pJob(m: TestMessage): Uint8Array {
-  return StoreP2PMessageJob.encode({
+  return StoreP2PMessageJob.encode(p2pJobOf(m)).finish();
+}
+
+/** An encoded StoreP2PMessageJobs, published with the `jobs: batch` header (tests). */
+export function p2pJobs(ms: TestMessage[]): Uint8Array {
+  return StoreP2PMessageJobs.encode({ jobs: ms.map(p2pJobOf) }).finish();
+}
+
+/** An encoded StoreGroupMessageJobs, published with the `jobs: batch` header (tests). */
+export function groupJobs(ms: TestMessage[]): Uint8Array {
+  return StoreGroupMessageJobs.encode({ jobs: ms.map(groupJobOf) }).finish();
+}
+
+function p2pJobOf(m: TestMessage): StoreP2PMessageJob {
+  return {
     message: {
       appId: m.appId ?? 10001,
       clientType: 1,
@@ -28,12 +47,16 @@ export function p2pJob(m: TestMessage): Uint8Array {
       messageTime: 1_700_000_000_000 + m.key,
     },
     acceptedTime: 1_700_000_000_500 + m.key,
-  }).finish();
+  };
 }
 
 /** An encoded StoreGroupMessageJob; `to` is the group id (tests and bench). */
 export function groupJob(m: TestMessage): Uint8Array {
-  return StoreGroupMessageJob.encode({
+  return StoreGroupMessageJob.encode(groupJobOf(m)).finish();
+}
+
+function groupJobOf(m: TestMessage): StoreGroupMessageJob {
+  return {
     message: {
       appId: m.appId ?? 10001,
       clientType: 1,
@@ -50,5 +73,5 @@ export function groupJob(m: TestMessage): Uint8Array {
       messageTime: 1_700_000_000_000 + m.key,
     },
     acceptedTime: 1_700_000_000_500 + m.key,
-  }).finish();
+  };
 }
