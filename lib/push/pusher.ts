@@ -147,51 +147,18 @@ export class Pusher {
       return;
     }
     const now = this.#now();
-    const byNode = new Map<string, DeliveryBatchBuilder>();
-    // The JSON of one item is encoded once, however many devices receive it.
-    const encoded = new Map<unknown, Buffer>();
+    const turn = new TurnBatches();
     for (const push of pushes) {
-      const { appId } = push;
       for (const item of push.items) {
-        const records = sessions.get(sessionKey(appId, item.userId)) ?? [];
-        const devices = pick(records, item.target, now, this.#opts.sessionTtlMs);
-        if (devices.length === 0) continue;
-        let dataJson = encoded.get(item.data);
-        if (dataJson === undefined) {
-          dataJson = Buffer.from(JSON.stringify(item.data ?? null), "utf8");
-          encoded.set(item.data, dataJson);
-        }
-        for (const d of devices) {
-          let batch = byNode.get(d.nodeId);
-          if (batch === undefined) {
-            batch = new DeliveryBatchBuilder();
-            byNode.set(d.nodeId, batch);
-          }
-          batch.add(
-            {
-              appId,
-              userId: item.userId,
-              clientType: d.clientType,
-              imei: d.imei,
-              command: item.command,
-              closeAfter: false,
-              connectionId: "",
-            },
-            dataJson,
-          );
-          push.nodes.add(d.nodeId);
-          push.targeted.push({
-            userId: item.userId,
-            clientType: d.clientType,
-            imei: d.imei,
-            nodeId: d.nodeId,
-          });
+        const records = sessions.get(sessionKey(push.appId, item.userId)) ?? [];
+        for (const device of pick(records, item.target, now, this.#opts.sessionTtlMs)) {
+          turn.add(push, item, device);
         }
       }
     }
     const failures = new Map<string, unknown>();
     await Promise.all(
-      [...byNode].map(([nodeId, b]) =>
+      [...turn.byNode].map(([nodeId, b]) =>
         this.#publish(nodeId, DeliveryBatch.encode(b.batch).finish()).catch((error: unknown) => {
           failures.set(nodeId, error);
         }),
@@ -242,6 +209,42 @@ export class Pusher {
   async #declare(nodeId: string): Promise<void> {
     await this.#opts.bus.declareQueue(deliveryQueue(nodeId), DELIVERY_QUEUE_OPTIONS);
     this.#declared.set(nodeId, this.#now());
+  }
+}
+
+/** The DeliveryBatch of each gateway node for one turn's pushes. */
+class TurnBatches {
+  readonly byNode = new Map<string, DeliveryBatchBuilder>();
+  /** The JSON of one item is encoded once, however many devices receive it. */
+  readonly #encoded = new Map<unknown, Buffer>();
+
+  /** Adds `item` for one of its devices to that device's node batch, and records the target on `push`. */
+  add(push: PendingPush, item: PushItem, device: SessionRecord): void {
+    let dataJson = this.#encoded.get(item.data);
+    if (dataJson === undefined) {
+      dataJson = Buffer.from(JSON.stringify(item.data ?? null), "utf8");
+      this.#encoded.set(item.data, dataJson);
+    }
+    let batch = this.byNode.get(device.nodeId);
+    if (batch === undefined) {
+      batch = new DeliveryBatchBuilder();
+      this.byNode.set(device.nodeId, batch);
+    }
+    const { clientType, imei, nodeId } = device;
+    batch.add(
+      {
+        appId: push.appId,
+        userId: item.userId,
+        clientType,
+        imei,
+        command: item.command,
+        closeAfter: false,
+        connectionId: "",
+      },
+      dataJson,
+    );
+    push.nodes.add(nodeId);
+    push.targeted.push({ userId: item.userId, clientType, imei, nodeId });
   }
 }
 
