@@ -1,11 +1,12 @@
 import { parseArgs } from "node:util";
 import { generateUserSign } from "../lib/auth/index.js";
 import { type Config, ConfigError, loadConfig } from "../lib/config/index.js";
+import { configureGrpcServers } from "../lib/grpc/server.js";
 import { createRootLogger, roleLogger } from "../lib/log/index.js";
 import type { RoleName } from "../lib/role/role.js";
 import { runCluster } from "./cluster.js";
 import { createDeps } from "./deps.js";
-import { runAllInOne } from "./embedded.js";
+import { runAllInOne, withDomainMetrics } from "./embedded.js";
 import { runUntilSignal } from "./lifecycle.js";
 import { runMigrate } from "./migrate.js";
 
@@ -92,9 +93,12 @@ async function runOne(name: RoleName, config: Config): Promise<number> {
     // Memory kv and bus are private to a process: a lone role cannot reach the others.
     logger.warn({ role: name }, "one role in the embedded profile talks to nobody; use `whaleshark start`");
   }
+  configureGrpcServers(config);
   const deps = await createDeps(config, logger);
-  const handle = await deps.startRole(name, roleLogger(logger, name));
-  return runUntilSignal([handle], logger, () => deps.close());
+  const log = roleLogger(logger, name);
+  const handle = await deps.startRole(name, log);
+  const served = name === "domain" ? await withDomainMetrics(handle, config, log) : handle;
+  return runUntilSignal([served], logger, () => deps.close());
 }
 
 /** `whaleshark token`: the userSign alone on stdout, so scripts can capture it. */

@@ -1,7 +1,9 @@
 import type { Logger } from "pino";
 import type { Config } from "../lib/config/index.js";
 import { InProcessServices } from "../lib/grpc/in-process.js";
+import { configureGrpcServers } from "../lib/grpc/server.js";
 import { roleLogger } from "../lib/log/index.js";
+import { createMetricsRegistry, startRoleMetrics } from "../lib/metrics/index.js";
 import type { RoleHandle } from "../lib/role/role.js";
 import { createDeps } from "./deps.js";
 import { runUntilSignal } from "./lifecycle.js";
@@ -16,13 +18,16 @@ import { startOrder } from "./roles.js";
  * loopback); their servers still listen for everyone else.
  */
 export async function runAllInOne(config: Config, logger: Logger): Promise<number> {
+  configureGrpcServers(config); // reflection and connection caps of the domain and store servers
   // The roles of this process call each other's gRPC services directly (lib/grpc/in-process.ts).
   const deps = await createDeps(config, logger, { inProcess: new InProcessServices() });
   if (config.profile === "embedded") await deps.db(); // migrate before anything listens
   const handles: RoleHandle[] = [];
   try {
     for (const name of startOrder) {
-      handles.unshift(await deps.startRole(name, roleLogger(logger, name)));
+      const role = roleLogger(logger, name);
+      const handle = await deps.startRole(name, role);
+      handles.unshift(name === "domain" ? await withDomainMetrics(handle, config, role) : handle);
       // Jobs replayed from the bus journal are stored before the domain checks resends against them.
       if (name === "store") await deps.recovered?.();
     }
@@ -34,4 +39,35 @@ export async function runAllInOne(config: Config, logger: Logger): Promise<numbe
   }
   logger.info({ roles: handles.map((h) => `${h.role}@${h.grpcAddress}`) }, "whaleshark started");
   return runUntilSignal(handles, logger, () => deps.close());
+}
+
+/**
+ * Serves the domain role's `/metrics` endpoint (`metrics.domainPort`, 9465) beside `handle` and
+ * stops it after the role. The domain keeps no Prometheus registry of its own, so this one holds
+ * the process metrics (CPU, memory, event-loop lag, GC) labelled `role="domain"`; the gateway and
+ * the store serve theirs themselves. Nothing starts when `metrics.enabled` is false.
+ */
+export async function withDomainMetrics(
+  handle: RoleHandle,
+  config: Config,
+  logger: Logger,
+): Promise<RoleHandle> {
+  const registry = createMetricsRegistry({ role: "domain", nodeId: config.nodeId });
+  let metrics: Awaited<ReturnType<typeof startRoleMetrics>>;
+  try {
+    metrics = await startRoleMetrics(config, "domain", registry, logger);
+  } catch (err) {
+    await handle.stop();
+    throw err;
+  }
+  return {
+    ...handle,
+    stop: async () => {
+      try {
+        await handle.stop();
+      } finally {
+        await metrics?.stop();
+      }
+    },
+  };
 }

@@ -10,6 +10,17 @@ import { type ProblemCount, summarizeProblems } from "./load/problem-log.js";
 import type { ScenarioContext } from "./scenarios/context.js";
 import { startTarget } from "./target/target.js";
 
+/**
+ * The gateway's send rates (gateway.sendRate*, 100 a second per connection by default: a person
+ * never gets near) lifted: the scenarios measure how much the server carries, one-conn with one
+ * connection at thousands a second. Only `flood` keeps them, since they are what it measures;
+ * `--server-env` overrides either way.
+ */
+export const NO_SEND_RATES: Readonly<Record<string, string>> = {
+  WHALESHARK_GATEWAY__SEND_RATE_PER_CONNECTION: "0",
+  WHALESHARK_GATEWAY__SEND_RATE_PER_USER: "0",
+};
+
 /** Stops the run in progress (agents, then servers and what they created); set while one runs. */
 let running: (() => Promise<void>) | undefined;
 
@@ -37,6 +48,8 @@ async function scenarioRunner(
       return (await import("./scenarios/baseline.js")).runBaseline;
     case "one-conn":
       return (await import("./scenarios/one-conn.js")).runOneConnScenario;
+    case "flood":
+      return (await import("./scenarios/flood.js")).runFloodScenario;
   }
 }
 
@@ -77,7 +90,7 @@ export async function runBench(
     gateways: options.gateways,
     logLevel: options.logLevel,
     logDir,
-    env: options.serverEnv,
+    env: { ...(options.scenario === "flood" ? {} : NO_SEND_RATES), ...options.serverEnv },
     cpuProfileDir: options.cpuProf ? join(logDir, "profiles") : undefined,
   });
   report.data.processes = target.processes;

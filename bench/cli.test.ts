@@ -13,6 +13,14 @@ describe("parseBenchArgs", () => {
     // one-conn: as fast as the SDK's default window allows, 20 conversations.
     expect(parseBenchArgs(["one-conn"])).toMatchObject({ rate: 0, window: 256, conversations: 20 });
     expect(parseBenchArgs(["baseline"]).window).toBe(4);
+    // flood: 50 other senders at 250/s in all beside one connection keeping 10,000 sends in flight.
+    expect(parseBenchArgs(["flood"])).toMatchObject({
+      pairs: 50,
+      rate: 250,
+      flood: 10_000,
+      durationMs: 10_000,
+    });
+    expect(parseBenchArgs(["flood", "--flood", "500"]).flood).toBe(500);
     expect(
       parseBenchArgs(["one-conn", "--conversations", "3", "--window", "8", "--rate", "50"]),
     ).toMatchObject({ rate: 50, window: 8, conversations: 3 });

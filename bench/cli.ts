@@ -2,7 +2,7 @@ import { type ParseArgsConfig, parseArgs } from "node:util";
 import type { Profile } from "./target/target.js";
 
 /** The scenarios `npm run bench -- <scenario>` runs. */
-export const SCENARIOS = ["idle", "p2p", "group", "baseline", "one-conn"] as const;
+export const SCENARIOS = ["idle", "p2p", "group", "baseline", "one-conn", "flood"] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** Every option with its default applied (durations in ms, rates per second). */
@@ -26,13 +26,15 @@ export interface BenchOptions {
   holdMs: number;
   /** Client PING interval; undefined = SDK default (a third of the gateway's announced timeout). */
   heartbeatMs: number | undefined;
-  /** p2p: sender/receiver pairs. */
+  /** p2p, flood: sender/receiver pairs. */
   pairs: number;
   /** one-conn: receivers of the one sender, each its own conversation. */
   conversations: number;
+  /** flood: sends the flooding connection keeps written and unanswered. */
+  flood: number;
   /**
    * p2p: fixed rate; group: group messages a second; baseline: broadcast messages a second;
-   * one-conn: fixed rate, 0 = as fast as the send window allows.
+   * one-conn: fixed rate, 0 = as fast as the send window allows; flood: the other users' rate.
    */
   rate: number;
   durationMs: number;
@@ -78,11 +80,14 @@ export const USAGE = `usage: npm run bench -- <${SCENARIOS.join("|")}> [options]
   --connections N       idle (default 1000) / baseline echo connections (default 50)
   --hold S              idle: seconds to hold the connections (default 30)
   --heartbeat-ms MS     client PING interval (default: SDK, a third of the server's)
-  --pairs N             p2p: sender/receiver pairs (default 200)
+  --pairs N             p2p: sender/receiver pairs (default 200; flood: 50)
   --conversations K     one-conn: receivers of the one sending connection (default 20)
+  --flood N             flood: sends one raw connection keeps in flight beside the P2P run
+                        (default 10000); it runs with the default send rates (gateway.sendRate*),
+                        which every other scenario lifts
   --rate R              p2p fixed rate (embedded 5000, distributed 2000) / group msgs/s (2) /
                         baseline broadcast msgs/s (100) / one-conn fixed rate (0 = as fast as
-                        the window allows, the default)
+                        the window allows, the default) / flood: the other users' msgs/s (250)
   --duration S          measured seconds per run (default 20; group, baseline, one-conn 10)
   --drain S             seconds to wait for the last ACKs and deliveries (default 10)
   --warmup S            p2p, one-conn: seconds of sends at 100/s before measuring (default 3)
@@ -116,6 +121,7 @@ const STRING_OPTIONS = [
   "heartbeat-ms",
   "pairs",
   "conversations",
+  "flood",
   "rate",
   "duration",
   "drain",
@@ -173,6 +179,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     group: 2,
     baseline: 100,
     "one-conn": 0,
+    flood: 250,
   }[scenario];
   return {
     scenario,
@@ -190,8 +197,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     connections,
     holdMs: num(v.hold, 30) * 1000,
     heartbeatMs: v["heartbeat-ms"] === undefined ? undefined : num(v["heartbeat-ms"], 0),
-    pairs: Math.max(1, num(v.pairs, 200)),
+    pairs: Math.max(1, num(v.pairs, scenario === "flood" ? 50 : 200)),
     conversations: Math.max(1, Math.floor(num(v.conversations, 20))),
+    flood: Math.max(1, Math.floor(num(v.flood, 10_000))),
     rate: num(v.rate, defaultRate),
     durationMs: num(v.duration, scenario === "p2p" ? 20 : 10) * 1000,
     drainMs: num(v.drain, 10) * 1000,

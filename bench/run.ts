@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- <idle|p2p|group|baseline|one-conn> [options]` (bench/cli.ts lists the options): runs
+ * `npm run bench -- <idle|p2p|group|baseline|one-conn|flood> [options]` (bench/cli.ts lists the options): runs
  * one scenario against a WhaleShark started for the run, prints a progress line on stderr, the
  * tables on stdout, and writes the whole report to bench/results/<scenario>-<profile>-<time>.json.
  */

@@ -1,9 +1,13 @@
 import type { Registry } from "prom-client";
+import { TokenRevocations } from "../lib/auth/index.js";
 import type { Config } from "../lib/config/index.js";
 import { resolveInternalSecret } from "../lib/grpc/auth.js";
-import { startGrpcServer } from "../lib/grpc/server.js";
+import { grpcPolicyOf, startGrpcServer } from "../lib/grpc/server.js";
 import { createMetricsRegistry, startRoleMetrics } from "../lib/metrics/index.js";
+import { ConnectionLimiter } from "../lib/net/connection-limiter.js";
+import { capToDescriptors, openFilesLimit } from "../lib/net/descriptor-limit.js";
 import { Pusher } from "../lib/push/pusher.js";
+import { ReceiveAckGate } from "../lib/push/receive-ack.js";
 import type { RoleDeps, RoleHandle } from "../lib/role/role.js";
 import { type ChatCalls, GrpcChatCalls } from "./commands/chat-client.js";
 import type { GatewayContext } from "./commands/context.js";
@@ -16,7 +20,7 @@ import { connectionHooks } from "./session/connection-hooks.js";
 import { startHeartbeatMonitor } from "./session/heartbeat-monitor.js";
 import { LocalRegistry } from "./session/local-registry.js";
 import { SessionStore } from "./session/session-store.js";
-import { IpLimiter } from "./transport/ip-limiter.js";
+import { allowedOrigins, originPolicy } from "./transport/origin-policy.js";
 import { startTcpServer } from "./transport/tcp-server.js";
 import type { Transport } from "./transport/transport.js";
 import { startWsServer } from "./transport/ws-server.js";
@@ -60,7 +64,10 @@ async function within(p: Promise<unknown>, ms: number): Promise<void> {
  * Starts the gateway role (DESIGN §2, issue 3): the TCP (`gateway.tcpPort`, 19001) and WebSocket
  * (`gateway.wsPort`, 19002, `gateway.wsPath`) listeners with the original's frame protocol, this
  * node's delivery consumer (`deliveryQueue(nodeId)`), the heartbeat monitor, its gRPC endpoint
- * (health + reflection) and its `/metrics` endpoint. Sessions live in `deps.kv`, kicks and pushes
+ * (health, plus reflection per `grpc.reflection`, on `gateway.grpcHost`) and its `/metrics`
+ * endpoint. Both client listeners share one connection budget (`gateway.maxConnections`,
+ * `maxConnectionsPerIp`, counted at the TCP accept), and a connection must log in within
+ * `gateway.loginTimeoutMs` of its accept (SECURITY.md). Sessions live in `deps.kv`, kicks and pushes
  * travel on `deps.bus`; chat frames go to the domain over gRPC, sync commands (9007 / 9009) to
  * the store's HistoryService.
  *
@@ -106,16 +113,36 @@ export async function startGateway(
     metrics,
     logger,
     pusher: new Pusher({ kv: deps.kv, bus: deps.bus, logger, sessionTtlMs: sessions.onlineWindowMs }),
+    receipts: new ReceiveAckGate(deps.kv),
+    revocations: new TokenRevocations({ kv: deps.kv, log: logger }),
   };
   const pending = new Set<Promise<unknown>>();
   const hooks = connectionHooks(ctx, pending);
   const accept = (transport: Transport): Connection => {
-    const conn = new Connection(transport, hooks, logger, Date.now(), g.maxInFlightSends);
+    // Every line the connection logs names its peer (malformed frames, closes, the login deadline).
+    const log = logger.child({ remote: transport.remote });
+    const conn = new Connection(
+      transport,
+      hooks,
+      log,
+      transport.acceptedAtMs,
+      g.maxInFlightSends,
+      g.loginTimeoutMs,
+    );
     ctx.registry.add(conn);
     metrics.opened(transport.kind);
     return conn;
   };
-  const limiter = new IpLimiter(g.maxConnectionsPerIp);
+  const fdLimit = openFilesLimit();
+  const maxConnections = capToDescriptors(g.maxConnections, fdLimit);
+  if (maxConnections < g.maxConnections) {
+    logger.warn(
+      { configured: g.maxConnections, effective: maxConnections, openFilesLimit: fdLimit },
+      "gateway.maxConnections lowered to fit the open-files limit (ulimit -n)",
+    );
+  }
+  const limiter = new ConnectionLimiter({ maxConnections, maxConnectionsPerIp: g.maxConnectionsPerIp });
+  const origins = allowedOrigins(g.allowedOrigins, config.profile);
   const listener = {
     host: g.host,
     maxFrameBytes: g.maxFrameBytes,
@@ -133,16 +160,25 @@ export async function startGateway(
     metrics,
     logger,
   });
+  // Health (and, in development, reflection) only: nothing calls the gateway over gRPC, so its
+  // port stays on loopback unless an orchestrator's probe needs it (gateway.grpcHost).
   const grpc = await startGrpcServer({
     role: "gateway",
-    host: g.host,
+    host: g.grpcHost,
     port: g.grpcPort,
     services: [],
     logger,
+    policy: grpcPolicyOf(config),
   });
   const metricsServer = await startRoleMetrics(config, "gateway", registry, logger);
   const tcp = await startTcpServer({ ...listener, port: g.tcpPort });
-  const ws = await startWsServer({ ...listener, port: g.wsPort, path: g.wsPath });
+  const ws = await startWsServer({
+    ...listener,
+    port: g.wsPort,
+    path: g.wsPath,
+    handshakeTimeoutMs: g.handshakeTimeoutMs,
+    origins: originPolicy(origins),
+  });
   const heartbeat = startHeartbeatMonitor(ctx.registry, g.heartbeatTimeoutMs);
   logger.info(
     {
@@ -154,6 +190,10 @@ export async function startGateway(
       metricsPort: metricsServer?.port,
       loginMode: g.loginMode,
       login: config.auth.login,
+      maxConnections,
+      maxConnectionsPerIp: g.maxConnectionsPerIp,
+      loginTimeoutMs: g.loginTimeoutMs,
+      allowedOrigins: origins,
     },
     "gateway listening",
   );

@@ -2,7 +2,7 @@ import type { LoginAckPack } from "../gen/ts/whaleshark/v1/envelope.js";
 import { MessageEncoding } from "../lib/wire/index.js";
 import type { BackoffPolicy } from "./backoff.js";
 import { SYNC_DEFAULTS, type SyncPolicy } from "./message-sync.js";
-import type { ResendPolicy } from "./outbox.js";
+import { RATE_LIMITED_MAX_MS, type ResendPolicy } from "./outbox.js";
 import type { TransportFactory } from "./transport/transport.js";
 
 /** How the client reconnects after losing its connection. */
@@ -83,6 +83,8 @@ export const RESEND_DEFAULTS: ResendPolicy = {
   maxAttempts: 5,
   // 500 / 90000: internal failure; 51001 / 51002: persistence failed; 71000: no service available.
   retryableCodes: [500, 51_001, 51_002, 71_000, 90_000],
+  // 60006 (sent too fast) is never final before this: the send waits the ACK's retryAfterMs, then goes again.
+  maxRateLimitedMs: RATE_LIMITED_MAX_MS,
 };
 
 /** Default send window: as many sends in flight as the gateway reads per connection by default. */

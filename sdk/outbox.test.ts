@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { MessageAck } from "../gen/ts/whaleshark/v1/message.js";
 import { ClientError } from "./client-error.js";
-import { Outbox, type ResendPolicy } from "./outbox.js";
+import { Outbox, type ResendPolicy, SEND_RATE_EXCEEDED } from "./outbox.js";
 
 const POLICY: ResendPolicy = {
   initialMs: 100,
@@ -180,5 +180,93 @@ describe("Outbox send window", () => {
     expect(() => outbox(0)).toThrow(RangeError);
     expect(() => outbox(1.5)).toThrow(RangeError);
     expect(() => outbox(Number.POSITIVE_INFINITY)).not.toThrow();
+  });
+});
+
+/** A refusal for rate (60006) of `id`, with the gateway's hint. */
+function rateRefusal(id: string, retryAfterMs?: number): MessageAck {
+  wire.answered(id);
+  return {
+    code: SEND_RATE_EXCEEDED,
+    msg: "too fast",
+    ok: false,
+    data: { messageId: id, retryAfterMs },
+  } as MessageAck;
+}
+
+describe("Outbox after a rate refusal (60006)", () => {
+  it("holds every write for the hint, then resends the refused in call order, then the queue", async () => {
+    const box = outbox(4, { initialMs: 10_000 }); // no timed resend in the way
+    const outcome = addAll(box, ids(0, 6));
+    expect(wire.writes).toEqual(ids(0, 4));
+    box.ack(P2P_ACK, ackOf("m0"));
+    expect(wire.writes).toEqual(ids(0, 5)); // m4 took m0's slot
+    // m2 refused first, then m1 (answers may come in any order), m3 accepted meanwhile.
+    expect(box.ack(P2P_ACK, rateRefusal("m2", 300))).toBe(true);
+    expect(box.ack(P2P_ACK, rateRefusal("m1", 200))).toBe(true);
+    expect(box.holding).toBe(true);
+    box.ack(P2P_ACK, ackOf("m3")); // frees a slot, but nothing is written while held
+    expect(wire.writes).toEqual(ids(0, 5));
+    vi.advanceTimersByTime(299);
+    expect(wire.writes).toEqual(ids(0, 5));
+    vi.advanceTimersByTime(1);
+    // The longest hint has passed: m1, m2 again, in call order, then m5 from the queue.
+    expect(wire.writes.slice(5)).toEqual(["m1", "m2", "m5"]);
+    expect(box.holding).toBe(false);
+    for (const id of ["m1", "m2", "m4", "m5"]) box.ack(P2P_ACK, ackOf(id));
+    await vi.runAllTimersAsync();
+    expect([...outcome.values()]).toEqual(Array(6).fill("ok"));
+    expect(box.size).toBe(0);
+  });
+
+  it("writes a send whose resend fell due during the hold with the refused ones, in its place", () => {
+    const box = outbox(3);
+    addAll(box, ["a", "b", "c"]);
+    vi.advanceTimersByTime(50);
+    box.ack(P2P_ACK, rateRefusal("b", 100)); // held until 150 ms; a's resend is due at 100 ms
+    vi.advanceTimersByTime(60);
+    expect(wire.writes).toEqual(["a", "b", "c"]);
+    vi.advanceTimersByTime(40);
+    expect(wire.writes).toEqual(["a", "b", "c", "a", "b", "c"]); // c was due at 100 ms as well
+  });
+
+  it("does not count a refused write as an attempt: the resend waits for its ACK afresh", async () => {
+    const box = outbox(1, { maxAttempts: 2 });
+    const outcome = addAll(box, ["a"]);
+    vi.advanceTimersByTime(99);
+    box.ack(P2P_ACK, rateRefusal("a", 10)); // its first write was answered, with a refusal
+    await vi.advanceTimersByTimeAsync(10 + 100);
+    expect(wire.writes).toEqual(["a", "a", "a"]); // the resend, then its one timed resend
+    expect(outcome.get("a")).toBeUndefined();
+  });
+
+  it("fails a send still refused for rate after maxRateLimitedMs, with the refusal's code", async () => {
+    const box = outbox(1, { maxRateLimitedMs: 1_000 });
+    const failed = box.add("a", P2P_ACK, frame("a")).catch((e: ClientError) => e);
+    for (let t = 0; t <= 1_000; t += 500) {
+      box.ack(P2P_ACK, rateRefusal("a", 500));
+      await vi.advanceTimersByTimeAsync(500);
+    }
+    expect(box.has("a")).toBe(true); // refused at 0, 500 and 1000 ms: not past the limit yet
+    box.ack(P2P_ACK, rateRefusal("a", 500)); // 1500 ms
+    const error = (await failed) as ClientError;
+    expect(error.reason).toBe("refused");
+    expect(error.code).toBe(SEND_RATE_EXCEEDED);
+    expect(box.size).toBe(0);
+    expect(box.holding).toBe(false); // a final refusal holds nothing
+    expect(wire.writes).toEqual(["a", "a", "a", "a"]);
+  });
+
+  it("ends the hold at a reconnect: flush rewrites the whole window at once", () => {
+    const box = outbox(2);
+    addAll(box, ["a", "b", "c"]);
+    box.ack(P2P_ACK, rateRefusal("a", 5_000));
+    wire.online = false;
+    box.pause();
+    wire.online = true;
+    wire.writes.length = 0;
+    box.flush();
+    expect(box.holding).toBe(false);
+    expect(wire.writes).toEqual(["a", "b"]);
   });
 });

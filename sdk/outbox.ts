@@ -1,4 +1,5 @@
 import type { MessageAck } from "../gen/ts/whaleshark/v1/message.js";
+import { ErrorCatalogue } from "../lib/errors/catalogue.js";
 import { type BackoffPolicy, backoffDelay } from "./backoff.js";
 import { ClientError } from "./client-error.js";
 
@@ -11,7 +12,20 @@ export interface ResendPolicy extends BackoffPolicy {
    * resent with the same messageId (e.g. 500/90000 when the domain was down, D22).
    */
   retryableCodes: readonly number[];
+  /**
+   * How long a send may keep being refused for rate (60006 SEND_RATE_EXCEEDED), ms from its first
+   * such refusal, before it fails with that refusal (default {@link RATE_LIMITED_MAX_MS}).
+   */
+  maxRateLimitedMs?: number;
 }
+
+/** The ACK code of a send refused for rate: wait `data.retryAfterMs`, then resend (gateway/commands/send-rate.ts). */
+export const SEND_RATE_EXCEEDED = ErrorCatalogue.SEND_RATE_EXCEEDED.code;
+/** Default of {@link ResendPolicy.maxRateLimitedMs}. */
+export const RATE_LIMITED_MAX_MS = 30_000;
+/** The wait after a rate refusal without a hint, and the longest hint obeyed, ms. */
+const RATE_WAIT_DEFAULT_MS = 1_000;
+const RATE_WAIT_MAX_MS = 60_000;
 
 interface Pending {
   readonly messageId: string;
@@ -22,6 +36,10 @@ interface Pending {
   state: "queued" | "flying" | "done";
   attempts: number;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** Refused for rate (or due for a resend while the outbox held): written again when the hold ends. */
+  deferred: boolean;
+  /** When it was first refused for rate (epoch ms). */
+  limitedSince: number | undefined;
   resolve(ack: MessageAck): void;
   reject(error: ClientError): void;
 }
@@ -47,6 +65,13 @@ export interface OutboxOptions {
  * disconnected the timers stop (`pause`), the queue stays, and `flush` rewrites the window after a
  * reconnect, then goes on with the queue. The server dedupes by messageId (DESIGN §4), so a resend
  * never stores a message twice.
+ *
+ * A send refused for rate (60006) keeps its slot, and the outbox holds: nothing is written until
+ * the hinted `retryAfterMs` has passed (the longest hint of the refusals that came meanwhile);
+ * then the refused sends are written again in call order (the gateway lets a connection's
+ * refused sends pass only in the order they were refused, so none overtakes another), and the
+ * queue goes on. The refusal answered the write, so the resend's ACK wait starts afresh. Only a
+ * send still refused {@link ResendPolicy.maxRateLimitedMs} after its first refusal fails.
  */
 export class Outbox {
   /** Every unsettled message, in call order. */
@@ -58,6 +83,9 @@ export class Outbox {
   #head = 0;
   #queued = 0;
   #pumping = false;
+  /** Set while the outbox holds after a rate refusal; fires at the end of the hold. */
+  #holdTimer: ReturnType<typeof setTimeout> | undefined;
+  #holdUntil = 0;
   readonly #maxInFlight: number;
   readonly #random: () => number;
 
@@ -111,6 +139,8 @@ export class Outbox {
         state: "queued",
         attempts: 0,
         timer: undefined,
+        deferred: false,
+        limitedSince: undefined,
         resolve,
         reject,
       };
@@ -123,12 +153,14 @@ export class Outbox {
 
   /**
    * Matches an ACK (1046/2047) to its message: resolves it when ok, rejects it when refused with a
-   * final code, leaves it pending (in its slot) when the code is retryable. False when nothing
-   * matched (a late or foreign ACK).
+   * final code, leaves it pending (in its slot) when the code is retryable, and holds the outbox
+   * when it was refused for rate (see the class). False when nothing matched (a late or foreign
+   * ACK).
    */
   ack(ackCommand: number, ack: MessageAck): boolean {
     const entry = this.#pending.get(ack.data?.messageId ?? "");
     if (entry === undefined || entry.ackCommand !== ackCommand) return false;
+    if (!ack.ok && ack.code === SEND_RATE_EXCEEDED && this.#defer(entry, ack.data?.retryAfterMs)) return true;
     if (!ack.ok && this.policy.retryableCodes.includes(ack.code)) return true;
     this.#settle(entry);
     if (ack.ok) entry.resolve(ack);
@@ -147,6 +179,11 @@ export class Outbox {
     return true;
   }
 
+  /** Whether the outbox holds its writes after a rate refusal. */
+  get holding(): boolean {
+    return this.#holdTimer !== undefined;
+  }
+
   /** Stops every resend timer (the connection is gone; attempts are not spent while offline). */
   pause(): void {
     for (const entry of this.#flying) {
@@ -160,8 +197,10 @@ export class Outbox {
    * then writes queued ones as far as the window allows.
    */
   flush(): void {
+    this.#endHold(); // a new connection: its rates start afresh
     for (const entry of [...this.#flying]) {
       clearTimeout(entry.timer);
+      entry.deferred = false;
       this.#transmit(entry);
     }
     this.#pump();
@@ -169,6 +208,7 @@ export class Outbox {
 
   /** Rejects every pending message, in flight or queued, with `error` (the client closed). */
   failAll(error: ClientError): void {
+    this.#endHold();
     for (const entry of [...this.#pending.values()]) {
       this.#settle(entry);
       entry.reject(error);
@@ -180,7 +220,7 @@ export class Outbox {
     if (this.#pumping) return; // a write that re-entered (a transport closing synchronously)
     this.#pumping = true;
     try {
-      while (this.#queued > 0 && this.#flying.size < this.#maxInFlight) {
+      while (this.#queued > 0 && this.#flying.size < this.#maxInFlight && this.#holdTimer === undefined) {
         const entry = this.#queue[this.#head++] as Pending;
         if (entry.state !== "queued") continue; // settled while it waited
         this.#queued--;
@@ -211,9 +251,55 @@ export class Outbox {
     const delay = backoffDelay(this.policy, entry.attempts, this.#random);
     entry.attempts += 1;
     entry.timer = setTimeout(() => {
+      if (this.#holdTimer !== undefined) {
+        // Held: written with the refused ones when the hold ends, in its place.
+        entry.timer = undefined;
+        entry.deferred = true;
+        return;
+      }
       this.#transmit(entry);
       this.#pump(); // the slot is free when that was the last attempt
     }, delay);
+  }
+
+  /**
+   * A rate refusal of `entry`: it keeps its slot and waits for the end of the hold, which lasts
+   * at least `retryAfterMs` from now. False when it has been refused for longer than
+   * maxRateLimitedMs (the caller then fails it like any final refusal).
+   */
+  #defer(entry: Pending, retryAfterMs: number | undefined): boolean {
+    if (entry.state !== "flying") return true; // never written: a foreign ACK, nothing to do
+    const now = Date.now();
+    entry.limitedSince ??= now;
+    if (now - entry.limitedSince > (this.policy.maxRateLimitedMs ?? RATE_LIMITED_MAX_MS)) return false;
+    clearTimeout(entry.timer);
+    entry.timer = undefined;
+    entry.deferred = true;
+    entry.attempts = 0; // the refusal answered the write: the resend waits for its ACK afresh
+    const wait = Math.min(RATE_WAIT_MAX_MS, Math.max(0, retryAfterMs ?? RATE_WAIT_DEFAULT_MS));
+    if (now + wait > this.#holdUntil) {
+      this.#holdUntil = now + wait;
+      clearTimeout(this.#holdTimer);
+      this.#holdTimer = setTimeout(() => this.#release(), wait);
+    }
+    return true;
+  }
+
+  /** The hold is over: the deferred sends are written again in window (= call) order, then the queue. */
+  #release(): void {
+    this.#endHold();
+    for (const entry of [...this.#flying]) {
+      if (!entry.deferred || entry.state !== "flying") continue;
+      entry.deferred = false;
+      this.#transmit(entry);
+    }
+    this.#pump();
+  }
+
+  #endHold(): void {
+    clearTimeout(this.#holdTimer);
+    this.#holdTimer = undefined;
+    this.#holdUntil = 0;
   }
 
   #settle(entry: Pending): void {

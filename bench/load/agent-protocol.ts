@@ -15,6 +15,8 @@ export type AgentRequest =
   | { op: "raw-listen"; spec: RawListenSpec }
   | { op: "raw-send"; spec: RawSendSpec }
   | { op: "raw-collect" }
+  /** One raw connection flooding P2P sends (bench/load/flood-load.ts). */
+  | { op: "flood"; spec: FloodSpec }
   /** Returns (and forgets) what went wrong with clients so far: drops with their reason, errors. */
   | { op: "errors" }
   /** Closes every client but keeps the agent (and its process) for the next request. */
@@ -201,4 +203,38 @@ export interface RawSendSpec {
   ratePerSec: number;
   durationMs: number;
   bodyBytes: number;
+}
+
+/** The flooding user of the `flood` scenario: one raw TCP connection that never waits. */
+export interface FloodSpec {
+  runId: string;
+  host: string;
+  tcpPort: number;
+  appId: number;
+  privateKey: string;
+  userId: string;
+  /** A friend of `userId`: the conversation flooded. */
+  toId: string;
+  /** Sends kept written and unanswered (the next one written per ACK). */
+  window: number;
+  durationMs: number;
+  /** How long to wait for the last answers after the flood stopped. */
+  drainMs: number;
+  bodyBytes: number;
+}
+
+/** What the flood got. */
+export interface FloodResult {
+  written: number;
+  answered: number;
+  /** ACKs with code 200. */
+  accepted: number;
+  /** ACKs with code 60006 SEND_RATE_EXCEEDED. */
+  refused: number;
+  /** Every ACK code seen, with its count. */
+  byCode: Record<string, number>;
+  acceptedPerSec: number;
+  /** The longest retryAfterMs of the refusals. */
+  retryAfterMaxMs: number;
+  floodMs: number;
 }

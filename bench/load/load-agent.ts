@@ -1,6 +1,7 @@
 import type { WhaleSharkClient } from "../../sdk/index.js";
 import { sleep } from "../lib/clock.js";
 import type { AgentCounters, AgentRequest } from "./agent-protocol.js";
+import { runFlood } from "./flood-load.js";
 import { listenGroup, ReceiveTally, sendGroup } from "./group-load.js";
 import { openClients } from "./open-clients.js";
 import { runP2P } from "./p2p-load.js";
@@ -51,6 +52,8 @@ export class LoadAgent {
         this.#stopListening.push(close);
         return { sent, sendStartMs };
       }
+      case "flood":
+        return runFlood(request.spec, this.counters);
       case "group-collect":
       case "raw-collect": {
         for (const stop of this.#stopListening.splice(0)) stop();

@@ -1,7 +1,9 @@
 import type { Logger } from "pino";
+import type { TokenRevocations } from "../../lib/auth/index.js";
 import type { Config } from "../../lib/config/index.js";
 import type { Bus } from "../../lib/ports/bus.js";
 import type { Pusher } from "../../lib/push/pusher.js";
+import type { ReceiveAckGate } from "../../lib/push/receive-ack.js";
 import type { GatewayMetrics } from "../gateway-metrics.js";
 import type { LocalRegistry } from "../session/local-registry.js";
 import type { SessionStore } from "../session/session-store.js";
@@ -25,9 +27,13 @@ export interface GatewayContext {
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
   /**
-   * The push path (lib/push), for what the gateway relays itself: a receiver's 1107 goes
-   * straight to the sender's devices (the domain's ReceiveAck would only read the same sessions
-   * and publish the same batch, one gRPC round trip later).
+   * The push path (lib/push), for what the gateway relays itself: a receiver's 1107 that
+   * {@link receipts} allows goes straight to the sender's devices (the domain's ReceiveAck would
+   * only read the same sessions and publish the same batch, one gRPC round trip later).
    */
   readonly pusher: Pusher;
+  /** Decides from kv whether a 1107 is relayed here, dropped, or checked by the domain. */
+  readonly receipts: ReceiveAckGate;
+  /** Users' token revocation cut-offs (kv), checked at LOGIN. */
+  readonly revocations: TokenRevocations;
 }

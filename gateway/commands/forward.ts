@@ -11,12 +11,13 @@ import {
 } from "../../gen/ts/whaleshark/v1/message.js";
 import { ErrorCatalogue } from "../../lib/errors/index.js";
 import { toServiceError } from "../../lib/grpc/errors.js";
-import { relayReceiveAck } from "../../lib/push/receive-ack.js";
+import { checkReceiveAck, relayReceiveAck } from "../../lib/push/receive-ack.js";
 import type { SessionRecord } from "../../lib/sessions/session-record.js";
 import type { JsonObject } from "../../lib/wire/index.js";
 import type { Connection } from "../session/connection.js";
 import type { GatewayContext } from "./context.js";
 import { type ErrorInfo, errorInfo, errorInfoOfCall, errorInfoOfCode, sendError } from "./error-frame.js";
+import { refusedForRate } from "./send-rate.js";
 
 /** C→S commands the gateway relays to the domain's ChatService (spec §3.7, chat_service.proto). */
 export const FORWARDED_COMMANDS: ReadonlySet<number> = new Set([
@@ -62,7 +63,9 @@ function foreignFromId(body: JsonObject, userId: string): boolean {
  * - 1107 → ReceiveAck; 1106 / 2106 → MarkRead (conversationType 0 / 1 from the command). No
  *   answer on success; a failure answers 9006 with the code.
  * Before calling, `fromId`, `appId`, `clientType` and `imei` are overwritten from the login; a
- * body `fromId` naming someone else is refused with 9006 / 60005 (fixes D26). A domain that is
+ * body `fromId` naming someone else is refused with 9006 / 60005 (fixes D26). A send over the
+ * connection's or the user's rate is answered at once with 60006 and `data.retryAfterMs`
+ * (send-rate.ts), before anything else is done with it. A domain that is
  * down, slow (past `gateway.forwardTimeoutMs`) or failing yields the error ACK; the connection is
  * never closed for it (fixes D22).
  */
@@ -84,6 +87,8 @@ export async function handleForward(
     );
     return;
   }
+  const send = command === Command.COMMAND_MSG_P2P || command === Command.COMMAND_MSG_GROUP;
+  if (send && refusedForRate(ctx, conn, command, messageId)) return; // answered: 60006 + retryAfterMs
   const session = sessionContext(s);
   const device = { appId: s.appId, clientType: s.clientType, imei: s.imei, fromId: s.userId };
   const method = methodOf(command);
@@ -192,19 +197,29 @@ function sendKey(conn: Connection, content: { messageId: string }): string | und
 async function call(ctx: GatewayContext, command: number, session: SessionContext, content: object) {
   switch (command) {
     case Command.COMMAND_MSG_RECEIVE_ACK: {
-      // Relayed here rather than through ChatService.ReceiveAck (still served for other callers):
-      // the same rule (lib/push/receive-ack.ts) without a gRPC round trip per delivered message.
+      // Checked and relayed here when kv can answer (lib/push/receive-ack.ts ReceiveAckGate: one
+      // MGET, no gRPC round trip per delivered message); otherwise ChatService.ReceiveAck checks
+      // it against the database. Either way a receipt for a message the sender did not send this
+      // user, or across a block, is dropped without an answer (the domain's receipts.ts says why);
+      // only a malformed one (no to_id) is answered, 9006 / 90001.
       const c = content as MessageReceiveAckContent;
-      await relayReceiveAck(ctx.pusher, {
+      const ack = {
         appId: session.appId,
         receiverId: session.userId,
         device: { clientType: session.clientType, imei: session.imei },
         toId: c.toId,
         messageKey: c.messageKey,
         messageSequence: c.messageSequence,
-      }).catch((error: unknown) => {
+      };
+      try {
+        checkReceiveAck(ack);
+        const decision = await ctx.receipts.decide(ack);
+        if (decision === "relay") await relayReceiveAck(ctx.pusher, ack);
+        if (decision !== "ask-domain") return undefined;
+      } catch (error) {
         throw toServiceError(error); // answered like a refusal from the domain
-      });
+      }
+      await ctx.chat.receiveAck({ session, content: c });
       return undefined;
     }
     case Command.COMMAND_MSG_RECALL:

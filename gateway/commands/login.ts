@@ -18,8 +18,13 @@ const MAX_CLIENT_TYPE = 5;
 /** Reads the state without TypeScript's narrowing (it changes across awaits). */
 const isClosed = (conn: Connection): boolean => conn.state === "closed";
 
-/** Checks the LOGIN body and the app; returns the user id or throws an ImError (600xx / 90001). */
-function authenticate(ctx: GatewayContext, frame: ClientFrame, body: JsonObject): string {
+/**
+ * Checks the LOGIN body and the app; returns the user id or throws an ImError (600xx / 90001).
+ * With `auth.login: sign` the token must verify (lib/auth/user-sign.ts: 60003 also for one issued
+ * more than `auth.maxClockSkewMs` ahead) and must not predate the user's revocation cut-off
+ * (60004, lib/auth/token-revocations.ts: one kv read).
+ */
+async function authenticate(ctx: GatewayContext, frame: ClientFrame, body: JsonObject): Promise<string> {
   const rawUserId = body.userId;
   // fastjson's getString accepted a number too; the demo clients send a string.
   const userId = typeof rawUserId === "number" ? String(rawUserId) : rawUserId;
@@ -34,14 +39,21 @@ function authenticate(ctx: GatewayContext, frame: ClientFrame, body: JsonObject)
   if (ctx.config.auth.login === "sign") {
     const token = body.userSign;
     if (typeof token !== "string" || token === "") throw ImError.of("USERSIGN_NOT_EXIST");
-    verifyUserSign({ token, appId: frame.appId, identifier: userId, privateKey: app.privateKey });
+    const { issuedAt } = verifyUserSign({
+      token,
+      appId: frame.appId,
+      identifier: userId,
+      privateKey: app.privateKey,
+      maxClockSkewMs: ctx.config.auth.maxClockSkewMs,
+    });
+    await ctx.revocations.check(frame.appId, userId, issuedAt);
   }
   return userId;
 }
 
 /**
- * LOGIN 9000 (spec §4.2, fixes D26 and D24). Verifies `{userId, userSign}` (`auth.login: sign`;
- * `open` trusts `{userId}`), then, in this order:
+ * LOGIN 9000 (spec §4.2, fixes D26 and D24). Verifies `{userId, userSign}` (`auth.login: sign`,
+ * also against clock skew and revocation; `open` trusts `{userId}`), then, in this order:
  * 1. reads the user's online devices from the session hash (every node's);
  * 2. writes this device's record (nodeId, connectionId, connectState 1, TTL);
  * 3. binds the connection locally (an older local connection of the same device is closed);
@@ -65,7 +77,7 @@ export async function handleLogin(
   let record: SessionRecord;
   let existing: StoredSession[];
   try {
-    const userId = authenticate(ctx, frame, body);
+    const userId = await authenticate(ctx, frame, body);
     record = {
       appId: frame.appId,
       userId,

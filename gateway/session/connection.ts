@@ -99,17 +99,39 @@ export class Connection implements TransportHandler {
   /** The WebSocket pack template of `#packSession` (rebuilt when the session record changes). */
   #pack: WsPackTemplate = ANONYMOUS_PACK;
   #packSession: SessionRecord | undefined;
+  /** Closes the connection if it has not logged in by its login deadline; cleared at close. */
+  #loginTimer: NodeJS.Timeout | undefined;
 
+  /**
+   * @param now when the connection began (its TCP accept): the start of its activity clock and of
+   *   its login deadline
+   * @param loginTimeoutMs `gateway.loginTimeoutMs`: a connection still before login this long after
+   *   `now` is closed with `login-timeout`, whatever frames it sent (a PING before login does not
+   *   extend it, so a socket cannot stay anonymous by trickling frames); 0 = no deadline
+   */
   constructor(
     readonly transport: Transport,
     private readonly hooks: ConnectionHooks,
     logger: Logger,
     now: number = Date.now(),
     maxInFlightSends: number = DEFAULT_MAX_IN_FLIGHT_SENDS,
+    loginTimeoutMs = 0,
   ) {
     this.lastActivityMs = now;
     this.#maxInFlightSends = maxInFlightSends;
     this.log = logger.child({ connId: this.id, transport: transport.kind });
+    if (loginTimeoutMs > 0) {
+      const left = Math.max(0, now + loginTimeoutMs - Date.now());
+      this.#loginTimer = setTimeout(() => this.#loginDeadline(loginTimeoutMs), left);
+      this.#loginTimer.unref();
+    }
+  }
+
+  #loginDeadline(loginTimeoutMs: number): void {
+    this.#loginTimer = undefined;
+    if (this.state !== "before-login") return;
+    this.log.debug({ loginTimeoutMs }, "no login within the deadline, closing");
+    this.close("login-timeout");
   }
 
   onFrame(frame: ClientFrame): void {
@@ -124,6 +146,7 @@ export class Connection implements TransportHandler {
   }
 
   onClose(reason: CloseReason): void {
+    clearTimeout(this.#loginTimer);
     if (this.state === "closed") return;
     this.state = "closed";
     this.#pending.length = 0;

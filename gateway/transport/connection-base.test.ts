@@ -2,7 +2,8 @@ import { connect, type Socket } from "node:net";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { IpLimiter } from "./ip-limiter.js";
+import { ConnectionLimiter } from "../../lib/net/connection-limiter.js";
+import { originPolicy } from "./origin-policy.js";
 import { type ListenerOptions, type RunningListener, startTcpServer } from "./tcp-server.js";
 import type { CloseReason, Transport, TransportHandler } from "./transport.js";
 import { startWsServer } from "./ws-server.js";
@@ -33,7 +34,7 @@ async function listen(kind: "tcp" | "ws") {
     port: 0,
     maxFrameBytes: 1024,
     sendQueueMaxBytes: QUEUE_BYTES,
-    limiter: new IpLimiter(100),
+    limiter: new ConnectionLimiter({ maxConnections: 100, maxConnectionsPerIp: 100 }),
     observer: { bytesIn: () => {}, bytesOut: () => {}, refused: () => {} },
     logger: pino({ level: "silent" }),
     accept(t): TransportHandler {
@@ -42,7 +43,14 @@ async function listen(kind: "tcp" | "ws") {
     },
   };
   const listener =
-    kind === "tcp" ? await startTcpServer(options) : await startWsServer({ ...options, path: "/ws" });
+    kind === "tcp"
+      ? await startTcpServer(options)
+      : await startWsServer({
+          ...options,
+          path: "/ws",
+          handshakeTimeoutMs: 5000,
+          origins: originPolicy(["*"]),
+        });
   running.push(listener);
   return { port: listener.port, transport, closes };
 }

@@ -35,15 +35,25 @@ export interface ConnectionOptions {
  */
 export abstract class ConnectionBase<O extends ConnectionOptions = ConnectionOptions> implements Transport {
   abstract readonly kind: TransportKind;
+  readonly remoteAddress: string;
+  readonly remote: string;
+  readonly acceptedAtMs: number;
   #closed = false;
   #handler: TransportHandler | undefined;
   readonly #batch: TurnBatch;
 
+  /**
+   * @param peer the socket's peer address and when it was accepted (for WebSocket: the TCP accept
+   *   before the HTTP upgrade, so the login deadline counts the handshake too)
+   */
   protected constructor(
-    readonly remoteAddress: string,
+    peer: { remoteAddress: string; remote: string; acceptedAtMs: number },
     socket: Corkable,
     protected readonly options: O,
   ) {
+    this.remoteAddress = peer.remoteAddress;
+    this.remote = peer.remote;
+    this.acceptedAtMs = peer.acceptedAtMs;
     this.#batch = new TurnBatch(socket);
   }
 

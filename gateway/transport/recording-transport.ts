@@ -7,6 +7,8 @@ export class RecordingTransport implements Transport {
   closedWith: CloseReason | undefined;
   queuedBytes = 0;
   remoteAddress = "127.0.0.1";
+  remote = "127.0.0.1:50000";
+  acceptedAtMs = Date.now();
   constructor(readonly kind: TransportKind) {}
   get closed() {
     return this.closedWith !== undefined;

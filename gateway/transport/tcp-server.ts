@@ -1,9 +1,9 @@
 import type { AddressInfo } from "node:net";
 import { createServer, type Server, type Socket } from "node:net";
 import type { Logger } from "pino";
+import { type ConnectionLimiter, peerOf, RefusalLog } from "../../lib/net/connection-limiter.js";
 import { ClientFrameDecoder, isFrameError } from "../../lib/wire/index.js";
 import { ConnectionBase, type ConnectionOptions } from "./connection-base.js";
-import type { IpLimiter } from "./ip-limiter.js";
 import type { Transport, TransportHandler } from "./transport.js";
 
 /** Options shared by both listeners. */
@@ -13,7 +13,11 @@ export interface ListenerOptions extends ConnectionOptions {
   port: number;
   /** `gateway.maxFrameBytes`: largest imei + body of one client frame. */
   maxFrameBytes: number;
-  limiter: IpLimiter;
+  /**
+   * `gateway.maxConnections` / `maxConnectionsPerIp`, one budget shared by both listeners and
+   * counted at the TCP accept (WebSocket sockets still in their HTTP upgrade count too).
+   */
+  limiter: ConnectionLimiter;
   logger: Logger;
   /** Called once per accepted connection; returns the handler of its events. */
   accept(transport: Transport): TransportHandler;
@@ -38,7 +42,8 @@ class TcpTransport extends ConnectionBase<ListenerOptions> {
     private readonly socket: Socket,
     options: ListenerOptions,
   ) {
-    super(socket.remoteAddress ?? "unknown", socket, options);
+    const remoteAddress = socket.remoteAddress ?? "unknown";
+    super({ remoteAddress, remote: peerOf(socket), acceptedAtMs: Date.now() }, socket, options);
     this.#decoder = new ClientFrameDecoder({ maxFrameBytes: options.maxFrameBytes });
   }
 
@@ -49,7 +54,9 @@ class TcpTransport extends ConnectionBase<ListenerOptions> {
   protected listen(): void {
     this.socket.on("data", (chunk: Buffer) => this.#onData(chunk));
     // Errors (ECONNRESET, EPIPE) are ordinary disconnects; 'close' follows and reports them.
-    this.socket.on("error", (err) => this.options.logger.debug({ err }, "tcp socket error"));
+    this.socket.on("error", (err) =>
+      this.options.logger.debug({ err, remote: this.remote }, "tcp socket error"),
+    );
     this.socket.on("close", () => this.finish("client-closed"));
   }
 
@@ -97,26 +104,26 @@ class TcpTransport extends ConnectionBase<ListenerOptions> {
 
 /**
  * Starts the raw TCP listener (spec §2.1, port 19001). Each accepted socket first passes the
- * per-IP limit, then gets a streaming ClientFrameDecoder (any split of the stream decodes, D20)
- * and a TcpTransport. TCP_NODELAY keeps small frames from waiting on Nagle; SO_KEEPALIVE as the
- * original (spec §4.5).
+ * connection caps (per IP and in all; refused sockets are destroyed before any state exists), then
+ * gets a streaming ClientFrameDecoder (any split of the stream decodes, D20) and a TcpTransport.
+ * TCP_NODELAY keeps small frames from waiting on Nagle; SO_KEEPALIVE as the original (spec §4.5).
  */
 export async function startTcpServer(options: ListenerOptions): Promise<RunningListener> {
   const log = options.logger;
+  const refusals = new RefusalLog(log, "tcp");
   const server: Server = createServer({ noDelay: true, keepAlive: true }, (socket) => {
-    const ip = socket.remoteAddress ?? "unknown";
-    if (!options.limiter.tryAcquire(ip)) {
-      options.observer.refused("tcp", "ip-limit");
-      log.debug({ ip }, "tcp connection refused: too many connections from this address");
+    const refusal = options.limiter.admit(socket);
+    if (refusal !== undefined) {
+      options.observer.refused("tcp", refusal);
+      refusals.refused(peerOf(socket), refusal);
       socket.destroy();
       return;
     }
-    socket.once("close", () => options.limiter.release(ip));
     const transport = new TcpTransport(socket, options);
     try {
       transport.attach(options.accept(transport));
     } catch (err) {
-      log.error({ err }, "tcp accept failed");
+      log.error({ err, remote: transport.remote }, "tcp accept failed");
       socket.destroy();
     }
   });

@@ -17,6 +17,7 @@ export const CloseReasons = {
   "slow-consumer": { flush: false, text: "outbound queue past gateway.sendQueueMaxBytes" },
   "frame-error": { flush: true, text: "a malformed frame; the byte stream is out of step" },
   "login-failed": { flush: true, text: "LOGIN refused" },
+  "login-timeout": { flush: true, text: "no successful LOGIN within gateway.loginTimeoutMs of the accept" },
   "server-stopping": { flush: true, text: "the gateway is shutting down" },
 } as const;
 
@@ -41,6 +42,10 @@ export interface Transport {
   readonly kind: TransportKind;
   /** The peer's IP address (the per-IP connection limit counts by it). */
   readonly remoteAddress: string;
+  /** The peer as `ip:port` (`[v6]:port`), bound to every log line of the connection. */
+  readonly remote: string;
+  /** When the TCP connection was accepted (epoch ms); for WebSocket that is before the upgrade. */
+  readonly acceptedAtMs: number;
   /** Bytes written but not yet handed to the kernel (TCP `writableLength`, WS `bufferedAmount`). */
   readonly queuedBytes: number;
   /** True once closed or closing. */
@@ -69,7 +74,10 @@ export interface TransportHandler {
 export interface TransportObserver {
   bytesIn(kind: TransportKind, bytes: number): void;
   bytesOut(kind: TransportKind, bytes: number): void;
-  /** A connection refused at accept (per-IP limit, wrong WebSocket path, not an upgrade). */
+  /**
+   * A connection refused at accept or at the WebSocket upgrade: `ip-limit`, `total-limit`
+   * (gateway.maxConnectionsPerIp / maxConnections), `bad-path`, `origin` (gateway.allowedOrigins).
+   */
   refused(kind: TransportKind, reason: string): void;
 }
 

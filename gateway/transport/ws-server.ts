@@ -1,9 +1,11 @@
 import { createServer, type IncomingMessage } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { type RawData, WebSocket, WebSocketServer } from "ws";
+import { limitConnections, peerOf, RefusalLog } from "../../lib/net/connection-limiter.js";
 import { decodeClientFrame, FrameError, HEADER_BYTES, isFrameError } from "../../lib/wire/index.js";
 import { ConnectionBase } from "./connection-base.js";
+import type { OriginPolicy } from "./origin-policy.js";
 import type { ListenerOptions, RunningListener } from "./tcp-server.js";
 import type { CloseReason } from "./transport.js";
 import type { Corkable } from "./turn-batch.js";
@@ -12,6 +14,13 @@ import type { Corkable } from "./turn-batch.js";
 export interface WsListenerOptions extends ListenerOptions {
   /** Exact path of the upgrade (`gateway.wsPath`, the original's `/ws`). */
   path: string;
+  /**
+   * `gateway.handshakeTimeoutMs`: how long after the TCP accept the upgrade request's headers may
+   * take (Node's headersTimeout and requestTimeout); past it the socket gets 408 and is closed.
+   */
+  handshakeTimeoutMs: number;
+  /** Which browser origins may open a WebSocket (`gateway.allowedOrigins`, origin-policy.ts). */
+  origins: OriginPolicy;
 }
 
 /** WebSocket close codes (RFC 6455 §7.4) sent for each close reason. */
@@ -24,6 +33,7 @@ const WS_CLOSE_CODE: Record<CloseReason, number> = {
   "slow-consumer": 1008,
   "frame-error": 1002,
   "login-failed": 1008,
+  "login-timeout": 4004,
   "server-stopping": 1001,
 };
 
@@ -41,10 +51,10 @@ class WsTransport extends ConnectionBase<WsListenerOptions> {
   constructor(
     private readonly ws: WebSocket,
     socket: Corkable,
-    remoteAddress: string,
+    peer: { remoteAddress: string; remote: string; acceptedAtMs: number },
     options: WsListenerOptions,
   ) {
-    super(remoteAddress, socket, options);
+    super(peer, socket, options);
   }
 
   get queuedBytes(): number {
@@ -54,7 +64,7 @@ class WsTransport extends ConnectionBase<WsListenerOptions> {
   protected listen(): void {
     this.ws.on("message", (data, isBinary) => this.#onMessage(data, isBinary));
     this.ws.on("error", (err: Error & { code?: string }) => {
-      this.options.logger.debug({ err }, "websocket error");
+      this.options.logger.debug({ err, remote: this.remote }, "websocket error");
       // ws closes the socket itself after a protocol error; an oversized message is a frame error
       // of ours (maxPayload = header + maxFrameBytes), the rest are ordinary disconnects.
       if (err.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") {
@@ -117,50 +127,87 @@ function refuse(socket: Duplex, status: string): void {
   socket.destroy();
 }
 
+/** The answer to a socket refused at accept, before any HTTP was read. */
+const REFUSED_STATUS = { "ip-limit": "429 Too Many Requests", "total-limit": "503 Service Unavailable" };
+
+/** When each socket of the HTTP server was accepted (the login deadline counts from it). */
+const acceptedAt = new WeakMap<Socket, number>();
+
 /**
  * Starts the WebSocket listener (spec §2.3, port 19002): upgrades only on the exact path (a query
- * string is allowed), binary messages only, no compression (frames are small and compression
- * costs memory per connection), a payload limit of one client frame (`28 + maxFrameBytes`). The
- * per-IP limit is checked before the upgrade (answered 429); other HTTP requests get 426.
+ * string is allowed) and from an allowed Origin, binary messages only, no compression (frames are
+ * small and compression costs memory per connection), a payload limit of one client frame
+ * (`28 + maxFrameBytes`).
+ *
+ * Limits hold before any HTTP work: the connection caps are checked at the TCP accept, so sockets
+ * that never finish (or never start) their upgrade request count against them (answered 429 per
+ * IP, 503 in all, then closed); the request's headers must be complete within `handshakeTimeoutMs`
+ * (408). Other HTTP requests get 426 and the socket is closed; a wrong path 404, a refused Origin
+ * 403.
  */
 export async function startWsServer(options: WsListenerOptions): Promise<RunningListener> {
   const log = options.logger;
+  const refusals = new RefusalLog(log, "ws");
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
     clientTracking: false,
     maxPayload: HEADER_BYTES + options.maxFrameBytes,
   });
-  const http = createServer((_req, res) => {
-    res.writeHead(426, { "content-type": "text/plain", upgrade: "websocket" }).end("websocket only\n");
+  const timeout = options.handshakeTimeoutMs;
+  const http = createServer(
+    {
+      headersTimeout: timeout,
+      requestTimeout: timeout,
+      // How often Node checks the two timeouts above (its default, 30 s, would let a slow request
+      // live that much longer than configured).
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(timeout / 4))),
+    },
+    (_req, res) => {
+      res
+        .writeHead(426, { "content-type": "text/plain", upgrade: "websocket", connection: "close" })
+        .end("websocket only\n");
+    },
+  );
+  http.on("connection", (socket: Socket) => {
+    acceptedAt.set(socket, Date.now());
+    socket.on("error", (err) => log.debug({ err, remote: peerOf(socket) }, "websocket socket error"));
+  });
+  limitConnections(http, options.limiter, (socket, reason) => {
+    socket.on("error", () => undefined); // a peer gone before the answer is what we wanted anyway
+    options.observer.refused("ws", reason);
+    refusals.refused(peerOf(socket), reason);
+    refuse(socket, REFUSED_STATUS[reason]);
   });
   http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on("error", (err) => log.debug({ err }, "websocket upgrade socket error"));
+    const tcp = req.socket;
+    const remote = peerOf(tcp);
     const path = (req.url ?? "").split("?")[0];
     if (path !== options.path) {
       options.observer.refused("ws", "bad-path");
+      refusals.refused(remote, "bad-path");
       refuse(socket, "404 Not Found");
       return;
     }
-    const ip = req.socket.remoteAddress ?? "unknown";
-    if (!options.limiter.tryAcquire(ip)) {
-      options.observer.refused("ws", "ip-limit");
-      refuse(socket, "429 Too Many Requests");
+    const origin = req.headers.origin;
+    if (!options.origins.allows(origin)) {
+      options.observer.refused("ws", "origin");
+      refusals.refused(remote, "origin");
+      log.debug({ remote, origin: String(origin).slice(0, 200) }, "websocket origin refused");
+      refuse(socket, "403 Forbidden");
       return;
     }
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      options.limiter.release(ip);
+    const peer = {
+      remoteAddress: tcp.remoteAddress ?? "unknown",
+      remote,
+      acceptedAtMs: acceptedAt.get(tcp) ?? Date.now(),
     };
-    socket.once("close", release);
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const transport = new WsTransport(ws, socket, ip, options);
+      const transport = new WsTransport(ws, socket, peer, options);
       try {
         transport.attach(options.accept(transport));
       } catch (err) {
-        log.error({ err }, "websocket accept failed");
+        log.error({ err, remote }, "websocket accept failed");
         ws.terminate();
       }
     });

@@ -48,7 +48,10 @@ function flip(token: string, index: number): string {
 
 describe("verifyUserSign", () => {
   it("accepts the spec's real token before it expires", () => {
-    expect(verifyUserSign({ ...SPEC, now: 1_700_000_000 })).toEqual({ expiresAt: 1_780_447_391 });
+    expect(verifyUserSign({ ...SPEC, now: 1_700_000_000 })).toEqual({
+      expiresAt: 1_780_447_391,
+      issuedAt: 1_680_447_391,
+    });
     expect(verifyUserSign({ ...SPEC, now: 1_780_447_391 }).expiresAt).toBe(1_780_447_391);
   });
 
@@ -89,6 +92,27 @@ describe("verifyUserSign", () => {
     );
   });
 
+  it("rejects a token issued further in the future than the clock skew allows with 60003", () => {
+    const base = { appId: 10001, identifier: "u1", privateKey: "app-secret-1" };
+    const now = 1_700_000_000;
+    const issued = (ahead: number) => generateUserSign({ ...base, expireSeconds: 3600, now: now + ahead });
+    // Default skew: one minute.
+    expect(verifyUserSign({ ...base, token: issued(60), now }).issuedAt).toBe(now + 60);
+    expect(codeOf(() => verifyUserSign({ ...base, token: issued(61), now }))).toBe(60003);
+    // A configured skew (auth.maxClockSkewMs), also 0.
+    expect(codeOf(() => verifyUserSign({ ...base, token: issued(11), now, maxClockSkewMs: 10_000 }))).toBe(
+      60003,
+    );
+    expect(verifyUserSign({ ...base, token: issued(10), now, maxClockSkewMs: 10_000 }).issuedAt).toBe(
+      now + 10,
+    );
+    expect(codeOf(() => verifyUserSign({ ...base, token: issued(1), now, maxClockSkewMs: 0 }))).toBe(60003);
+    expect(verifyUserSign({ ...base, token: issued(0), now, maxClockSkewMs: 0 }).issuedAt).toBe(now);
+    // A year ahead with a long lifetime: refused, not "valid for a year and more".
+    const farAhead = generateUserSign({ ...base, expireSeconds: 10 * 365 * 86_400, now: now + 365 * 86_400 });
+    expect(codeOf(() => verifyUserSign({ ...base, token: farAhead, now }))).toBe(60003);
+  });
+
   it("rejects wrong app 60003, wrong user 60005, wrong key 60003", () => {
     expect(codeOf(() => verifyUserSign({ ...SPEC, appId: 10002, now: 1_700_000_000 }))).toBe(60003);
     expect(codeOf(() => verifyUserSign({ ...SPEC, identifier: "someone", now: 1_700_000_000 }))).toBe(60005);
@@ -121,7 +145,7 @@ describe("generateUserSign", () => {
   it("round-trips through verifyUserSign", () => {
     const token = generateUserSign({ ...base, expireSeconds: 3600 });
     expect(token).toMatch(/^[A-Za-z0-9*-]+_*$/);
-    expect(verifyUserSign({ ...base, token })).toEqual({ expiresAt: 1_700_003_600 });
+    expect(verifyUserSign({ ...base, token })).toEqual({ expiresAt: 1_700_003_600, issuedAt: 1_700_000_000 });
     expect(codeOf(() => verifyUserSign({ ...base, token, now: 1_700_003_601 }))).toBe(60004);
   });
 

@@ -32,7 +32,19 @@ export interface VerifyUserSignInput {
   privateKey: string;
   /** Current time in Unix seconds; default now. */
   now?: number;
+  /**
+   * How far in the future a token's issue time may lie, in ms (config `auth.maxClockSkewMs`;
+   * default {@link DEFAULT_MAX_CLOCK_SKEW_MS}): the issuer's clock may run ahead of ours by this much.
+   */
+  maxClockSkewMs?: number;
 }
+
+/**
+ * Default of `auth.maxClockSkewMs`: one minute. A token issued further ahead was not made by an
+ * issuer with a sane clock; accepting it would stretch its life past its `TLS.expire` and let it
+ * outlive a revocation (a revocation refuses tokens issued BEFORE its cut-off).
+ */
+export const DEFAULT_MAX_CLOCK_SKEW_MS = 60_000;
 
 /** Upper bounds that keep a hostile token from costing memory (a zlib bomb) or CPU. */
 const MAX_TOKEN_CHARS = 4096;
@@ -118,21 +130,35 @@ function decode(token: string): SignDocument {
   };
 }
 
+/** What a verified token says about itself. */
+export interface VerifiedUserSign {
+  /** Expiry in Unix seconds (`expireTime + expire`), e.g. to cache the result until then. */
+  expiresAt: number;
+  /** Issue time in Unix seconds (`TLS.expireTime`), checked against revocations. */
+  issuedAt: number;
+}
+
 /**
  * Verifies a token for (appId, identifier) with the app's private key, in the original's check
- * order (spec §6.2): identifier → 60005, appId → 60003, expiry → 60004, signature → 60003.
- * @returns the expiry as Unix seconds (`expireTime + expire`), e.g. to cache the result until then
+ * order (spec §6.2): identifier → 60005, appId → 60003, expiry → 60004, signature → 60003; and
+ * (a WhaleShark addition, issue 13) a token issued more than `maxClockSkewMs` in the future →
+ * 60003, checked with the expiry, before the signature.
  * @throws ImError USERSIGN_IS_ERROR (60003), USERSIGN_IS_EXPIRED (60004) or
  *   USERSIGN_OPERATE_NOT_MATE (60005)
  */
-export function verifyUserSign(input: VerifyUserSignInput): { expiresAt: number } {
+export function verifyUserSign(input: VerifyUserSignInput): VerifiedUserSign {
   const { token, appId, identifier, privateKey } = input;
   const now = input.now ?? nowSeconds();
+  const skewMs = input.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS;
   const doc = decode(token);
   if (doc.identifier !== identifier) throw ImError.of("USERSIGN_OPERATE_NOT_MATE");
   if (doc.appId !== String(appId)) throw ImError.of("USERSIGN_IS_ERROR", "appId mismatch");
   const expiresAt = doc.expireTime + doc.expire;
   if (doc.expire === 0 || expiresAt < now) throw ImError.of("USERSIGN_IS_EXPIRED");
+  // `now` is whole seconds (rounded down), so the bound is exact to within one second.
+  if (doc.expireTime * 1000 > now * 1000 + skewMs) {
+    throw ImError.of("USERSIGN_IS_ERROR", "userSign issued in the future");
+  }
   const expected = Buffer.from(
     hmac(privateKey, content(doc.identifier, doc.appId, doc.expireTime, doc.expire)),
   );
@@ -141,5 +167,5 @@ export function verifyUserSign(input: VerifyUserSignInput): { expiresAt: number 
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
     throw ImError.of("USERSIGN_IS_ERROR", "signature mismatch");
   }
-  return { expiresAt };
+  return { expiresAt, issuedAt: doc.expireTime };
 }

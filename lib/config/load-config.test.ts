@@ -31,7 +31,7 @@ describe("loadConfig", () => {
     expect(config.workerId).toBeUndefined();
     expect(config.log).toEqual({ level: "info", pretty: false });
     expect(config.apps).toEqual({ "10001": { privateKey: "bantanger" } });
-    expect(config.auth).toEqual({ login: "sign", userSignTtlSeconds: 604_800 });
+    expect(config.auth).toEqual({ login: "sign", userSignTtlSeconds: 604_800, maxClockSkewMs: 60_000 });
     expect(config.redis.keyPrefix).toBe("ws:");
     expect(config.amqp.prefix).toBe("whaleshark");
     expect(config.gateway).toEqual({
@@ -45,17 +45,33 @@ describe("loadConfig", () => {
       loginMode: 3,
       sendQueueMaxBytes: 1_048_576,
       maxConnectionsPerIp: 1000,
+      maxConnections: 50_000,
+      loginTimeoutMs: 10_000,
+      handshakeTimeoutMs: 5000,
+      grpcHost: "127.0.0.1",
       sessionTtlMs: 300_000,
       kickMode: "close",
       forwardTimeoutMs: 3000,
       maxInFlightSends: 256,
+      sendRatePerConnection: 100,
+      sendBurstPerConnection: 100,
+      sendRatePerUser: 200,
+      sendBurstPerUser: 300,
     });
     expect(config.metrics).toEqual({
       enabled: true,
-      host: "0.0.0.0",
+      host: "127.0.0.1",
       gatewayPort: 9464,
       domainPort: 9465,
       storePort: 9466,
+      maxConnections: 64,
+      maxConnectionsPerIp: 16,
+    });
+    expect(config.grpc).toEqual({
+      maxConnections: 1024,
+      maxConnectionsPerIp: 128,
+      handshakeTimeoutMs: 10_000,
+      keepaliveTimeMs: 60_000,
     });
     expect(config.domain).toEqual({ host: "127.0.0.1", port: 18000, deleteConversationSyncMode: 1 });
     expect(config.store).toEqual({

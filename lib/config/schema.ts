@@ -35,6 +35,31 @@ function url(schemes: readonly string[]) {
     .refine((s) => schemes.some((scheme) => s.startsWith(`${scheme}://`)) && URL.canParse(s), { error });
 }
 
+/** One `gateway.allowedOrigins` entry (the same shape gateway/transport/origin-policy.ts matches). */
+const ORIGIN_ERROR = "a list of origins like https://app.example.com, https://*.example.com or *";
+const origin = z
+  .string({ error: ORIGIN_ERROR })
+  .regex(/^(\*|[a-z][a-z0-9+.-]*:\/\/(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*(:\d{1,5})?)$/i, {
+    error: ORIGIN_ERROR,
+  });
+
+/** A list of origins, or the same as one comma-separated string (how an environment variable gives it). */
+const originList = z.union(
+  [
+    z.array(origin, { error: ORIGIN_ERROR }),
+    z
+      .string({ error: ORIGIN_ERROR })
+      .transform((s) =>
+        s
+          .split(",")
+          .map((t) => t.trim())
+          .filter((t) => t !== ""),
+      )
+      .pipe(z.array(origin)),
+  ],
+  { error: ORIGIN_ERROR },
+);
+
 const hostPort = z
   .string({ error: "a host:port address" })
   .regex(/^[^\s:/]+:\d{1,5}$/, { error: "a host:port address" });
@@ -92,6 +117,8 @@ export const configSchema = z
         /** "sign" requires a valid userSign at LOGIN; "open" trusts the client (the original's D26 behaviour). */
         login: z.enum(["sign", "open"], { error: "one of sign, open" }).default("sign"),
         userSignTtlSeconds: int(1, INT32_MAX).default(604_800),
+        /** How far ahead of this server's clock a userSign's issue time may be (LOGIN and gRPC); later = 60003. */
+        maxClockSkewMs: int(0, 3_600_000).default(60_000),
       }),
       database: section({
         url: url(["postgres", "postgresql"]).optional(),
@@ -138,7 +165,29 @@ export const configSchema = z
         loginMode: int(1, 4).default(3),
         /** Bytes queued for one slow client before it is closed instead of buffering more. */
         sendQueueMaxBytes: int(64 * 1024, 1024 * MIB).default(MIB),
+        /** Open client connections from one address (IPv6: one /64), TCP and WebSocket together, counted at accept. */
         maxConnectionsPerIp: int(1, 10_000_000).default(1000),
+        /**
+         * Open client connections in all, TCP and WebSocket together, counted at the TCP accept (also
+         * sockets still in their WebSocket upgrade). Lowered at start to the process's descriptor limit
+         * minus a reserve (lib/net/descriptor-limit.ts), so the cap refuses before accept fails for all.
+         */
+        maxConnections: int(1, 10_000_000).default(50_000),
+        /**
+         * A connection that has not completed LOGIN this long after its TCP accept is closed
+         * (`login-timeout`); frames before login (PING included) do not extend it.
+         */
+        loginTimeoutMs: int(100, 600_000).default(10_000),
+        /** The WebSocket port's HTTP upgrade request must be complete (headers) this long after the accept; 408 after. */
+        handshakeTimeoutMs: int(100, 600_000).default(5000),
+        /**
+         * Browser origins allowed to open a WebSocket (`*`, `https://app.example.com`,
+         * `https://*.example.com`); a list or comma-separated. Requests without Origin (non-browser
+         * clients) are always allowed. Unset: `*` in the embedded profile, none in the distributed one.
+         */
+        allowedOrigins: originList.optional(),
+        /** Address of the gateway's gRPC port (health and reflection only): loopback unless probes need it. */
+        grpcHost: nonEmpty("a host name or address").default("127.0.0.1"),
         /**
          * TTL of a user's session hash in kv, renewed by every login and, at most every
          * min(sessionTtlMs - heartbeatTimeoutMs, heartbeatTimeoutMs) / 2, by a device's traffic; a
@@ -154,14 +203,51 @@ export const configSchema = z
          * reading that socket until ACKs free the window (gateway/session/connection.ts).
          */
         maxInFlightSends: int(1, 10_000).default(256),
+        /**
+         * Sends (1103 / 2104) a second one connection may keep up (token bucket; 0 = no limit); a
+         * send past it is refused at once with 60006 and a retryAfterMs the SDK waits out before
+         * resending (gateway/commands/send-rate.ts). People type far slower; it stops a flood from
+         * one connection from slowing everybody else's ACKs. Benchmarks of raw throughput set 0.
+         */
+        sendRatePerConnection: int(0, 1_000_000).default(100),
+        /**
+         * Sends one connection may make at once before its rate applies: what a flood gets in at once
+         * (the other users' ACKs wait behind it), and what a reconnecting SDK rewrites of its window
+         * without a refusal.
+         */
+        sendBurstPerConnection: int(1, 1_000_000).default(100),
+        /** Like sendRatePerConnection, for one user's connections on this gateway together (0 = no limit). */
+        sendRatePerUser: int(0, 1_000_000).default(200),
+        /** Sends one user's connections on this gateway may make at once before sendRatePerUser applies. */
+        sendBurstPerUser: int(1, 1_000_000).default(300),
       }),
       /** Prometheus `/metrics` endpoints, one per role so the embedded profile can run all three. */
       metrics: section({
         enabled: z.boolean({ error: "true or false" }).default(true),
-        host: nonEmpty("a host name or address").default("0.0.0.0"),
+        /** Loopback by default: the endpoints are for operators; set 0.0.0.0 (or an address) for a scraper elsewhere. */
+        host: nonEmpty("a host name or address").default("127.0.0.1"),
         gatewayPort: port(9464),
         domainPort: port(9465),
         storePort: port(9466),
+        /** Open connections to one metrics endpoint, in all and from one address. */
+        maxConnections: int(1, 100_000).default(64),
+        maxConnectionsPerIp: int(1, 100_000).default(16),
+      }),
+      /** Every gRPC server of the process (domain, store, the gateway's health port). */
+      grpc: section({
+        /**
+         * Server reflection: all = the whole contract, public = the services this server mounts
+         * except internal ones (ChatService), off = none. Unset: all in the embedded profile
+         * (development), public in the distributed one.
+         */
+        reflection: z.enum(["all", "public", "off"], { error: "one of all, public, off" }).optional(),
+        /** Open connections to one gRPC server, in all and from one address (IPv6: one /64). */
+        maxConnections: int(1, 1_000_000).default(1024),
+        maxConnectionsPerIp: int(1, 1_000_000).default(128),
+        /** A connection that has not sent the HTTP/2 preface and its SETTINGS this long after accept is closed. */
+        handshakeTimeoutMs: int(100, 600_000).default(10_000),
+        /** Server keepalive PING interval; a connection that does not answer within min(this, 20 s) is closed. */
+        keepaliveTimeMs: int(1000, 86_400_000).default(60_000),
       }),
       domain: section({
         host: nonEmpty("a host name or address").default("127.0.0.1"),

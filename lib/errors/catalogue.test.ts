@@ -3,7 +3,8 @@ import { CODE_RANGES, ERROR_NAMES, ErrorCatalogue, errorNameOf, GrpcStatus } fro
 
 /**
  * Spec §10.1 written out by hand, code → name. The one deliberate change: MESSAGEBODY_IS_NOT_EXIST
- * (a never-used duplicate of 50003 in the original) is 50006.
+ * (a never-used duplicate of 50003 in the original) is 50006. WhaleShark's own additions are
+ * marked where they stand.
  */
 const SPEC_10_1: ReadonlyArray<readonly [number, string]> = [
   [200, "SUCCESS"],
@@ -63,6 +64,7 @@ const SPEC_10_1: ReadonlyArray<readonly [number, string]> = [
   [60003, "USERSIGN_IS_ERROR"],
   [60004, "USERSIGN_IS_EXPIRED"],
   [60005, "USERSIGN_OPERATE_NOT_MATE"],
+  [60006, "SEND_RATE_EXCEEDED"], // WhaleShark's own: the gateway's send rate limit
   [71000, "SERVER_NOT_AVAILABLE"],
   [90000, "SYSTEM_ERROR"],
   [90001, "PARAMETER_ERROR"],

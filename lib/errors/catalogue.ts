@@ -140,6 +140,13 @@ export const ErrorCatalogue = {
     grpc: GrpcStatus.UNAUTHENTICATED,
     message: "用户签名与操作人不匹配",
   },
+  // WhaleShark's own (the original had no rate limit): a send over the gateway's per-connection or
+  // per-user rate (gateway.sendRate*, gateway/commands/send-rate.ts); the ACK carries retryAfterMs.
+  SEND_RATE_EXCEEDED: {
+    code: 60006,
+    grpc: GrpcStatus.RESOURCE_EXHAUSTED,
+    message: "发送过于频繁,请稍后再试",
+  },
   // 7xxxx routing: no gateway node available (UserErrorCode.SERVER_NOT_AVAILABLE, spec §4.6).
   SERVER_NOT_AVAILABLE: { code: 71000, grpc: GrpcStatus.UNAVAILABLE, message: "没有可用的服务" },
   // 9xxxx system (BaseErrorCode).

@@ -1,7 +1,12 @@
 import { Metadata } from "@grpc/grpc-js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MemoryKvStore } from "../adapters/memory/kv-store.js";
-import { generateUserSign } from "../auth/index.js";
+import {
+  generateUserSign,
+  mirrorRevocation,
+  REVOCATIONS_LOADED_KEY,
+  TokenRevocations,
+} from "../auth/index.js";
 import { GrpcStatus, isImError } from "../errors/index.js";
 import {
   AppAuthenticator,
@@ -130,6 +135,72 @@ describe("AppAuthenticator", () => {
       code: 60005,
       status: GrpcStatus.UNAUTHENTICATED,
     });
+  });
+
+  it("refuses a token issued further ahead than auth.maxClockSkewMs (60003), default one minute", async () => {
+    const m = (usersign: string) => meta({ appid: "10001", identifier: "alice", usersign });
+    const auth = authenticator();
+    await auth.authenticate(m(sign("alice", { now: NOW + 60 })));
+    expect(await failure(auth.authenticate(m(sign("alice", { now: NOW + 61 }))))).toEqual({
+      code: 60003,
+      status: GrpcStatus.UNAUTHENTICATED,
+    });
+    const strict = new AppAuthenticator({
+      apps,
+      kv,
+      nowSeconds: () => NOW,
+      userType: async () => 1,
+      maxClockSkewMs: 5_000,
+    });
+    expect((await failure(strict.authenticate(m(sign("alice", { now: NOW + 6 }))))).code).toBe(60003);
+    await strict.authenticate(m(sign("alice", { now: NOW + 5 })));
+  });
+
+  it("refuses tokens issued before the user's revocation cut-off, cached ones too (60004)", async () => {
+    const auth = authenticator();
+    const m = (usersign: string, identifier = "alice") => meta({ appid: "10001", identifier, usersign });
+    const old = sign("alice", { now: NOW - 100 });
+    await auth.authenticate(m(old)); // verified and cached
+    await kv.set(REVOCATIONS_LOADED_KEY, "1");
+    await mirrorRevocation(kv, 10001, "alice", NOW - 50);
+    expect(await failure(auth.authenticate(m(old)))).toEqual({
+      code: 60004,
+      status: GrpcStatus.UNAUTHENTICATED,
+    });
+    // Issued at or after the cut-off: accepted. Other users are untouched.
+    await auth.authenticate(m(sign("alice", { now: NOW - 50 })));
+    await auth.authenticate(m(sign("admin", { now: NOW - 100 }), "admin"));
+    // The mirror only moves forward.
+    await mirrorRevocation(kv, 10001, "alice", NOW - 500);
+    expect((await failure(auth.authenticate(m(sign("alice", { now: NOW - 60 }))))).code).toBe(60004);
+  });
+
+  it("restores the revocation mirror once when kv lost it, before answering", async () => {
+    let restores = 0;
+    const restoring = new AppAuthenticator({
+      apps,
+      kv,
+      nowSeconds: () => NOW,
+      userType: async () => 1,
+      revocations: new TokenRevocations({
+        kv,
+        restore: async () => {
+          restores++;
+          await new Promise((r) => setTimeout(r, 5));
+          await mirrorRevocation(kv, 10001, "alice", NOW);
+          await kv.set(REVOCATIONS_LOADED_KEY, "1");
+        },
+      }),
+    });
+    const m = meta({ appid: "10001", identifier: "alice", usersign: sign("alice") });
+    const outcomes = await Promise.all([1, 2, 3].map(() => failure(restoring.authenticate(m))));
+    expect(outcomes.map((o) => o.code)).toEqual([60004, 60004, 60004]);
+    expect(restores).toBe(1);
+    // Without a restore (gateways, the store) kv is used as it is: the wiped cut-off is gone.
+    const wiped = new MemoryKvStore();
+    const plain = new AppAuthenticator({ apps, kv: wiped, nowSeconds: () => NOW, userType: async () => 1 });
+    await plain.authenticate(m);
+    await wiped.close();
   });
 
   it("knows admins from config or user_type 100, looked up once per call and only when asked", async () => {

@@ -1,6 +1,11 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Metadata } from "@grpc/grpc-js";
-import { verifyUserSign } from "../auth/index.js";
+import {
+  assertNotRevoked,
+  DEFAULT_MAX_CLOCK_SKEW_MS,
+  TokenRevocations,
+  verifyUserSign,
+} from "../auth/index.js";
 import { ImError } from "../errors/index.js";
 import type { KvStore } from "../ports/kv.js";
 import { permissionDenied } from "./errors.js";
@@ -15,6 +20,14 @@ import { permissionDenied } from "./errors.js";
  * UNAUTHENTICATED. A verified token is cached in kv until it expires (spec
  * §6.2 step 7) under `{appId}:userSign:{identifier}#{sha256(token)}`: the
  * original keyed the raw token; a digest keeps bearer tokens out of kv dumps.
+ * The cached value is `{expiresAt}:{issuedAt}` (a value of another shape is a
+ * miss: the token is verified again).
+ *
+ * Two WhaleShark checks (issue 13): a token issued more than `maxClockSkewMs`
+ * in the future is refused (60003, lib/auth/user-sign.ts), and so is, on every
+ * call, cached or not, a token issued before its user's revocation cut-off
+ * (60004, lib/auth/token-revocations.ts). The cut-off is read from kv in the
+ * same MGET as the cache entry: no extra round trip, no database query.
  *
  * The request body is then checked against the caller
  * ({@link authorizeRequestBase}): `app_id` must be the caller's app and
@@ -51,6 +64,13 @@ export interface AppAuthenticatorOptions {
   userType(appId: number, userId: string): Promise<number | null>;
   /** Current Unix seconds (tests). */
   nowSeconds?: () => number;
+  /** Config `auth.maxClockSkewMs` (default one minute). */
+  maxClockSkewMs?: number;
+  /**
+   * The revocation reader; default one over `kv` without a restore (the
+   * domain passes one that restores the kv mirror from the database).
+   */
+  revocations?: TokenRevocations;
 }
 
 /** user_type of an app admin (spec §10.2 UserTypeEnum). */
@@ -66,10 +86,12 @@ function single(metadata: Metadata, key: string): string {
 export class AppAuthenticator {
   readonly #opts: AppAuthenticatorOptions;
   readonly #now: () => number;
+  readonly #revocations: TokenRevocations;
 
   constructor(opts: AppAuthenticatorOptions) {
     this.#opts = opts;
     this.#now = opts.nowSeconds ?? (() => Math.floor(Date.now() / 1000));
+    this.#revocations = opts.revocations ?? new TokenRevocations({ kv: opts.kv });
   }
 
   /**
@@ -90,12 +112,22 @@ export class AppAuthenticator {
 
     const now = this.#now();
     const cacheKey = `${appId}:userSign:${identifier}#${createHash("sha256").update(token).digest("hex")}`;
-    const cached = Number(await this.#opts.kv.get(cacheKey));
-    if (!(Number.isFinite(cached) && cached > now)) {
-      const { expiresAt } = verifyUserSign({ token, appId, identifier, privateKey: app.privateKey, now });
-      const ttlMs = (expiresAt - now) * 1000;
-      if (ttlMs > 0) await this.#opts.kv.set(cacheKey, String(expiresAt), { ttlMs });
+    const { cutoff, alongside } = await this.#revocations.read(appId, identifier, [cacheKey]);
+    let verified = parseCached(alongside[0] ?? null);
+    if (verified === undefined || verified.expiresAt <= now) {
+      verified = verifyUserSign({
+        token,
+        appId,
+        identifier,
+        privateKey: app.privateKey,
+        now,
+        maxClockSkewMs: this.#opts.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS,
+      });
+      const ttlMs = (verified.expiresAt - now) * 1000;
+      const value = `${verified.expiresAt}:${verified.issuedAt}`;
+      if (ttlMs > 0) await this.#opts.kv.set(cacheKey, value, { ttlMs });
     }
+    assertNotRevoked(verified.issuedAt, cutoff);
 
     let admin: Promise<boolean> | undefined;
     return {
@@ -109,6 +141,13 @@ export class AppAuthenticator {
       },
     };
   }
+}
+
+/** A userSign cache value `{expiresAt}:{issuedAt}`; undefined for none or another shape. */
+function parseCached(value: string | null): { expiresAt: number; issuedAt: number } | undefined {
+  const match = value === null ? null : /^(\d{1,15}):(\d{1,15})$/.exec(value);
+  if (match === null) return undefined;
+  return { expiresAt: Number(match[1]), issuedAt: Number(match[2]) };
 }
 
 /** The RequestBase fields every app-facing request starts with (common.proto §1). */

@@ -39,7 +39,7 @@ function service(internal: boolean) {
     HistoryServiceService,
     {
       async syncDeviceMessages(_req, ctx) {
-        const { log: _log, isAdmin, ...rest } = ctx;
+        const { log: _log, isAdmin, signal: _signal, ...rest } = ctx;
         seen.push({ ...rest, admin: await isAdmin() });
         return { maxSequence: 0, completed: true, dataList: [] };
       },

@@ -15,7 +15,10 @@ import {
   type InternalAuthenticator,
   type RequestBase,
 } from "./auth.js";
+import { callSignal, deadlineExceededStatus, isDeadlineExceeded } from "./deadline.js";
 import { toServiceError } from "./errors.js";
+import { requestAdmitted } from "./limits.js";
+import { requestTextChecked } from "./text-check.js";
 
 /**
  * Turns typed handler maps into grpc-js service implementations with
@@ -27,6 +30,11 @@ import { toServiceError } from "./errors.js";
  *
  * A method missing from a handler map stays UNIMPLEMENTED (grpc-js answers
  * that for absent handlers), so a service can be mounted before it is built.
+ *
+ * Before anything else, a call whose caller has gone (deadline passed,
+ * cancelled) gets DEADLINE_EXCEEDED, and one with a list past its bound 90001
+ * (limits.ts); the handler's context carries a signal that aborts when the
+ * deadline passes, which long handlers check between chunks (deadline.ts).
  */
 
 /** What an app-facing handler knows about its call, after authentication and the body check. */
@@ -41,11 +49,18 @@ export interface RequestContext {
   /** Whether the caller is an app admin (config adminIds or user_type 100); never for internal calls. */
   isAdmin(): Promise<boolean>;
   log: Logger;
+  /**
+   * Aborts when the caller's deadline passes or it cancels (deadline.ts); long handlers check it
+   * between chunks of work. Set by serve() for every call; absent only in hand-made contexts.
+   */
+  signal?: AbortSignal;
 }
 
 /** What an internal (gateway → domain) handler knows about its call. */
 export interface InternalContext {
   log: Logger;
+  /** As {@link RequestContext.signal}. */
+  signal?: AbortSignal;
 }
 
 type Unary<M, Ctx> = M extends {
@@ -91,7 +106,7 @@ function clientError(error: unknown): unknown {
 
 type AnyHandler<Ctx> = (request: unknown, ctx: Ctx) => Promise<unknown>;
 
-function serve<Ctx>(
+function serve<Ctx extends { signal?: AbortSignal }>(
   service: string,
   handlers: Record<string, AnyHandler<Ctx> | undefined>,
   logger: Logger,
@@ -102,11 +117,28 @@ function serve<Ctx>(
     if (handler === undefined) continue;
     const log = logger.child({ rpc: `${service}/${method}` });
     impl[method] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
-      context(call.metadata, call.request, log)
-        .then((ctx) => handler(call.request, ctx))
+      const { signal, dispose } = callSignal(call);
+      // A caller already gone (DEADLINE_EXCEEDED) or a list past its bound (90001 naming the
+      // field, limits.ts) is refused before anything walks the request (issue 13).
+      requestAdmitted(service, method, call.request, signal)
+        // Text the database cannot store (NUL, unpaired surrogates) is refused next: 90001 naming
+        // the field, before authentication or the handler reads anything (text-check.ts, issue 13).
+        .then(() => requestTextChecked(handler, call.request))
+        .then(() => context(call.metadata, call.request, log))
+        .then((ctx) => {
+          signal.throwIfAborted(); // authentication may have waited
+          ctx.signal = signal;
+          return handler(call.request, ctx);
+        })
+        .finally(dispose)
         .then(
           (response) => callback(null, response),
           (thrown: unknown) => {
+            if (isDeadlineExceeded(thrown)) {
+              log.debug("the caller has gone: call abandoned");
+              callback(deadlineExceededStatus());
+              return;
+            }
             const error = clientError(thrown);
             if (isImError(error)) log.debug({ code: error.code, msg: error.message }, "call refused");
             else log.error({ err: error }, "call failed");

@@ -1,15 +1,34 @@
+import { connect, type Socket } from "node:net";
 import { pino } from "pino";
 import { Counter } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
-import { createMetricsRegistry, type RunningMetricsServer, startMetricsServer } from "./index.js";
+import { loadConfig } from "../config/index.js";
+import {
+  createMetricsRegistry,
+  type RunningMetricsServer,
+  startMetricsServer,
+  startRoleMetrics,
+} from "./index.js";
 
 const logger = pino({ level: "silent" });
 let running: RunningMetricsServer | undefined;
 
+const sockets: Socket[] = [];
+
 afterEach(async () => {
+  for (const s of sockets.splice(0)) s.destroy();
   await running?.stop();
   running = undefined;
 });
+
+/** A raw socket to `port` that sends nothing; resolves once connected. */
+async function idleSocket(port: number): Promise<Socket> {
+  const s = connect(port, "127.0.0.1");
+  s.on("error", () => undefined);
+  sockets.push(s);
+  await new Promise((r) => s.once("connect", r));
+  return s;
+}
 
 describe("metrics registry and endpoint", () => {
   it("keeps each registry apart and labels every series with role and node", async () => {
@@ -37,5 +56,35 @@ describe("metrics registry and endpoint", () => {
     expect(text).toContain("process_cpu_user_seconds_total");
     expect((await fetch(`${base}/other`)).status).toBe(404);
     expect((await fetch(`${base}/metrics`, { method: "POST" })).status).toBe(405);
+  });
+
+  it("binds to loopback by default (metrics.host 127.0.0.1)", async () => {
+    const config = loadConfig({ env: {}, cwd: "/", overrides: { metrics: { gatewayPort: 0 } } });
+    expect(config.metrics.host).toBe("127.0.0.1");
+    const registry = createMetricsRegistry({ role: "gateway", nodeId: "n4", processMetrics: false });
+    running = await startRoleMetrics(config, "gateway", registry, logger);
+    expect(running?.address).toBe(`127.0.0.1:${running?.port}`);
+  });
+
+  it("caps connections per address before any HTTP is read, and frees the slot on close", async () => {
+    const registry = createMetricsRegistry({ role: "store", nodeId: "n5", processMetrics: false });
+    running = await startMetricsServer({
+      host: "127.0.0.1",
+      port: 0,
+      registry,
+      logger,
+      maxConnections: 10,
+      maxConnectionsPerIp: 2,
+    });
+    const port = running.port;
+    const first = await idleSocket(port);
+    await idleSocket(port);
+    const third = await idleSocket(port);
+    await new Promise((r) => third.once("close", r)); // refused at accept
+    first.destroy();
+    // The freed slot serves a scrape again.
+    await expect
+      .poll(async () => (await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined))?.status)
+      .toBe(200);
   });
 });

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
+import { ConnectionLimiter, limitConnections, peerOf, RefusalLog } from "../net/connection-limiter.js";
 
 /** Options of {@link startMetricsServer}. */
 export interface MetricsServerOptions {
@@ -10,7 +11,17 @@ export interface MetricsServerOptions {
   port: number;
   registry: Registry;
   logger: Logger;
+  /** Open connections allowed in all (`metrics.maxConnections`, default 64). */
+  maxConnections?: number;
+  /** Open connections allowed from one address (`metrics.maxConnectionsPerIp`, default 16). */
+  maxConnectionsPerIp?: number;
 }
+
+/**
+ * How long a scrape request may take to arrive (headers and all). Prometheus sends one small GET;
+ * anything slower is a socket holding a slot.
+ */
+export const METRICS_REQUEST_TIMEOUT_MS = 10_000;
 
 /** A running `/metrics` endpoint. */
 export interface RunningMetricsServer {
@@ -28,6 +39,11 @@ export const METRICS_PATH = "/metrics";
  * Serves `registry` in the Prometheus text format on `GET /metrics` (DESIGN §7: metrics on every
  * process). Any other path is 404 and any other method 405, so the port exposes nothing else.
  * A failing collector answers 500 with a fixed text; the error itself goes to the log only.
+ *
+ * The port holds up against sockets it never asked for: connections are capped in all and per
+ * address at accept (refused ones are closed before any HTTP is read), and a request must arrive
+ * whole within {@link METRICS_REQUEST_TIMEOUT_MS}. Bind it to loopback (`metrics.host`, the
+ * default) unless a scraper elsewhere needs it: it is not authenticated.
  */
 export async function startMetricsServer(options: MetricsServerOptions): Promise<RunningMetricsServer> {
   const log = options.logger.child({ component: "metrics" });
@@ -50,7 +66,23 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
       res.writeHead(500, { "content-type": "text/plain" }).end("metrics collection failed\n");
     }
   };
-  const server = createServer((req, res) => void handle(req, res));
+  const server = createServer(
+    {
+      headersTimeout: METRICS_REQUEST_TIMEOUT_MS,
+      requestTimeout: METRICS_REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: 1000,
+    },
+    (req, res) => void handle(req, res),
+  );
+  const limiter = new ConnectionLimiter({
+    maxConnections: options.maxConnections ?? 64,
+    maxConnectionsPerIp: options.maxConnectionsPerIp ?? 16,
+  });
+  const refusals = new RefusalLog(log, "metrics");
+  limitConnections(server, limiter, (socket, reason) => {
+    refusals.refused(peerOf(socket), reason);
+    socket.destroy();
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", (err) =>
       reject(new Error(`metrics: cannot listen on ${options.host}:${options.port}: ${err.message}`)),

@@ -33,5 +33,7 @@ export async function startRoleMetrics(
     port: metricsPortOf(config, role),
     registry,
     logger,
+    maxConnections: config.metrics.maxConnections,
+    maxConnectionsPerIp: config.metrics.maxConnectionsPerIp,
   });
 }

@@ -246,4 +246,18 @@ describe("Pusher", () => {
     expect(ok.status).toBe("fulfilled");
     expect(failed.status === "rejected" && String(failed.reason)).toContain("broker refused");
   });
+
+  it("closeUser closes every session of the user by connection id, writing nothing (revocation)", async () => {
+    await login("u1", 1, "web", "n1");
+    await login("u1", 2, "ios", "n2", { connectState: 2 }); // offline records are targeted too
+    await login("u2", 1, "web", "n1");
+    const closed = await pusher.closeUser(10001, "u1");
+    expect(closed.map((d) => `${d.nodeId}/${d.imei}`).sort()).toEqual(["n1/web", "n2/ios"]);
+    const got = await received("n1", "n2");
+    expect(got.get("n1")?.[0]).toMatchObject([
+      { userId: "u1", command: 0, closeAfter: true, connectionId: "n1-u1-web", data: "" },
+    ]);
+    expect(got.get("n2")?.[0]).toMatchObject([{ command: 0, closeAfter: true, connectionId: "n2-u1-ios" }]);
+    expect(await pusher.closeUser(10001, "nobody")).toEqual([]);
+  });
 });

@@ -35,6 +35,9 @@ import { DeliveryBatchBuilder } from "./delivery-batch.js";
  * online" (spec §5.6 sendToUserAllClient).
  */
 
+/** The payload of a close-only delivery (command 0 writes nothing). */
+const EMPTY = Buffer.alloc(0);
+
 /** Which of a user's devices a push goes to. */
 export type PushTarget =
   | { kind: "all" }
@@ -134,6 +137,55 @@ export class Pusher {
       if (this.#pending.length === 0) setImmediate(() => void this.#flush());
       this.#pending.push({ appId, items, targeted: [], nodes: new Set(), resolve, reject });
     });
+  }
+
+  /**
+   * Closes every connection of a user on every gateway node, writing nothing
+   * to it: one DeliveryBatch per node of Deliveries with command 0 and
+   * `close_after`, each naming the session's exact connection id (as a
+   * multi-login replace does, gateway/delivery/consumer.ts), so a connection
+   * opened after the session hash was read is not touched. Used when the
+   * user's tokens were revoked. Every record of the user's session hash is
+   * targeted, online or not (a connection that is gone is no target on its
+   * node). Resolves with the sessions told to close; rejects when a node's
+   * publish failed, after the other nodes were tried.
+   */
+  async closeUser(appId: number, userId: string): Promise<TargetedDevice[]> {
+    const [hash] = await this.#opts.kv.hgetallMany([sessionKey(appId, userId)]);
+    const byNode = new Map<string, DeliveryBatchBuilder>();
+    const closed: TargetedDevice[] = [];
+    for (const value of Object.values(hash ?? {})) {
+      const r = decodeSession(value);
+      if (r === null || r.appId !== appId || r.userId !== userId) continue;
+      let batch = byNode.get(r.nodeId);
+      if (batch === undefined) {
+        batch = new DeliveryBatchBuilder();
+        byNode.set(r.nodeId, batch);
+      }
+      batch.add(
+        {
+          appId,
+          userId,
+          clientType: r.clientType,
+          imei: r.imei,
+          command: 0, // COMMAND_UNSPECIFIED: write nothing, only close
+          closeAfter: true,
+          connectionId: r.connectionId,
+        },
+        EMPTY,
+      );
+      closed.push({ userId, clientType: r.clientType, imei: r.imei, nodeId: r.nodeId });
+    }
+    const failures: unknown[] = [];
+    await Promise.all(
+      [...byNode].map(([nodeId, b]) =>
+        this.#publish(nodeId, DeliveryBatch.encode(b.batch).finish()).catch((error: unknown) => {
+          failures.push(error);
+        }),
+      ),
+    );
+    if (failures.length > 0) throw failures[0];
+    return closed;
   }
 
   async #flush(): Promise<void> {

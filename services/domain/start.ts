@@ -1,3 +1,4 @@
+import { TokenRevocations } from "../../lib/auth/index.js";
 import type { Config } from "../../lib/config/index.js";
 import { AppAuthenticator, InternalAuthenticator, resolveInternalSecret } from "../../lib/grpc/auth.js";
 import { startGrpcServer } from "../../lib/grpc/server.js";
@@ -9,6 +10,7 @@ import { Callbacks } from "./callbacks/callbacks.js";
 import type { DomainEnv } from "./core/env.js";
 import { createMessaging } from "./messaging/messaging.js";
 import { domainServices } from "./services.js";
+import { RevocationMirror } from "./users/token-revocations.js";
 
 /**
  * How long after its record's `lastSeenMs` a device still counts as online
@@ -30,12 +32,24 @@ export async function startDomain(deps: RoleDeps, config: Config): Promise<RoleH
     pusher: new Pusher({ kv: deps.kv, bus: deps.bus, logger, sessionTtlMs: onlineWindowMs(config) }),
     changes: new ChangeTokens(deps.kv),
     callbacks,
-    settings: { deleteConversationSyncMode: config.domain.deleteConversationSyncMode },
+    settings: {
+      deleteConversationSyncMode: config.domain.deleteConversationSyncMode,
+      checkFriendship: config.messaging.checkFriendship,
+      checkBlacklist: config.messaging.checkBlacklist,
+    },
     now: Date.now,
   };
+  // Token revocations: kv mirrors the database column, restored by this process when kv lost it.
+  const revocationMirror = new RevocationMirror({ db: deps.db, kv: deps.kv, log: logger });
   const appAuth = new AppAuthenticator({
     apps: config.apps,
     kv: deps.kv,
+    maxClockSkewMs: config.auth.maxClockSkewMs,
+    revocations: new TokenRevocations({
+      kv: deps.kv,
+      restore: () => revocationMirror.restore(),
+      log: logger,
+    }),
     userType: async (appId, userId) => {
       const db = await deps.db();
       const user = await db.userData.findFirst({
@@ -50,6 +64,7 @@ export async function startDomain(deps: RoleDeps, config: Config): Promise<RoleH
   // RouteService answers from the gateways registered in discovery (spec §4.6).
   const gateways = GatewayDirectory.watch(deps.discovery, serviceNames(config.discovery.servicePrefix));
   const routes = { gateways, routeModel: config.discovery.routeModel as RouteModel };
+  await revocationMirror.start();
   const grpc = await startGrpcServer({
     role: "domain",
     host: config.domain.host,
@@ -63,6 +78,7 @@ export async function startDomain(deps: RoleDeps, config: Config): Promise<RoleH
     grpcAddress: grpc.address,
     stop: async () => {
       await grpc.stop(config.shutdown.graceMs);
+      revocationMirror.stop();
       await messaging.close();
       gateways.close();
       await callbacks.drain();

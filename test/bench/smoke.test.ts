@@ -88,6 +88,26 @@ describe("bench smoke (embedded)", () => {
     }
   });
 
+  it("flood: the other users lose nothing beside a flood, which is refused for rate", {
+    timeout: 180_000,
+  }, async () => {
+    const report = await bench("flood --pairs 4 --rate 40 --duration 2 --warmup 0 --drain 10 --flood 500");
+    const steps = report.data.steps as Array<{ phase: string; result: P2PResult }>;
+    expect(steps.map((s) => s.phase)).toEqual(["without flood", "with flood"]);
+    for (const { result } of steps) {
+      expect(result.failures).toEqual({});
+      expect(result).toMatchObject({ acked: result.sent, delivered: result.sent, lost: 0, duplicated: 0 });
+    }
+    const flood = report.data.flood as {
+      accepted: number;
+      refused: number;
+      answered: number;
+      written: number;
+    };
+    expect(flood.refused).toBeGreaterThan(0);
+    expect(flood.accepted + flood.refused).toBe(flood.answered);
+  });
+
   it("group: every online member gets every message once", { timeout: 180_000 }, async () => {
     const report = await bench("group --members 40 --online 8 --rate 5 --duration 2 --drain 10");
     const g = report.data.group as FanOut;

@@ -42,6 +42,9 @@ describe("a cluster with a killed process", () => {
       env: {
         WHALESHARK_GATEWAY__HEARTBEAT_TIMEOUT_MS: "2000",
         WHALESHARK_GATEWAY__SESSION_TTL_MS: "4000",
+        // Bursts of 100 a second per sender plus the resends of a failover: no send rates.
+        WHALESHARK_GATEWAY__SEND_RATE_PER_CONNECTION: "0",
+        WHALESHARK_GATEWAY__SEND_RATE_PER_USER: "0",
       },
     });
     await cluster.startAll(["store", 1], ["domain", 1], ["domain", 2]);

@@ -77,6 +77,11 @@ const RENUMBERED: ReadonlyArray<readonly [name: string, originalCode: number, co
   ["MESSAGEBODY_IS_NOT_EXIST", 50003, 50006],
 ];
 
+/** Codes WhaleShark added, at numbers the original never used, for what the original lacked. */
+const ADDED: ReadonlyArray<readonly [name: string, code: number]> = [
+  ["SEND_RATE_EXCEEDED", 60006], // the gateway's send rate limit (gateway/commands/send-rate.ts)
+];
+
 /** Values every proto3 enum has (UNSPECIFIED) or ts-proto adds (UNRECOGNIZED). */
 const NON_CODES: ReadonlyArray<readonly [name: string, code: number]> = [
   ["ERROR_CODE_UNSPECIFIED", 0],
@@ -111,10 +116,17 @@ describe("ErrorCode enum (spec §10.1)", () => {
     expect(ORIGINAL_CODES.some(([, c]) => c === code)).toBe(false);
   });
 
-  it("holds nothing beyond the original codes and UNSPECIFIED", () => {
+  it.each(ADDED)("adds %s at %i, a number the original never used", (name, code) => {
+    expect(new Map(generatedPairs()).get(`ERROR_CODE_${name}`)).toBe(code);
+    expect(ORIGINAL_CODES.some(([, c]) => c === code)).toBe(false);
+    expect(RENUMBERED.some(([, original, c]) => original === code || c === code)).toBe(false);
+  });
+
+  it("holds nothing beyond the original codes, the additions and UNSPECIFIED", () => {
     const expected = [
       ...ORIGINAL_CODES.map(([name, code]): [string, number] => [`ERROR_CODE_${name}`, code]),
       ...RENUMBERED.map(([name, , code]): [string, number] => [`ERROR_CODE_${name}`, code]),
+      ...ADDED.map(([name, code]): [string, number] => [`ERROR_CODE_${name}`, code]),
       ...NON_CODES,
     ];
     const byName = (a: readonly [string, number], b: readonly [string, number]): number =>

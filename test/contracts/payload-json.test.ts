@@ -108,8 +108,8 @@ const CASES: readonly PayloadCase[] = [
   payload(
     "MessageAckData",
     message.MessageAckData,
-    { messageId: "m1", messageKey: 427_349_283_291_136, messageSequence: 1 },
-    ["messageKey"],
+    { messageId: "m1", messageKey: 427_349_283_291_136, messageSequence: 1, retryAfterMs: 250 },
+    ["messageKey", "retryAfterMs"],
   ),
   payload("MessageAck", message.MessageAck, {
     code: 200,

@@ -93,6 +93,7 @@ const ADDITIONS: readonly string[] = [
   "MessageService/RecallMessage",
   "HistoryService/SyncDeviceMessages",
   "RouteService/ListGateways",
+  "UserService/RevokeTokens",
 ];
 
 /** The gateway's calls for a logged-in connection (DESIGN.md §2). */

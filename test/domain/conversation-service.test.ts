@@ -65,6 +65,36 @@ async function p2p(from: string, to: string, sequence: number) {
   }
 }
 
+/** Stores a group message the way the store does: one body, one group history row. */
+async function groupMessage(groupId: string, from: string, sequence: number) {
+  const messageKey = BigInt(Date.now()) * 1000n + key++;
+  await h.db.messageBody.create({
+    data: {
+      messageKey,
+      appId: APP_ID,
+      conversationType: 1,
+      fromId: from,
+      toId: groupId,
+      messageId: `g-${messageKey}`,
+      messageSequence: BigInt(sequence),
+      messageBody: "hi all",
+      messageTime: 1n,
+      createTime: 1n,
+    },
+  });
+  await h.db.groupMessageHistory.create({
+    data: {
+      appId: APP_ID,
+      groupId,
+      fromId: from,
+      messageKey,
+      sequence: BigInt(sequence),
+      messageTime: 1n,
+      createTime: 1n,
+    },
+  });
+}
+
 describe("ConversationService", () => {
   it("pins and mutes (50000 without flags or for another's id), pushes 5001", async () => {
     const { a, b, asA } = await friends("upd");
@@ -116,6 +146,7 @@ describe("ConversationService", () => {
 
   it("marks read forward only (D14), with 1053 to the reader's other devices and 1054 to the peer", async () => {
     const { a, b, asA } = await friends("read");
+    await p2p(b, a, 5);
     await asA.markRead({
       toId: b,
       conversationType: ConversationType.CONVERSATION_TYPE_P2P,
@@ -150,6 +181,48 @@ describe("ConversationService", () => {
     );
   });
 
+  it("sends a read receipt only for a message between the two, and not across a block (issue 13)", async () => {
+    const { a, b, asA } = await friends("rcpt");
+    const stranger = h.id("rcpt-x");
+    await h.users([stranger]);
+    await h.online(stranger, 1, "web");
+    const p2pType = ConversationType.CONVERSATION_TYPE_P2P;
+    const commands = async () =>
+      (await h.pushes())
+        .map((p) => `${p.userId === a ? "a" : p.userId === b ? "b" : "x"}/${p.command}`)
+        .sort();
+    // No message with that sequence between a and b: the cursor moves, only a's devices hear of it.
+    await asA.markRead({
+      toId: b,
+      conversationType: p2pType,
+      messageSequence: 7,
+      clientType: 1,
+      imei: "web",
+    });
+    expect(await commands()).toEqual(["a/1053"]);
+    // A stranger is told nothing, whatever the sequence.
+    await p2p(b, a, 8);
+    await asA.markRead({ toId: stranger, conversationType: p2pType, messageSequence: 8 });
+    expect(await commands()).toEqual(["a/1053", "a/1053"]);
+    // b blacklists a: a's receipts for b's messages stop; a's own cursor still moves.
+    await h.as(FriendshipServiceService, b).addBlack({ toId: a });
+    await h.pushes();
+    await asA.markRead({
+      toId: b,
+      conversationType: p2pType,
+      messageSequence: 8,
+      clientType: 1,
+      imei: "web",
+    });
+    expect(await commands()).toEqual(["a/1053"]);
+    expect(
+      Number(
+        (await h.db.conversationSet.findFirstOrThrow({ where: { conversationId: `0_${a}_${b}` } }))
+          .readSequence,
+      ),
+    ).toBe(8);
+  });
+
   it("marks group reads for members only (40000, 40006), receipts to the given sender", async () => {
     const { a, b } = await friends("gread");
     const outsider = h.id("gread-x");
@@ -159,6 +232,7 @@ describe("ConversationService", () => {
       .createGroup({ member: [GroupMemberItem.fromPartial({ memberId: b })] });
     await h.pushes();
     const group = ConversationType.CONVERSATION_TYPE_GROUP;
+    await groupMessage(groupId, a, 2);
     await h
       .as(ConversationServiceService, b)
       .markRead({ groupId, toId: a, conversationType: group, messageSequence: 2 });
@@ -166,6 +240,15 @@ describe("ConversationService", () => {
     expect(pushes.map((p) => `${p.userId === a ? "a" : "b"}/${p.command}`).sort()).toEqual([
       "a/2054",
       "a/2054",
+      "b/2053",
+      "b/2053",
+    ]);
+    // A receipt goes to the sender of the marked message: sequence 3 is b's, so `a` gets none.
+    await groupMessage(groupId, b, 3);
+    await h
+      .as(ConversationServiceService, b)
+      .markRead({ groupId, toId: a, conversationType: group, messageSequence: 3 });
+    expect((await h.pushes()).map((p) => `${p.userId === a ? "a" : "b"}/${p.command}`).sort()).toEqual([
       "b/2053",
       "b/2053",
     ]);

@@ -7,7 +7,7 @@ import { GroupMemberRole, GroupMuteType, GroupType } from "../../gen/ts/whalesha
 import { GroupMemberServiceService } from "../../gen/ts/whaleshark/v1/group_member_service.js";
 import { GroupServiceService } from "../../gen/ts/whaleshark/v1/group_service.js";
 import { UserServiceService } from "../../gen/ts/whaleshark/v1/user_service.js";
-import { type DomainHarness, expectCode, startDomainHarness } from "./harness.js";
+import { CONFIG_ADMIN, type DomainHarness, expectCode, startDomainHarness } from "./harness.js";
 
 let h: DomainHarness;
 let hook: Server;
@@ -143,6 +143,37 @@ describe("GroupService.CreateGroup and reads", () => {
     expect((await h.as(GroupServiceService, m2).getJoinedGroups({})).totalCount).toBe(0);
     await expectCode(h.as(GroupServiceService, m2).getJoinedGroups({ memberId: owner }), 60005);
     await h.pushes();
+  });
+});
+
+describe("GroupService.GetGroupInfo for non-members (issue 13)", () => {
+  it("refuses a private group to a non-member like GetGroupMembers (40006); members and admins see all", async () => {
+    const { m2, groupId } = await group("priv");
+    const stranger = h.id("priv-s");
+    await h.users([stranger]);
+    const members = (id: string) => h.as(GroupMemberServiceService, id).getGroupMembers({ groupId });
+    await expectCode(members(stranger), 40006);
+    await expectCode(h.as(GroupServiceService, stranger).getGroupInfo({ groupId }), 40006);
+    const asMember = await h.as(GroupServiceService, m2).getGroupInfo({ groupId });
+    expect(asMember.memberList).toHaveLength(3);
+    const asAdmin = await h.as(GroupServiceService, CONFIG_ADMIN).getGroupInfo({ groupId });
+    expect(asAdmin.memberList.map((m) => m.memberId).sort()).toEqual(
+      (await members(m2)).members.map((m) => m.memberId).sort(),
+    );
+    // One who left is a non-member again.
+    await h.as(GroupMemberServiceService, m2).leaveGroup({ groupId });
+    await expectCode(h.as(GroupServiceService, m2).getGroupInfo({ groupId }), 40006);
+    await h.pushes();
+  });
+
+  it("shows a public group's own fields to a non-member, without its members", async () => {
+    const { groupId } = await group("pub", GroupType.GROUP_TYPE_PUBLIC);
+    const stranger = h.id("pub-s");
+    await h.users([stranger]);
+    await expectCode(h.as(GroupMemberServiceService, stranger).getGroupMembers({ groupId }), 40006);
+    const info = await h.as(GroupServiceService, stranger).getGroupInfo({ groupId });
+    expect(info.group).toMatchObject({ groupId, groupName: "pub", groupType: GroupType.GROUP_TYPE_PUBLIC });
+    expect(info.memberList).toEqual([]);
   });
 });
 

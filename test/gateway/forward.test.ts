@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { GatewayHandle } from "../../gateway/start.js";
 import { SessionCloseReason } from "../../gen/ts/whaleshark/v1/chat_service.js";
+import {
+  encodeReceiptEntry,
+  encodeVerdict,
+  p2pReceiptKey,
+  pairVerdictKey,
+  userChangeTokenKey,
+  verdictOrder,
+} from "../../lib/push/receipt-index.js";
 import { sessionKey } from "../../lib/sessions/session-record.js";
 import { FakeDomain } from "./support/fake-domain.js";
 import { APP_ID, eventually, type Infra, login, memoryInfra, startTestGateway } from "./support/harness.js";
@@ -43,6 +51,27 @@ beforeEach(() => {
   domain.behaviour = {};
   domain.calls.length = 0;
 });
+
+/**
+ * What the domain writes for a P2P message from `fromId` to `toId` (lib/push/receipt-index.ts):
+ * its receipt index entry, and the pair's verdict under both users' current change tokens.
+ */
+async function receiptRecords(
+  fromId: string,
+  toId: string,
+  m: { messageKey: number; messageSequence: number },
+  ok: boolean,
+): Promise<void> {
+  const kv = await infra.kv();
+  await kv.set(
+    p2pReceiptKey(APP_ID, fromId, toId, m.messageSequence),
+    encodeReceiptEntry({ messageKey: m.messageKey, fromId }),
+  );
+  const [a, b] = verdictOrder(fromId, toId);
+  await kv.set(userChangeTokenKey(APP_ID, a), `t-${a}`);
+  await kv.set(userChangeTokenKey(APP_ID, b), `t-${b}`);
+  await kv.set(pairVerdictKey(APP_ID, fromId, toId), encodeVerdict({ tokens: [`t-${a}`, `t-${b}`], ok }));
+}
 
 async function user(kind: "tcp" | "ws" = "tcp"): Promise<{ c: RawClient; userId: string }> {
   const userId = `fwd-${++seq}`;
@@ -122,9 +151,10 @@ describe("forwarding to the domain ChatService", () => {
     c.close();
   });
 
-  it("1107 is relayed by the gateway itself to the sender's devices, with the receiver from the session", async () => {
+  it("1107 is relayed by the gateway itself when kv vouches for it, without the receiver's device id", async () => {
     const sender = await user("ws");
     const { c, userId } = await user();
+    await receiptRecords(sender.userId, userId, { messageKey: 8, messageSequence: 2 }, true);
     c.send({
       command: 1107,
       body: { toId: sender.userId, fromId: userId, messageKey: 8, messageSequence: 2 },
@@ -132,18 +162,55 @@ describe("forwarding to the domain ChatService", () => {
     const ack = await sender.c.next();
     expect(ack.command).toBe(1107);
     expect(ack.json).toMatchObject({
-      data: {
-        fromId: userId,
-        toId: sender.userId,
-        messageKey: 8,
-        messageSequence: 2,
-        serverSend: false,
-        imei: "phone",
-      },
+      data: { fromId: userId, toId: sender.userId, messageKey: 8, messageSequence: 2, serverSend: false },
     });
+    // Issue 13: the push never names the acknowledging device.
+    const data = (ack.json as { data: Record<string, unknown> }).data;
+    expect(data).not.toHaveProperty("imei");
+    expect(data).not.toHaveProperty("clientType");
     c.send({ command: 1107, body: { messageKey: 9 } }); // no to_id: refused like the domain would
     expect((await c.next()).json).toMatchObject({ code: 90001, data: { command: 1107 }, ok: false });
     expect(domain.of("receiveAck")).toEqual([]);
+    sender.c.close();
+    c.close();
+  });
+
+  it("1107 for another message, another sender or across a block is dropped without an answer", async () => {
+    const sender = await user("ws");
+    const blocked = await user("ws");
+    const { c, userId } = await user();
+    await receiptRecords(sender.userId, userId, { messageKey: 20, messageSequence: 5 }, true);
+    await receiptRecords(blocked.userId, userId, { messageKey: 30, messageSequence: 1 }, false);
+    const ack = (toId: string, messageKey: number, messageSequence: number) =>
+      c.send({ command: 1107, body: { toId, messageKey, messageSequence } });
+    ack(sender.userId, 21, 5); // sequence 5 of the pair is message 20: not this key
+    ack(blocked.userId, 30, 1); // the pair's verdict says no
+    ack(sender.userId, 0, 5); // no key at all
+    ack(sender.userId, 20, 5); // the only one relayed
+    const frame = await sender.c.next();
+    expect(frame.json).toMatchObject({ data: { messageKey: 20, fromId: userId } });
+    c.send({ command: 5000, body: {} }); // answered 9006: proves no error frame came before it
+    expect((await c.next()).json).toMatchObject({ code: 90001, data: { command: 5000 } });
+    expect(domain.of("receiveAck")).toEqual([]);
+    sender.c.close();
+    blocked.c.close();
+    c.close();
+  });
+
+  it("1107 kv cannot vouch for (no index entry, or a verdict under old tokens) goes to ChatService.ReceiveAck", async () => {
+    const sender = await user("ws");
+    const { c, userId } = await user();
+    c.send({ command: 1107, body: { toId: sender.userId, messageKey: 40, messageSequence: 3 } });
+    await eventually(() => domain.of("receiveAck").length === 1);
+    await receiptRecords(sender.userId, userId, { messageKey: 41, messageSequence: 4 }, true);
+    const kv = await infra.kv();
+    await kv.set(userChangeTokenKey(APP_ID, sender.userId), "bumped"); // e.g. a block since
+    c.send({ command: 1107, body: { toId: sender.userId, messageKey: 41, messageSequence: 4 } });
+    await eventually(() => domain.of("receiveAck").length === 2);
+    expect(domain.of("receiveAck").map((call) => call.request)).toMatchObject([
+      { session: { userId, imei: "phone" }, content: { toId: sender.userId, messageKey: 40 } },
+      { session: { userId }, content: { toId: sender.userId, messageKey: 41, messageSequence: 4 } },
+    ]);
     sender.c.close();
     c.close();
   });

@@ -98,6 +98,9 @@ describe("whaleshark start: a SIGKILL loses no ACKed message", () => {
       WHALESHARK_APPS: JSON.stringify({ [APP]: { privateKey: KEY, adminIds: [ADMIN] } }),
       WHALESHARK_STORE__BATCH_SIZE: "5000",
       WHALESHARK_STORE__BATCH_WAIT_MS: String(STORE_WAIT_MS),
+      // Hundreds of sends in flight at the kill, as fast as the server takes them: no send rates.
+      WHALESHARK_GATEWAY__SEND_RATE_PER_CONNECTION: "0",
+      WHALESHARK_GATEWAY__SEND_RATE_PER_USER: "0",
     });
     dataDir = env.WHALESHARK_DATA_DIR;
     const first = await start(env);

@@ -135,3 +135,29 @@ function collect(child: ChildProcess, timeoutMs: number): Promise<CliResult> {
     });
   });
 }
+
+/** A running `whaleshark start` and where its roles listen. */
+export interface StartedEmbedded {
+  cli: RunningCli;
+  /** The domain's gRPC address, on 127.0.0.1. */
+  domain: string;
+  /** The gateway's TCP client port. */
+  tcpPort: number;
+}
+
+/**
+ * Starts `whaleshark start` in an isolated data folder with one app (`adminIds` its admins) and
+ * waits until it serves; `extra` adds WHALESHARK_* variables.
+ */
+export async function startEmbedded(
+  app: { appId: number; privateKey: string; adminIds: string[] },
+  extra: Record<string, string> = {},
+): Promise<StartedEmbedded> {
+  const apps = { [app.appId]: { privateKey: app.privateKey, adminIds: app.adminIds } };
+  const cli = startCli(["start"], await isolatedEnv({ WHALESHARK_APPS: JSON.stringify(apps), ...extra }));
+  const started = await cli.waitForLog((l) => l.msg === "whaleshark started", 60_000);
+  const roles = Object.fromEntries((started.roles as string[]).map((r) => r.split("@") as [string, string]));
+  const domain = (roles.domain ?? "").replace("0.0.0.0", "127.0.0.1");
+  const tcpPort = (await cli.waitForLog((l) => l.msg === "gateway listening", 1_000)).tcpPort as number;
+  return { cli, domain, tcpPort };
+}

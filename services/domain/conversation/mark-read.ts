@@ -7,6 +7,8 @@ import type { DomainEnv } from "../core/env.js";
 import { nextUserSequence } from "../core/sequences.js";
 import { transaction } from "../core/tx.js";
 import { requireGroup, requireMember } from "../group/groups.js";
+import { type ReadReceiptRule, Receipts } from "../messaging/receipts.js";
+import { loadP2PSendRows } from "../messaging/send-checks.js";
 import { CONVERSATION, conversationId } from "./conversations.js";
 
 /** A read mark: the fields of MessageReadContent (spec §5.7). */
@@ -32,7 +34,12 @@ export interface ReadMark {
  * conversation sequence (so the reader's other devices sync it), creates the
  * conversation row when there is none, and pushes 1053 / 2053 to the
  * reader's devices (`readerTarget`: all but the reading one) and 1054 / 2054
- * to every device of `toId` when it is given and is not the reader.
+ * to every device of `toId` when it is given, is not the reader and
+ * `receipts` allows it (messaging/receipts.ts, issue 13: a message with the
+ * marked sequence exists between them, P2P rules of sends; otherwise the
+ * receipt is silently not pushed, the mark itself stands). `receipts`
+ * defaults to the rule with uncached rows and `env.settings`' flags
+ * (ConversationService); the messaging core passes its own, cached one.
  * @throws ImError 90001 (bad type, missing peer or group), 40000, 40006
  * @returns whether the cursor moved
  */
@@ -41,6 +48,7 @@ export async function markRead(
   mark: ReadMark,
   readerTarget: PushTarget,
   log: Logger,
+  receipts: ReadReceiptRule = defaultReadReceiptRule(env, log),
 ): Promise<boolean> {
   const { appId, fromId } = mark;
   const group = mark.conversationType === CONVERSATION.GROUP;
@@ -96,7 +104,7 @@ export async function markRead(
       data: pack,
     },
   ];
-  if (mark.toId !== "" && mark.toId !== fromId) {
+  if (mark.toId !== "" && mark.toId !== fromId && (await receiptAllowed(receipts, mark, log))) {
     const command = group ? Command.COMMAND_MSG_GROUP_READ_RECEIPT : Command.COMMAND_MSG_READ_RECEIPT;
     items.push({ userId: mark.toId, target: ALL, command, data: pack });
   }
@@ -107,4 +115,31 @@ export async function markRead(
     log.warn({ err: error }, "read notification not delivered");
   }
   return true;
+}
+
+/** Whether the receipt may go out; a failed check (kv or database down) sends none, the mark stands. */
+async function receiptAllowed(receipts: ReadReceiptRule, mark: ReadMark, log: Logger): Promise<boolean> {
+  try {
+    return await receipts.allows(mark);
+  } catch (error) {
+    log.warn({ err: error }, "read receipt not checked; not sent");
+    return false;
+  }
+}
+
+/** The read-receipt rule of a caller outside messaging: uncached rows, the flags of `env.settings`. */
+function defaultReadReceiptRule(env: DomainEnv, log: Logger): ReadReceiptRule {
+  return new Receipts({
+    kv: env.kv,
+    db: env.db,
+    changes: env.changes,
+    rows: async (appId, fromId, toId) => loadP2PSendRows(await env.db(), appId, fromId, toId),
+    flags: {
+      checkFriendship: env.settings.checkFriendship ?? true,
+      checkBlacklist: env.settings.checkBlacklist ?? true,
+    },
+    pusher: env.pusher,
+    log,
+    recordVerdicts: false,
+  });
 }

@@ -30,4 +30,11 @@ export interface DomainEnv {
 export interface DomainSettings {
   /** 1: deleting a conversation pushes 5000 to the owner's other devices; 2: not (spec §11). */
   deleteConversationSyncMode: number;
+  /**
+   * Config `messaging.checkFriendship` / `checkBlacklist`, for the services outside messaging that
+   * apply the P2P rules too (read receipts of ConversationService.MarkRead, mark-read.ts).
+   * Absent = true, the config's default.
+   */
+  checkFriendship?: boolean;
+  checkBlacklist?: boolean;
 }

@@ -16,11 +16,9 @@ import type { AppHandlers } from "../../../lib/grpc/serve.js";
 import { bumpingGroupWrites } from "../cache/group-writes.js";
 import type { DomainEnv } from "../core/env.js";
 import { requireAdmin, required } from "../core/guards.js";
-import { notify } from "../core/notify.js";
 import { transaction } from "../core/tx.js";
 import {
   ADD_RESULT,
-  type AddMemberOutcome,
   addMember,
   bumpGroup,
   currentMembers,
@@ -32,6 +30,7 @@ import {
   toGroupMember,
 } from "../group/groups.js";
 import { requireUser } from "../users/users.js";
+import { addInChunks, notifyInChunks } from "./chunks.js";
 import { memberUpdateHandlers } from "./member-update.js";
 
 /** The owner and managers among `members` (recipients of 2001 / 2005, spec §5.6). */
@@ -44,7 +43,10 @@ export function leaders(members: MemberRow[]): string[] {
  * Every membership change takes a group sequence (D19); a destroyed group
  * refuses changes (D13); notifications reach the intended recipients once
  * each (D12), the operator's calling device skipped (D30). Update and mute
- * are in member-update.ts.
+ * are in member-update.ts. Lists of members are added in chunks, a
+ * transaction each, with the event loop yielded between them, and abandoned
+ * once the caller's deadline has passed; notifications to many go out in
+ * chunks (chunks.ts).
  */
 export function groupMemberHandlers(env: DomainEnv): AppHandlers<typeof GroupMemberServiceService> {
   return bumpingGroupWrites(env, groupMemberHandlersUncached(env), [
@@ -64,16 +66,12 @@ function groupMemberHandlersUncached(env: DomainEnv): AppHandlers<typeof GroupMe
     async importGroupMembers(req, ctx) {
       await requireAdmin(ctx);
       const groupId = required(req.groupId, "group_id");
-      const db = await env.db();
-      const results = await transaction(db, async (tx) => {
-        await requireLiveGroup(tx, ctx.appId, groupId);
-        const out: AddMemberOutcome[] = [];
-        const opts = { now: env.now(), fromStart: true, keepJoinTime: true };
-        for (const item of req.members) out.push(await addMember(tx, ctx.appId, groupId, item, opts));
-        if (out.some((r) => r.result === ADD_RESULT.SUCCESS))
-          await bumpGroup(tx, ctx.appId, groupId, env.now());
-        return out;
-      });
+      await requireLiveGroup(await env.db(), ctx.appId, groupId);
+      const opts = { now: env.now(), fromStart: true, keepJoinTime: true };
+      const { results, stopped } = await addInChunks(env, ctx, groupId, req.members, (tx, item) =>
+        addMember(tx, ctx.appId, groupId, item, opts),
+      );
+      if (stopped !== undefined) throw stopped;
       return { results };
     },
 
@@ -95,29 +93,23 @@ function groupMemberHandlersUncached(env: DomainEnv): AppHandlers<typeof GroupMe
         AddGroupMembersRequest.toJSON(req),
       );
       if (Array.isArray(replacement)) items = replacement.map((m) => GroupMemberItem.fromJSON(m));
-      const { results, members } = await transaction(db, async (tx) => {
-        await requireLiveGroup(tx, ctx.appId, groupId);
-        const out: AddMemberOutcome[] = [];
-        for (const item of items) {
-          // Only the owner (or an admin) hands out the manager role when adding.
-          if (item.role === ROLE.MANAGER && operatorRole !== ROLE.OWNER) {
-            out.push({
-              memberId: item.memberId,
-              result: ADD_RESULT.FAIL,
-              resultMessage: ErrorCatalogue.THIS_OPERATE_NEED_OWNER_ROLE.message,
-            });
-            continue;
-          }
-          out.push(await addMember(tx, ctx.appId, groupId, item, { now: env.now(), fromStart: false }));
+      const { results, stopped } = await addInChunks(env, ctx, groupId, items, async (tx, item) => {
+        // Only the owner (or an admin) hands out the manager role when adding.
+        if (item.role === ROLE.MANAGER && operatorRole !== ROLE.OWNER) {
+          return {
+            memberId: item.memberId,
+            result: ADD_RESULT.FAIL,
+            resultMessage: ErrorCatalogue.THIS_OPERATE_NEED_OWNER_ROLE.message,
+          };
         }
-        if (out.some((r) => r.result === ADD_RESULT.SUCCESS))
-          await bumpGroup(tx, ctx.appId, groupId, env.now());
-        return { results: out, members: await currentMembers(tx, ctx.appId, groupId) };
+        return addMember(tx, ctx.appId, groupId, item, { now: env.now(), fromStart: false });
       });
+      // Also when it stopped half-way: what was committed is reported to the devices and the app.
       const added = results.filter((r) => r.result === ADD_RESULT.SUCCESS).map((r) => r.memberId);
       if (added.length > 0) {
+        const members = await currentMembers(db, ctx.appId, groupId);
         const pack = AddGroupMemberPack.toJSON({ groupId, members: added });
-        await notify(env, ctx, [...leaders(members), ...added], Command.COMMAND_ADDED_MEMBER, pack);
+        await notifyInChunks(env, ctx, [...leaders(members), ...added], Command.COMMAND_ADDED_MEMBER, pack);
       }
       env.callbacks.after(ctx.appId, "group.member.add.after", {
         groupId,
@@ -125,6 +117,7 @@ function groupMemberHandlersUncached(env: DomainEnv): AppHandlers<typeof GroupMe
         operater: ctx.operator,
         memberId: results,
       });
+      if (stopped !== undefined) throw stopped;
       return { results };
     },
 
@@ -160,7 +153,7 @@ function groupMemberHandlersUncached(env: DomainEnv): AppHandlers<typeof GroupMe
       });
       // D12: every member and the removed one, once each.
       const pack = RemoveGroupMemberPack.toJSON({ groupId, member: memberId });
-      await notify(
+      await notifyInChunks(
         env,
         ctx,
         [...members.map((m) => m.memberId), memberId],
@@ -195,7 +188,7 @@ function groupMemberHandlersUncached(env: DomainEnv): AppHandlers<typeof GroupMe
         return currentMembers(tx, ctx.appId, groupId);
       });
       const pack = ExitGroupPack.toJSON({ groupId, userId: ctx.operator });
-      await notify(
+      await notifyInChunks(
         env,
         ctx,
         [...members.map((m) => m.memberId), ctx.operator],

@@ -16,6 +16,7 @@ import {
   requireLiveGroup,
   requireMember,
 } from "../group/groups.js";
+import { notifyInChunks } from "./chunks.js";
 
 type UpdateHandlers = Pick<
   Required<AppHandlers<typeof GroupMemberServiceService>>,
@@ -113,7 +114,7 @@ export function memberUpdateHandlers(env: DomainEnv): UpdateHandlers {
         return currentMembers(tx, ctx.appId, groupId);
       });
       const pack = GroupMemberSpeakPack.toJSON({ groupId, memberId, speakDate: req.speakDate });
-      await notify(
+      await notifyInChunks(
         env,
         ctx,
         members.map((m) => m.memberId),

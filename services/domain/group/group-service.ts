@@ -18,6 +18,7 @@ import {
   type AddMemberOutcome,
   addMember,
   currentMembers,
+  findMember,
   GROUP_STATUS,
   GROUP_TYPE,
   groupType,
@@ -152,9 +153,23 @@ function groupHandlersUncached(env: DomainEnv): AppHandlers<typeof GroupServiceS
       return { groupId, memberResults: results };
     },
 
+    /**
+     * The group and its current members, for an app admin or a current member. The member list
+     * follows GetGroupMembers' rule (issue 13: the original gave every caller the roles,
+     * aliases and `extra` of every member): a non-member asking about a PRIVATE group is refused
+     * like GetGroupMembers refuses them (40006), so nothing of it is disclosed; a non-member
+     * asking about a PUBLIC group gets the group's own fields (what a user looks at before
+     * applying to join, spec §6.3 applyJoinType) and an empty member list.
+     * @throws ImError 40000, 40006, 90001
+     */
     async getGroupInfo(req, ctx) {
       const db = await env.db();
       const group = await requireGroup(db, ctx.appId, required(req.groupId, "group_id"));
+      if (!(await ctx.isAdmin()) && (await findMember(db, ctx.appId, group.groupId, ctx.operator)) === null) {
+        if (group.groupType !== GROUP_TYPE.PUBLIC)
+          throw ImError.of("MEMBER_IS_NOT_JOINED_GROUP", ctx.operator);
+        return { group: toGroup(group), memberList: [] };
+      }
       const members = await currentMembers(db, ctx.appId, group.groupId);
       return { group: toGroup(group), memberList: members.map(toGroupMember) };
     },

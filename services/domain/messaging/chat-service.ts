@@ -1,7 +1,9 @@
 import type { ChatServiceService, SessionContext } from "../../../gen/ts/whaleshark/v1/chat_service.js";
+import { ClientType } from "../../../gen/ts/whaleshark/v1/enums.js";
 import { ErrorCatalogue, ImError } from "../../../lib/errors/index.js";
 import { errorCodeOf, toServiceError } from "../../../lib/grpc/errors.js";
 import type { InternalHandlers } from "../../../lib/grpc/serve.js";
+import { checksOwnText, checkText } from "../../../lib/grpc/text-check.js";
 import { GROUP, type SenderDevice } from "./chat-message.js";
 import type { Messaging } from "./messaging.js";
 import type { SendInput } from "./send-pipeline.js";
@@ -24,6 +26,10 @@ function caller(session: SessionContext | undefined): {
 } {
   if (session === undefined || session.appId <= 0 || session.userId.trim() === "") {
     throw ImError.of("PARAMETER_ERROR", "session is required");
+  }
+  // A ClientType value (the gateway refuses others at LOGIN); `ClientType[-1]` is ts-proto's UNRECOGNIZED.
+  if (session.clientType < 0 || ClientType[session.clientType] === undefined) {
+    throw ImError.of("PARAMETER_ERROR", "session.client_type is not a ClientType");
   }
   return {
     appId: session.appId,
@@ -74,8 +80,11 @@ function sendResult(
   };
 }
 
+type ChatHandlers = InternalHandlers<typeof ChatServiceService>;
+type SendMessagesHandler = NonNullable<ChatHandlers["sendMessages"]>;
+
 /** The ChatService handlers over `messaging`. */
-export function chatServiceHandlers(messaging: Messaging): InternalHandlers<typeof ChatServiceService> {
+export function chatServiceHandlers(messaging: Messaging): ChatHandlers {
   return {
     async sendP2PMessage(req) {
       const c = req.content;
@@ -94,7 +103,9 @@ export function chatServiceHandlers(messaging: Messaging): InternalHandlers<type
       };
     },
 
-    async sendMessages(req) {
+    // Checks each item's text itself (instead of the edge's whole-request check, lib/grpc/serve.ts),
+    // so a bad item gets its own 90001 and the others are sent.
+    sendMessages: checksOwnText<SendMessagesHandler>(async (req) => {
       if (req.items.length === 0 || req.items.length > MAX_SEND_BATCH) {
         throw ImError.of("PARAMETER_ERROR", `a batch holds 1 to ${MAX_SEND_BATCH} items`);
       }
@@ -102,6 +113,7 @@ export function chatServiceHandlers(messaging: Messaging): InternalHandlers<type
       // pipeline sequences a conversation's sends in (arrival-order.ts).
       const sends = req.items.map((item) => {
         try {
+          checkText(item);
           const s = caller(item.session);
           if (item.p2p !== undefined) return messaging.send(sendInput(s, 0, item.p2p, item.p2p.toId));
           if (item.group !== undefined) {
@@ -113,8 +125,10 @@ export function chatServiceHandlers(messaging: Messaging): InternalHandlers<type
         }
       });
       return { results: (await Promise.allSettled(sends)).map(sendResult) };
-    },
+    }),
 
+    // Relayed, or dropped without an error when it names no message the sender sent this user or
+    // crosses a block (receipts.ts); 90001 without to_id. The answer is {} either way.
     async receiveAck(req) {
       const s = caller(req.session);
       await messaging.receiveAck({

@@ -3,7 +3,7 @@ import type { Config } from "../../../lib/config/index.js";
 import { APP_ADMIN_USER_TYPE } from "../../../lib/grpc/auth.js";
 import type { Bus } from "../../../lib/ports/bus.js";
 import { exceptCaller } from "../../../lib/push/pusher.js";
-import { type ReceiveAckInput, relayReceiveAck } from "../../../lib/push/receive-ack.js";
+import type { ReceiveAckInput } from "../../../lib/push/receive-ack.js";
 import { markRead, type ReadMark } from "../conversation/mark-read.js";
 import type { DomainEnv } from "../core/env.js";
 import { SequenceAllocator } from "../sequence/sequence-allocator.js";
@@ -13,6 +13,7 @@ import { MessageFanOut } from "./message-fan-out.js";
 import { MessageKeys } from "./message-keys.js";
 import { PushLanes } from "./push-lanes.js";
 import { type RecallInput, recallMessage } from "./recall.js";
+import { type ReceiptOutcome, Receipts } from "./receipts.js";
 import { checkGroupSend, checkP2PSend } from "./send-checks.js";
 import { SendDedupe } from "./send-dedupe.js";
 import { SendPermissions } from "./send-permissions.js";
@@ -45,6 +46,7 @@ export class Messaging {
   readonly #pipeline: SendPipeline;
   readonly #permissions: SendPermissions;
   readonly #members: GroupMembers;
+  readonly #receipts: Receipts;
 
   constructor(deps: MessagingDeps) {
     const { env } = deps;
@@ -61,6 +63,15 @@ export class Messaging {
     this.#lanes = new PushLanes(this.#log);
     this.#permissions = new SendPermissions({ db: env.db, changes: env.changes, now: env.now });
     this.#members = new GroupMembers({ db: env.db, tokens: env.changes });
+    this.#receipts = new Receipts({
+      kv: env.kv,
+      db: env.db,
+      changes: env.changes,
+      rows: (appId, fromId, toId) => this.#permissions.p2p(appId, fromId, toId),
+      flags: this.settings,
+      pusher: env.pusher,
+      log: this.#log,
+    });
     this.#pipeline = new SendPipeline({
       permissions: this.#permissions,
       now: env.now,
@@ -72,6 +83,7 @@ export class Messaging {
       fanOut: new MessageFanOut({ pusher: env.pusher, members: this.#members }),
       lanes: this.#lanes,
       log: this.#log,
+      receipts: this.#receipts,
     });
   }
 
@@ -89,18 +101,24 @@ export class Messaging {
     }
   }
 
-  /** Relays a receiver's 1107 (receive-ack.ts). */
-  receiveAck(input: ReceiveAckInput): Promise<void> {
-    return relayReceiveAck(this.#env.pusher, input);
+  /**
+   * A receiver's 1107: relayed to the sender's devices without the receiver's device id, or
+   * dropped silently when it names no message the sender sent the receiver or the pair's P2P
+   * rules forbid it (receipts.ts). Resolves with what happened.
+   * @throws ImError 90001 without to_id
+   */
+  receiveAck(input: ReceiveAckInput): Promise<ReceiptOutcome> {
+    return this.#receipts.receiveAck(input);
   }
 
   /**
    * A device's 1106 / 2106: the read cursor moves forward only (D14) and the
    * reader's other devices and the peer are told (conversation/mark-read.ts,
-   * shared with ConversationService.MarkRead).
+   * shared with ConversationService.MarkRead); the peer's receipt only as
+   * receipts.ts allows.
    */
   markRead(mark: ReadMark, device: SenderDevice): Promise<boolean> {
-    return markRead(this.#env, mark, exceptCaller(device), this.#log);
+    return markRead(this.#env, mark, exceptCaller(device), this.#log, this.#receipts);
   }
 
   /** Recalls a message (recall.ts). */

@@ -65,39 +65,44 @@ describe("receive ACKs, read marks and recall", () => {
     await h?.close();
   });
 
-  it("relays a receiver's 1107 to every device of the sender (D29: no session is no error)", async () => {
+  it("relays a receiver's 1107 to every device of the sender, without the receiver's device id", async () => {
     const m = await sent("alice", "bob");
-    await h.messaging.receiveAck({
-      appId: APP,
-      receiverId: "bob",
-      device: BOB_PHONE,
-      toId: "alice",
-      messageKey: m.messageKey,
-      messageSequence: m.messageSequence,
-    });
+    expect(
+      await h.messaging.receiveAck({
+        appId: APP,
+        receiverId: "bob",
+        device: BOB_PHONE,
+        toId: "alice",
+        messageKey: m.messageKey,
+        messageSequence: m.messageSequence,
+      }),
+    ).toBe("relayed");
     const pushes = await h.pushes();
     expect(pushes.map((p) => `${p.userId}/${p.imei}/${p.command}`).sort()).toEqual([
       "alice/a-phone/1107",
       "alice/a-web/1107",
     ]);
+    // Issue 13: no clientType / imei of bob's device (the original pushed them).
     expect(pushes[0]?.data).toEqual({
       appId: APP,
-      clientType: 3,
-      imei: "b-phone",
       fromId: "bob",
       toId: "alice",
       messageKey: m.messageKey,
       messageSequence: m.messageSequence,
       serverSend: false,
     });
-    await h.messaging.receiveAck({
-      appId: APP,
-      receiverId: "bob",
-      device: BOB_PHONE,
-      toId: "nobody",
-      messageKey: 1,
-      messageSequence: 1,
-    });
+    // A message nobody sent bob: dropped, no error, nothing pushed.
+    expect(
+      await h.messaging.receiveAck({
+        appId: APP,
+        receiverId: "bob",
+        device: BOB_PHONE,
+        toId: "nobody",
+        messageKey: 1,
+        messageSequence: 1,
+      }),
+    ).toBe("unknown-message");
+    expect(await h.pushes()).toEqual([]);
     const empty = {
       appId: APP,
       receiverId: "bob",
@@ -110,12 +115,15 @@ describe("receive ACKs, read marks and recall", () => {
   });
 
   it("moves the read cursor forward only, with 1053 to the reader's devices and 1054 to the peer", async () => {
+    // Receipts name real messages (issue 13): bob sends alice a few.
+    let last = await sent("bob", "alice");
+    for (let i = 0; i < 3; i++) last = await sent("bob", "alice");
     const mark = (messageSequence: number) =>
       h.messaging.markRead(
         { appId: APP, fromId: "alice", toId: "bob", groupId: "", conversationType: P2P, messageSequence },
         ALICE_PHONE,
       );
-    expect(await mark(5)).toBe(true);
+    expect(await mark(last.messageSequence)).toBe(true);
     const pushes = await h.pushes();
     expect(pushes.map((p) => `${p.userId}/${p.imei}/${p.command}`).sort()).toEqual([
       "alice/a-web/1053",
@@ -124,18 +132,27 @@ describe("receive ACKs, read marks and recall", () => {
     expect(pushes[0]?.data).toMatchObject({
       fromId: "alice",
       toId: "bob",
-      messageSequence: 5,
+      messageSequence: last.messageSequence,
       conversationType: 0,
     });
-    expect(await mark(3)).toBe(false); // D14: never back
+    expect(await mark(last.messageSequence - 1)).toBe(false); // D14: never back
     expect(await h.pushes()).toEqual([]);
     const row = await h.database.db.conversationSet.findUniqueOrThrow({
       where: { appId_conversationId: { appId: APP, conversationId: "0_alice_bob" } },
     });
-    expect(row.readSequence).toBe(5n);
+    expect(row.readSequence).toBe(BigInt(last.messageSequence));
+    await sent("bob", "team", GROUP);
+    const fromBob = await sent("bob", "team", GROUP);
     const groupMark = (fromId: string) =>
       h.messaging.markRead(
-        { appId: APP, fromId, toId: "bob", groupId: "team", conversationType: GROUP, messageSequence: 2 },
+        {
+          appId: APP,
+          fromId,
+          toId: "bob",
+          groupId: "team",
+          conversationType: GROUP,
+          messageSequence: fromBob.messageSequence,
+        },
         { clientType: 3, imei: `${fromId}-x` },
       );
     expect(await groupMark("carol")).toBe(true);

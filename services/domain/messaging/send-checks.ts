@@ -1,15 +1,58 @@
 import type { Friendship, Group, GroupMember, UserData } from "../../../gen/prisma/client.js";
 import { ImError } from "../../../lib/errors/index.js";
+import { longerThan, textFault } from "../../../lib/grpc/text-check.js";
 import type { Database } from "../../../lib/ports/db.js";
 import { BLACK, FRIEND } from "../friendship/friendships.js";
 import { GROUP_STATUS, ROLE } from "../group/groups.js";
+import { type ChatMessage, P2P } from "./chat-message.js";
+import { MESSAGE_LIMITS } from "./settings.js";
 
 /**
- * May this user send this message now? The original's gateway-side checks
- * (spec §5.3 step 1, §5.4 step 1, `p2pCheckSend` / `groupCheckSend`), run
- * by the domain itself inside the send (DESIGN.md §2 step 2) and by
- * MessageService.CheckSend. Each failure throws its catalogue error.
+ * May this message be sent, and may this user send it now? The fields first
+ * ({@link checkSendFields}: what the store could not write), then the
+ * original's gateway-side checks (spec §5.3 step 1, §5.4 step 1,
+ * `p2pCheckSend` / `groupCheckSend`), run by the domain itself inside the
+ * send (DESIGN.md §2 step 2) and by MessageService.CheckSend. Each failure
+ * throws its catalogue error.
  */
+
+/** The fields of a send that are stored as given (im_message_body and the history rows). */
+export type SendFields = Pick<
+  ChatMessage,
+  "conversationType" | "fromId" | "toId" | "messageId" | "messageBody" | "messageTime" | "extra"
+>;
+
+/**
+ * Every value of a send the store would refuse or alter, refused before
+ * anything is read, claimed or ACKed (issue 13): the store writes after the
+ * ACK, so a row it cannot write was an ACKed message dead-lettered. Required
+ * ids, no NUL or unpaired surrogate (lib/grpc/text-check.ts; the gRPC edge
+ * checks that too, this covers every caller of the pipeline), at most the
+ * column's characters (schema.prisma MessageBody, counted as PostgreSQL
+ * counts them), and a message_time that fits BIGINT and is not negative.
+ * @throws ImError 90001 naming the first bad field
+ */
+export function checkSendFields(input: SendFields): void {
+  const target = input.conversationType === P2P ? "to_id" : "group_id";
+  checkField("message_id", input.messageId, MESSAGE_LIMITS.messageId, true);
+  checkField("from_id", input.fromId, MESSAGE_LIMITS.id, true);
+  checkField(target, input.toId, MESSAGE_LIMITS.id, true);
+  checkField("message_body", input.messageBody, MESSAGE_LIMITS.body, false);
+  checkField("extra", input.extra, MESSAGE_LIMITS.extra, false);
+  if (!Number.isSafeInteger(input.messageTime) || input.messageTime < 0) {
+    throw ImError.of("PARAMETER_ERROR", "message_time must be epoch milliseconds");
+  }
+}
+
+/** One string field of {@link checkSendFields}. @throws ImError 90001 */
+function checkField(field: string, value: string, max: number, required: boolean): void {
+  if (required && value.trim() === "") throw ImError.of("PARAMETER_ERROR", `${field} is required`);
+  const fault = textFault(value);
+  if (fault !== undefined) throw ImError.of("PARAMETER_ERROR", `${field} ${fault}`);
+  if (longerThan(value, max)) {
+    throw ImError.of("PARAMETER_ERROR", `${field} is longer than ${max} characters`);
+  }
+}
 
 /** Which P2P relationship checks run (config `messaging`). */
 export interface P2PCheckFlags {
@@ -88,11 +131,28 @@ export async function loadGroupSendRows(
  * @throws ImError 20001, 50003, 50002, 30008, 30004, 30005, 30006, 30007
  */
 export function checkP2PSend(rows: P2PSendRows, fromId: string, toId: string, flags: P2PCheckFlags): void {
-  const { users } = rows;
   checkSenderRow(
-    users.find((u) => u.userId === fromId),
+    rows.users.find((u) => u.userId === fromId),
     fromId,
   );
+  checkP2PRelationship(rows, fromId, toId, flags);
+}
+
+/**
+ * The relationship part of {@link checkP2PSend}, without the sender's own
+ * flags (forbidden, silent): both users exist, and the friendship and
+ * blacklist rules. Receipts (1107, 1054) follow exactly this rule
+ * (receipts.ts); it is symmetric, so it answers for both directions.
+ * @throws ImError 20001, 30008, 30004, 30005, 30006, 30007
+ */
+export function checkP2PRelationship(
+  rows: P2PSendRows,
+  fromId: string,
+  toId: string,
+  flags: P2PCheckFlags,
+): void {
+  const { users } = rows;
+  if (!users.some((u) => u.userId === fromId)) throw ImError.of("USER_IS_NOT_EXIST", fromId);
   if (!users.some((u) => u.userId === toId)) throw ImError.of("USER_IS_NOT_EXIST", toId);
   if (fromId === toId || !(flags.checkFriendship || flags.checkBlacklist)) return;
   const forward = rows.friendships.find((r) => r.fromId === fromId && r.toId === toId);

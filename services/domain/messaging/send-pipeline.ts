@@ -7,10 +7,10 @@ import { type ChatMessage, type GROUP, P2P, type SenderDevice } from "./chat-mes
 import type { MessageFanOut } from "./message-fan-out.js";
 import type { MessageKeys } from "./message-keys.js";
 import type { LaneSlot, PushLanes } from "./push-lanes.js";
-import { checkGroupSend, checkP2PSend, type P2PCheckFlags } from "./send-checks.js";
+import type { Receipts } from "./receipts.js";
+import { checkGroupSend, checkP2PSend, checkSendFields, type P2PCheckFlags } from "./send-checks.js";
 import type { KnownSend, SendDedupe } from "./send-dedupe.js";
 import type { SendPermissions } from "./send-permissions.js";
-import { MESSAGE_LIMITS } from "./settings.js";
 import type { StoreJobPublisher } from "./store-jobs.js";
 
 /** One send, from a device (ChatService) or an app server (MessageService). */
@@ -43,12 +43,15 @@ export interface SendPipelineDeps {
   fanOut: MessageFanOut;
   lanes: PushLanes;
   log: Logger;
+  /** The receipt index (receipts.ts): each accepted message is indexed before it is published. */
+  receipts: Pick<Receipts, "record">;
 }
 
 /**
  * The one send path of 1103, 2104 and the API sends (DESIGN.md §2 steps
  * 2–5; D18 fixed: the API goes through it too):
- * 1. validate (90001; messageId required, D28);
+ * 1. validate the fields (send-checks.ts: 90001; messageId required, D28;
+ *    nothing the store would refuse, so an ACKed message is always stored);
  * 2. a known messageId answers with the first acceptance (kv, else the
  *    database; read while step 3's rows are read) and delivers it again, in
  *    the conversation's push lane (the first delivery may be what the sender
@@ -81,7 +84,7 @@ export class SendPipeline {
 
   /** Accepts (or recognises) one message; resolves with its key and sequence once durable. */
   async send(input: SendInput): Promise<ChatMessage> {
-    validate(input);
+    checkSendFields(input);
     // A copy of a send this process is still working on (a resend that came through another
     // gateway call, an API retry) waits for the first one's answer instead of polling its claim.
     const id = `${input.appId}\u0000${input.fromId}\u0000${input.messageId}`;
@@ -190,7 +193,8 @@ export class SendPipeline {
         messageSequence,
         acceptedTime: now,
       };
-      await dedupe.assign(message);
+      // The receipt index entry goes with the dedupe record (one kv batch) and never fails the send.
+      await Promise.all([dedupe.assign(message), this.#deps.receipts.record(message)]);
     } catch (error) {
       // Nothing can have reached the bus: release the claim, the client's retry starts over.
       slot.cancel();
@@ -262,23 +266,4 @@ function sequenceKeyOf(m: Pick<SendInput, "conversationType" | "appId" | "fromId
   return m.conversationType === P2P
     ? p2pSequenceKey(m.appId, m.fromId, m.toId)
     : groupSequenceKey(m.appId, m.toId);
-}
-
-/** @throws ImError 90001 naming the first field that is missing or too long */
-function validate(input: SendInput): void {
-  const target = input.conversationType === P2P ? "to_id" : "group_id";
-  const checks: Array<[string, string, number, boolean]> = [
-    ["message_id", input.messageId, MESSAGE_LIMITS.messageId, true],
-    ["from_id", input.fromId, MESSAGE_LIMITS.id, true],
-    [target, input.toId, MESSAGE_LIMITS.id, true],
-    ["message_body", input.messageBody, MESSAGE_LIMITS.body, false],
-    ["extra", input.extra, MESSAGE_LIMITS.extra, false],
-  ];
-  for (const [field, value, max, required] of checks) {
-    if (required && value.trim() === "") throw ImError.of("PARAMETER_ERROR", `${field} is required`);
-    if (value.length > max) throw ImError.of("PARAMETER_ERROR", `${field} is longer than ${max} characters`);
-  }
-  if (!Number.isSafeInteger(input.messageTime) || input.messageTime < 0) {
-    throw ImError.of("PARAMETER_ERROR", "message_time must be epoch milliseconds");
-  }
 }

@@ -12,6 +12,7 @@ import type { DomainEnv } from "../core/env.js";
 import { num, ownerOrAdmin, requireAdmin, required } from "../core/guards.js";
 import { notify } from "../core/notify.js";
 import { readUserSequences } from "../core/sequences.js";
+import { revokeTokens } from "./token-revocations.js";
 import { findUser, parseUserSex, requireUser, toUserData } from "./users.js";
 
 /** The most users one import takes (spec §6.3 #1). */
@@ -22,7 +23,8 @@ export const IMPORT_USERS_MAX = 100;
  * deletes are for app admins; a user reads anyone's public profile and
  * modifies their own (an admin anyone's, and only an admin the
  * forbidden/silent flags). No password is accepted, stored, returned or
- * pushed (D27).
+ * pushed (D27). RevokeTokens invalidates a user's tokens (a user their own,
+ * an admin anyone's; token-revocations.ts).
  */
 export function userHandlers(env: DomainEnv): AppHandlers<typeof UserServiceService> {
   return {
@@ -173,6 +175,28 @@ export function userHandlers(env: DomainEnv): AppHandlers<typeof UserServiceServ
       await notify(env, ctx, [userId], Command.COMMAND_USER_MODIFY, UserModifyPack.toJSON(pack));
       env.callbacks.after(ctx.appId, "user.modify.after", ModifyUserInfoRequest.toJSON({ ...req, userId }));
       return {};
+    },
+
+    /**
+     * The cut-off is the second after the current one: a token issued in this very second may
+     * predate the call, and token times have whole seconds only, so it is refused too. The
+     * revocation is in force (database and kv) before any connection is closed, so a client that
+     * reconnects at once is refused. Closing is best effort: a node that cannot be reached is
+     * logged, and its connections are refused at their next LOGIN.
+     */
+    async revokeTokens(req, ctx) {
+      const userId = await ownerOrAdmin(ctx, req.userId);
+      const db = await env.db();
+      const cutoff = Math.floor(env.now() / 1000) + 1;
+      const revokedBefore = await revokeTokens(db, env.kv, ctx.appId, userId, cutoff);
+      let closedDevices = 0;
+      try {
+        closedDevices = (await env.pusher.closeUser(ctx.appId, userId)).length;
+      } catch (error) {
+        ctx.log.warn({ err: error, userId }, "revoked tokens, but could not close every connection");
+      }
+      ctx.log.info({ userId, revokedBefore, closedDevices }, "user tokens revoked");
+      return { revokedBefore, closedDevices };
     },
   };
 }

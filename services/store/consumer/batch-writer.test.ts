@@ -1,5 +1,6 @@
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
+import { Prisma } from "../../../gen/prisma/client.js";
 import { BatchWriter, type BatchWriterOptions } from "./batch-writer.js";
 
 const logger = pino({ level: "silent" });
@@ -94,5 +95,52 @@ describe("BatchWriter", () => {
     await w.close();
     await expect(pending).rejects.toThrow(/closed/);
     await expect(w.add(2)).rejects.toThrow(/closed/);
+  });
+
+  it("logs a row the database refuses as one line: SQLSTATE and the item's ids, no stack or payload", async () => {
+    const lines: string[] = [];
+    const capture = pino({ level: "warn" }, { write: (line: string) => void lines.push(line) });
+    const payload = `secret body ${"x".repeat(4000)}`;
+    // What Prisma's raw insert throws for a NUL in text, on PostgreSQL and PGlite alike.
+    const refused = () =>
+      new Prisma.PrismaClientKnownRequestError(
+        `\nInvalid \`prisma.$queryRaw()\` invocation:\n\n\nRaw query failed. Code: \`22021\`. Message: \`invalid byte sequence for encoding "UTF8": 0x00\``,
+        {
+          code: "P2010",
+          clientVersion: "7",
+          meta: {
+            driverAdapterError: {
+              name: "DriverAdapterError",
+              cause: { originalCode: "22021", originalMessage: "invalid byte sequence", kind: "postgres" },
+            },
+          },
+        },
+      );
+    const { w } = writer({
+      logger: capture,
+      write: async (items) => {
+        if (items.includes(2)) throw refused();
+      },
+      describe: (n) => ({ messageKey: String(n), messageId: `mid-${n}` }),
+    });
+    const results = await Promise.allSettled([1, 2].map((n) => w.add(n)));
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected"]);
+    const rejected = lines.map((l) => JSON.parse(l)).find((l) => l.msg.startsWith("item failed"));
+    expect(rejected).toMatchObject({
+      level: 50,
+      error: {
+        type: "PrismaClientKnownRequestError",
+        code: "P2010",
+        sqlState: "22021",
+        message:
+          'Raw query failed. Code: `22021`. Message: `invalid byte sequence for encoding "UTF8": 0x00`',
+      },
+      item: { messageKey: "2", messageId: "mid-2" },
+    });
+    for (const line of lines) {
+      expect(line.length).toBeLessThan(600);
+      expect(line).not.toContain("stack");
+      expect(line).not.toContain(payload.slice(0, 20));
+    }
   });
 });

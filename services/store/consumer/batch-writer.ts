@@ -103,7 +103,7 @@ export class BatchWriter<T> {
         if (!(await this.isHealthy())) {
           this.opts.onFailure?.("unreachable", batch.length, err);
           this.opts.logger.warn(
-            { err: summary(err), size: batch.length, retryInMs: delay },
+            { error: summary(err), size: batch.length, retryInMs: delay },
             "database unreachable; batch kept for retry",
           );
           await sleep(delay);
@@ -113,8 +113,10 @@ export class BatchWriter<T> {
         if (batch.length === 1) {
           this.opts.onFailure?.("rejected", 1, err);
           const item = batch[0] === undefined ? undefined : this.opts.describe?.(batch[0].item);
+          // One line per attempt: the cause and the item's ids. The whole error (stack, Prisma's
+          // quoted call) was ~2–15 KB per attempt of a row the database will never take.
           this.opts.logger.error(
-            { err, item },
+            { error: summary(err), item },
             "item failed on a healthy database; failing it for retry / dead letter",
           );
           batch[0]?.reject(err);
@@ -122,7 +124,7 @@ export class BatchWriter<T> {
         }
         this.opts.onFailure?.("split", batch.length, err);
         this.opts.logger.warn(
-          { err: summary(err), size: batch.length },
+          { error: summary(err), size: batch.length },
           "batch failed on a healthy database; splitting it",
         );
         const half = Math.ceil(batch.length / 2);
@@ -142,20 +144,48 @@ export class BatchWriter<T> {
   }
 }
 
+/** Longest error message kept in a log line: PostgreSQL's can quote a value (e.g. 22P02). */
+const MAX_MESSAGE = 300;
+
 /**
- * A one-line view of a write error for the repeated warnings (Prisma's
- * messages quote the calling code over many lines; its last line is the
- * cause). The item that finally fails is logged with the whole error.
+ * A one-line view of a write error, for every failure the writer logs (under
+ * `error`: pino's `err` serializer would rename its `type`):
+ * Prisma's messages quote the calling code over many lines (the last one is
+ * the cause), and no stack or payload belongs in a line repeated per attempt.
+ * `sqlState` is PostgreSQL's SQLSTATE when the error carries one (22021: a
+ * NUL in text, 22001: a value longer than its column, 23505: a duplicate).
  */
-function summary(err: unknown): { type: string; code?: string; message: string } {
-  if (!(err instanceof Error)) return { type: typeof err, message: String(err) };
+function summary(err: unknown): { type: string; code?: string; sqlState?: string; message: string } {
+  if (!(err instanceof Error)) return { type: typeof err, message: String(err).slice(0, MAX_MESSAGE) };
   const lines = err.message.split("\n").filter((l) => l.trim() !== "");
   const code = (err as { code?: unknown }).code;
+  const sqlState = sqlStateOf(err);
   return {
     type: err.name,
     ...(typeof code === "string" ? { code } : {}),
-    message: lines[lines.length - 1] ?? "",
+    ...(sqlState === undefined ? {} : { sqlState }),
+    message: (lines[lines.length - 1] ?? "").slice(0, MAX_MESSAGE),
   };
+}
+
+const SQLSTATE = /^[0-9A-Z]{5}$/;
+
+/**
+ * The SQLSTATE of a database error: Prisma's driver-adapter errors (PostgreSQL and PGlite) carry
+ * it as `meta.driverAdapterError.cause.originalCode`, a `pg` error as its `code` (a Prisma
+ * error's own `code` is Prisma's, e.g. P2010, not a SQLSTATE).
+ */
+function sqlStateOf(err: Error): string | undefined {
+  const e = err as {
+    code?: unknown;
+    meta?: { driverAdapterError?: { cause?: { originalCode?: unknown; code?: unknown } } };
+  };
+  const cause = e.meta?.driverAdapterError?.cause;
+  const own = err.name.startsWith("Prisma") ? undefined : e.code;
+  for (const candidate of [cause?.originalCode, cause?.code, own]) {
+    if (typeof candidate === "string" && SQLSTATE.test(candidate)) return candidate;
+  }
+  return undefined;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,7 +1,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pino } from "pino";
+import { type Logger, pino } from "pino";
 import { expect } from "vitest";
 import { type GatewayHandle, type GatewayOptions, startGateway } from "../../../gateway/start.js";
 import { MemoryBus } from "../../../lib/adapters/memory/bus.js";
@@ -92,9 +92,11 @@ export interface TestGatewayOptions extends GatewayOptions {
   nodeId: string;
   infra: InstanceInfra;
   overrides?: DeepPartial<Config>;
+  /** The gateway's logger (default: silent unless WS_TEST_LOG is set); tests that read log lines pass one. */
+  logger?: Logger;
 }
 
-/** A gateway on ephemeral ports (127.0.0.1), metrics on, logs silent unless WS_TEST_LOG is set. */
+/** A gateway on ephemeral ports (127.0.0.1), metrics on, logs silent unless WS_TEST_LOG is set or a logger is given. */
 export async function startTestGateway(opts: TestGatewayOptions): Promise<GatewayHandle> {
   const o = opts.overrides ?? {};
   const config = loadConfig({
@@ -109,7 +111,7 @@ export async function startTestGateway(opts: TestGatewayOptions): Promise<Gatewa
       shutdown: { graceMs: 2000, ...o.shutdown },
     },
   });
-  const logger = pino({ level: process.env.WS_TEST_LOG ?? "silent" });
+  const logger = opts.logger ?? pino({ level: process.env.WS_TEST_LOG ?? "silent" });
   const db = () => Promise.reject(new Error("the gateway never needs the database"));
   return startGateway(
     {

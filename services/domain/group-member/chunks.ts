@@ -1,0 +1,122 @@
+import type { Prisma } from "../../../gen/prisma/client.js";
+import { yieldTurn } from "../../../lib/grpc/deadline.js";
+import type { RequestContext } from "../../../lib/grpc/serve.js";
+import type { DomainEnv } from "../core/env.js";
+import { notify } from "../core/notify.js";
+import { transaction } from "../core/tx.js";
+import { ADD_RESULT, type AddMemberOutcome, bumpGroup, requireLiveGroup } from "../group/groups.js";
+
+/**
+ * Long member operations in slices (issue 13 item 3). Adding a member is five or so queries. In
+ * one transaction, 10,000 members held the database, and on PGlite (one session, run on the event
+ * loop's thread) the whole process with it: other users' sends (each does a query) and even
+ * /metrics waited 9 s. Now members are added in short transactions (at most {@link MEMBER_CHUNK}
+ * members, or {@link MEMBER_SLICE_MS}), and after each the work pauses for half as long as it
+ * took ({@link MAX_PAUSE_MS} at most), so what waits for the database or the event loop runs in
+ * between: a bulk add takes at most about two thirds of the process, however long the list, and
+ * stays out of the way of the many short calls. The caller's deadline is checked at each pause
+ * (the call is abandoned once it has passed). A notification to a big group goes out
+ * {@link NOTIFY_CHUNK} recipients per push.
+ *
+ * The price: a call is no longer all or nothing, and a bulk add on an idle server is slower. A
+ * call that fails or is abandoned half-way keeps the transactions it committed (their members are
+ * notified, and a retry reports them as already members, result 2); each commit bumps the group's
+ * sequence and change token at once.
+ */
+
+/** Most members added in one transaction. */
+export const MEMBER_CHUNK = 10;
+
+/**
+ * A transaction takes no further member once it has run this long, ms: on PGlite every other
+ * query of the process waits for it, so it stays short whatever the speed of the machine (a few
+ * members on a quiet one, one on a busy one).
+ */
+export const MEMBER_SLICE_MS = 20;
+
+/** The longest pause between two transactions, ms. */
+export const MAX_PAUSE_MS = 50;
+
+/** Recipients of one notification push (their sessions are read and their batches built at once). */
+export const NOTIFY_CHUNK = 500;
+
+/** What {@link addInChunks} did: the outcomes of the members it got to, and why it stopped early. */
+export interface ChunkedAdd {
+  results: AddMemberOutcome[];
+  /** The error that stopped it (the deadline, a destroyed group, ...); undefined when it finished. */
+  stopped: unknown;
+}
+
+/**
+ * Adds `items` to the live group `groupId` in order, in short transactions (see the top): each
+ * re-checks that the group is live, runs `add` per item, and bumps the group's sequence when it
+ * added anyone; after its commit the group's change token is bumped, and the work pauses.
+ * Stops before the next transaction once `ctx.signal` aborts. Never throws after a transaction
+ * committed: the error is returned in `stopped` so that the caller can report what was done.
+ */
+export async function addInChunks<T>(
+  env: DomainEnv,
+  ctx: RequestContext,
+  groupId: string,
+  items: readonly T[],
+  add: (tx: Prisma.TransactionClient, item: T) => Promise<AddMemberOutcome>,
+): Promise<ChunkedAdd> {
+  const db = await env.db();
+  const results: AddMemberOutcome[] = [];
+  let spent = 0;
+  try {
+    ctx.signal?.throwIfAborted();
+    while (results.length < items.length) {
+      if (results.length > 0) await pause(spent / 2, ctx.signal);
+      const from = results.length;
+      const t0 = performance.now();
+      // Retried from the start when it loses a race (tx.ts), so it keeps its own position.
+      const out = await transaction(db, async (tx) => {
+        await requireLiveGroup(tx, ctx.appId, groupId);
+        const started = performance.now();
+        const done: AddMemberOutcome[] = [];
+        do done.push(await add(tx, items[from + done.length] as T));
+        while (
+          from + done.length < items.length &&
+          done.length < MEMBER_CHUNK &&
+          performance.now() - started < MEMBER_SLICE_MS
+        );
+        if (done.some((r) => r.result === ADD_RESULT.SUCCESS))
+          await bumpGroup(tx, ctx.appId, groupId, env.now());
+        return done;
+      });
+      results.push(...out);
+      if (out.some((r) => r.result === ADD_RESULT.SUCCESS)) await env.changes.bumpGroup(ctx.appId, groupId);
+      spent = performance.now() - t0;
+    }
+    return { results, stopped: undefined };
+  } catch (error) {
+    if (results.length === 0) throw error; // nothing committed: an ordinary failure
+    return { results, stopped: error };
+  }
+}
+
+/**
+ * {@link notify} to `recipients` (each once), {@link NOTIFY_CHUNK} at a time with the event loop
+ * yielded between pushes. Not abandoned at the deadline: the change is committed, and its
+ * notifications are what tell the devices.
+ */
+export async function notifyInChunks(
+  env: DomainEnv,
+  ctx: RequestContext,
+  recipients: Iterable<string>,
+  command: number,
+  data: unknown,
+): Promise<void> {
+  const unique = [...new Set(recipients)];
+  for (let i = 0; i < unique.length; i += NOTIFY_CHUNK) {
+    if (i > 0) await yieldTurn();
+    await notify(env, ctx, unique.slice(i, i + NOTIFY_CHUNK), command, data);
+  }
+}
+
+/** Lets other work run for `ms` (at least one turn of the event loop), then checks the caller's signal. */
+async function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, Math.min(MAX_PAUSE_MS, Math.max(1, ms))));
+  signal?.throwIfAborted();
+}
