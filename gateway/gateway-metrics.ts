@@ -91,7 +91,7 @@ export class GatewayMetrics implements TransportObserver {
     });
     this.refusedTotal = new Counter({
       name: `${p}connections_refused_total`,
-      help: "Connections refused at accept (ip-limit, bad-path)",
+      help: "Connections refused at accept or at the WebSocket upgrade (ip-limit, total-limit, origin, bad-path)",
       labelNames: ["transport", "reason"],
       registers,
     });

@@ -77,6 +77,9 @@ export function commonEnv(app: BenchApp, options: TargetOptions): Record<string,
     WHALESHARK_LOG__PRETTY: "false",
     // Load generators connect from few addresses; the per-IP cap protects production, not this.
     WHALESHARK_GATEWAY__MAX_CONNECTIONS_PER_IP: "10000000",
+    // Tens of thousands of logins at once (idle) queue longer than a device's 10 s login deadline;
+    // the generator's own login timeout is 60 s, so the server's is raised to match.
+    WHALESHARK_GATEWAY__LOGIN_TIMEOUT_MS: "60000",
     WHALESHARK_GATEWAY__GRPC_PORT: "0",
     WHALESHARK_GATEWAY__TCP_PORT: "0",
     WHALESHARK_GATEWAY__WS_PORT: "0",

@@ -2,6 +2,7 @@ import { Command } from "../../gen/ts/whaleshark/v1/command.js";
 import { LoginAckPack } from "../../gen/ts/whaleshark/v1/envelope.js";
 import { verifyUserSign } from "../../lib/auth/index.js";
 import { ImError } from "../../lib/errors/index.js";
+import { longerThan, textFault } from "../../lib/grpc/text-check.js";
 import type { SessionRecord } from "../../lib/sessions/session-record.js";
 import type { ClientFrame, JsonObject } from "../../lib/wire/index.js";
 import type { Connection } from "../session/connection.js";
@@ -10,8 +11,11 @@ import type { StoredSession } from "../session/session-store.js";
 import type { GatewayContext } from "./context.js";
 import { errorInfoOf, sendError } from "./error-frame.js";
 
-/** Longest accepted userId in UTF-16 units; it becomes part of kv keys and log lines. */
-const MAX_USER_ID_LENGTH = 256;
+/**
+ * Longest accepted userId, in characters as PostgreSQL counts them: the user id columns are
+ * VARCHAR(50), so a longer id could log in and then have every send refused.
+ */
+const MAX_USER_ID_CHARS = 50;
 /** ClientType values of spec §4.1 (0 WEBAPI … 5 MAC); others are refused (they also label metrics). */
 const MAX_CLIENT_TYPE = 5;
 
@@ -28,8 +32,18 @@ async function authenticate(ctx: GatewayContext, frame: ClientFrame, body: JsonO
   const rawUserId = body.userId;
   // fastjson's getString accepted a number too; the demo clients send a string.
   const userId = typeof rawUserId === "number" ? String(rawUserId) : rawUserId;
-  if (typeof userId !== "string" || userId === "" || userId.length > MAX_USER_ID_LENGTH) {
+  if (typeof userId !== "string" || userId === "")
     throw ImError.of("OPERATER_NOT_EXIST", "LOGIN needs a userId");
+  // What the store could not keep is refused here, not at the device's first send (issue 13).
+  if (longerThan(userId, MAX_USER_ID_CHARS)) {
+    throw ImError.of("PARAMETER_ERROR", `userId is longer than ${MAX_USER_ID_CHARS} characters`);
+  }
+  for (const [field, value] of [
+    ["userId", userId],
+    ["imei", frame.imei],
+  ] as const) {
+    const fault = textFault(value);
+    if (fault !== undefined) throw ImError.of("PARAMETER_ERROR", `${field} ${fault}`);
   }
   if (!Number.isInteger(frame.clientType) || frame.clientType < 0 || frame.clientType > MAX_CLIENT_TYPE) {
     throw ImError.of("PARAMETER_ERROR", `unknown clientType ${frame.clientType}`);

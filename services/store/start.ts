@@ -45,7 +45,12 @@ export async function startStore(deps: RoleDeps, config: Config): Promise<RoleHa
   // App servers sign their calls; gateways relaying a device's sync carry the internal secret
   // (resolved before anything starts: the distributed profile refuses to run without it).
   const auth = {
-    auth: new AppAuthenticator({ apps: config.apps, kv: deps.kv, userType }),
+    auth: new AppAuthenticator({
+      apps: config.apps,
+      kv: deps.kv,
+      userType,
+      maxClockSkewMs: config.auth.maxClockSkewMs,
+    }),
     internal: new InternalAuthenticator(resolveInternalSecret(config)),
     logger,
   };

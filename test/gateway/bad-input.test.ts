@@ -175,6 +175,21 @@ describe("failed LOGIN: an error frame with the 600xx code, then the connection 
     expectError(await c.next(), 90001, 9000);
     await c.waitClosed();
   });
+
+  it.each([
+    ["a userId longer than its column (51 characters)", { userId: "u".repeat(51) }, undefined],
+    ["a NUL in the userId", { userId: "u\u0000x" }, undefined],
+    ["a NUL in the imei", { userId: "u1" }, "web\u0000"],
+  ])("%s answers 90001 and closes (the store could not keep it)", async (_name, who, imei) => {
+    const c = await open();
+    c.send({
+      command: 9000,
+      ...(imei === undefined ? {} : { imei }),
+      body: { ...who, userSign: userSign(who.userId) },
+    });
+    expectError(await c.next(), 90001, 9000);
+    await c.waitClosed();
+  });
 });
 
 describe("malformed frames close the connection without an answer", () => {
