@@ -3,6 +3,7 @@ import { MessageAck } from "../../gen/ts/whaleshark/v1/message.js";
 import type { GatewayContext } from "./context.js";
 import {
   ACCEPTED_MEMORY_MS,
+  MAX_REFUSALS_UNTIL_CLOSE,
   MAX_REMEMBERED_REFUSALS,
   ORDER_RETRY_AFTER_MS,
   REFUSED_GRACE_MS,
@@ -129,6 +130,19 @@ describe("SendRateLimiter", () => {
     expect(l.users).toBe(1);
   });
 
+  it("calls a connection flooding once more sends than allowed were refused in a row, until one passes", () => {
+    const { l, clock } = limiter({ perConnection: { rate: 1, burst: 1 } });
+    const conn = {};
+    l.check(conn, "u", "first");
+    for (let i = 0; i < MAX_REFUSALS_UNTIL_CLOSE; i++) l.check(conn, "u", `m${i}`);
+    expect(l.flooding(conn)).toBe(false); // a client's whole window refused again and again is not a flood
+    l.check(conn, "u", "one-more");
+    expect(l.flooding(conn)).toBe(true);
+    clock.now += 1_000;
+    expect(l.check(conn, "u", "m0")).toBeUndefined(); // the first refused one, back after its wait
+    expect(l.flooding(conn)).toBe(false);
+  });
+
   it("checks nothing when both rates are 0", () => {
     const { l } = limiter({ perConnection: { rate: 0, burst: 1 }, perUser: { rate: 0, burst: 1 } });
     expect(l.enabled).toBe(false);
@@ -173,5 +187,12 @@ describe("refusedForRate", () => {
     // The text written is MessageAck's JSON of it.
     expect(JSON.parse(p2p.json as string)).toEqual(MessageAck.toJSON(MessageAck.fromJSON(p2p.data)));
     expect(errors).toEqual(["send-rate-exceeded", "send-rate-exceeded"]);
+    // Writing on regardless of retryAfterMs ends the connection instead of answering each frame.
+    const closes: string[] = [];
+    (conn as unknown as { close(reason: string): void }).close = (reason) => closes.push(reason);
+    // m2 and m3 were refused already: the refusal past MAX_REFUSALS_UNTIL_CLOSE closes.
+    for (let i = 0; i < MAX_REFUSALS_UNTIL_CLOSE - 1; i++) refusedForRate(ctx, conn, 1103, `f${i}`);
+    expect(closes).toEqual(["send-flood"]);
+    expect(written).toHaveLength(MAX_REFUSALS_UNTIL_CLOSE); // every refusal answered but the one that closed
   });
 });

@@ -25,6 +25,13 @@ export const MAX_REMEMBERED_REFUSALS = 1_024;
 export const ACCEPTED_MEMORY_MS = 10_000;
 /** Rewrites of one accepted send let through; past them a rewrite counts as a new send. */
 const MAX_REWRITES = 3;
+/**
+ * Sends refused since the connection's last accepted one after which it is closed
+ * (`send-flood`): a client that honours retryAfterMs has at most its window refused per wait
+ * (the SDK's 256), while one that ignores it writes refusal after refusal, each costing the
+ * gateway a frame read and an ACK written that every other connection waits behind.
+ */
+export const MAX_REFUSALS_UNTIL_CLOSE = 2_048;
 /** How often idle per-user buckets (full again: they hold nothing a new one would not) are dropped. */
 const SWEEP_EVERY_MS = 10_000;
 
@@ -84,6 +91,8 @@ interface ConnectionRate {
   dueAt: number;
   /** Sends accepted in the last {@link ACCEPTED_MEMORY_MS}, oldest first: when, and rewrites let through. */
   accepted: Map<string, { at: number; rewrites: number }>;
+  /** Sends refused since the last accepted one (see {@link MAX_REFUSALS_UNTIL_CLOSE}). */
+  refusedInARow: number;
 }
 
 /**
@@ -143,6 +152,7 @@ export class SendRateLimiter {
     const first = conn.refused.values().next().value;
     if (first !== undefined && first !== messageId) {
       this.#remember(conn, messageId);
+      conn.refusedInARow += 1;
       return Math.max(ORDER_RETRY_AFTER_MS, Math.ceil(conn.dueAt - now));
     }
     const userBucket = this.#user(user, now);
@@ -155,6 +165,7 @@ export class SendRateLimiter {
       userBucket?.take();
       if (first !== undefined) conn.refused.delete(first);
       if (messageId !== "") conn.accepted.set(messageId, { at: now, rewrites: 0 });
+      conn.refusedInARow = 0;
       return undefined;
     }
     // Enough for every refused send of the connection, this one included, so that all of them
@@ -167,7 +178,13 @@ export class SendRateLimiter {
     );
     conn.dueAt = Math.max(conn.dueAt, now + wait);
     this.#remember(conn, messageId);
+    conn.refusedInARow += 1;
     return wait;
+  }
+
+  /** Whether `connection` has had more than {@link MAX_REFUSALS_UNTIL_CLOSE} sends refused in a row. */
+  flooding(connection: object): boolean {
+    return (this.#connections.get(connection)?.refusedInARow ?? 0) > MAX_REFUSALS_UNTIL_CLOSE;
   }
 
   /** Remembers a refused send in its place (a known one keeps its place). */
@@ -194,6 +211,7 @@ export class SendRateLimiter {
         refused: new Set(),
         dueAt: now,
         accepted: new Map(),
+        refusedInARow: 0,
       };
       this.#connections.set(connection, state);
     }
@@ -241,7 +259,10 @@ export function sendRateOf(ctx: GatewayContext): SendRateLimiter {
 /**
  * Checks a send frame (1103 / 2104) against the rates before anything else is done with it.
  * Over the rate: answers its ACK (1046 / 2047) with 60006 SEND_RATE_EXCEEDED and
- * `data: {messageId, retryAfterMs}`, counts it, and returns true (the caller stops there).
+ * `data: {messageId, retryAfterMs}`, counts it, and returns true (the caller stops there). A
+ * connection that keeps sending regardless ({@link MAX_REFUSALS_UNTIL_CLOSE}) is closed instead
+ * (`send-flood`): its user reconnects, logs in and starts with a fresh bucket — far slower than
+ * frames, and the per-address connection cap bounds how many it holds.
  */
 export function refusedForRate(
   ctx: GatewayContext,
@@ -256,6 +277,10 @@ export function refusedForRate(
   const retryAfterMs = limiter.check(conn, `${s.appId}\u0000${s.userId}`, id);
   if (retryAfterMs === undefined) return false;
   ctx.metrics.error("send-rate-exceeded");
+  if (limiter.flooding(conn)) {
+    conn.close("send-flood");
+    return true;
+  }
   const msg = `${RATE_TEXT}: retry after ${retryAfterMs} ms`;
   const ack = { code: RATE_CODE, data: { messageId: id, retryAfterMs }, msg, ok: false };
   const ackCommand =

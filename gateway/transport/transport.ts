@@ -19,6 +19,10 @@ export const CloseReasons = {
   "login-failed": { flush: true, text: "LOGIN refused" },
   "login-timeout": { flush: true, text: "no successful LOGIN within gateway.loginTimeoutMs of the accept" },
   "server-stopping": { flush: true, text: "the gateway is shutting down" },
+  "send-flood": {
+    flush: false,
+    text: "kept sending past its send rate after refusals (60006), ignoring their retryAfterMs",
+  },
 } as const;
 
 /** One of the CloseReasons keys. */

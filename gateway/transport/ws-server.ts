@@ -35,6 +35,7 @@ const WS_CLOSE_CODE: Record<CloseReason, number> = {
   "login-failed": 1008,
   "login-timeout": 4004,
   "server-stopping": 1001,
+  "send-flood": 1008,
 };
 
 /** `ws.send` options of every frame; one object for all of them. */
