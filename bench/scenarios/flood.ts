@@ -1,9 +1,9 @@
 import { Histogram } from "../lib/histogram.js";
-import type { ClientSpec, FloodResult } from "../load/agent-protocol.js";
-import { split, startAgents } from "../load/agents.js";
+import type { FloodResult } from "../load/agent-protocol.js";
+import { startAgents } from "../load/agents.js";
 import type { GatewayEndpoint } from "../target/target.js";
-import { clientSpecs, importFriends, openOnAgents, type ScenarioContext, userIds } from "./context.js";
-import { quiet, step } from "./p2p.js";
+import { importFriends, type ScenarioContext, userIds } from "./context.js";
+import { openPairs, quiet, step } from "./p2p.js";
 import { rows, type Step } from "./p2p-report.js";
 
 /**
@@ -30,19 +30,7 @@ export async function runFloodScenario(ctx: ScenarioContext): Promise<void> {
     [...senders, ...receivers, flooder, floodTarget],
     [...pairs, [flooder, floodTarget]],
   );
-  const gws = target.gateways;
-  const on = (offset: number) => (i: number) => gws[(i + offset) % gws.length] as GatewayEndpoint;
-  const senderSpecs = clientSpecs(ctx, senders, on(0));
-  const receiverSpecs = clientSpecs(ctx, receivers, on(1));
-  const indexParts = split(
-    pairs.map((_, i) => i),
-    ctx.agents.length,
-  );
-  const specsPerAgent: ClientSpec[][] = indexParts.map((idx) =>
-    idx.flatMap((i) => [senderSpecs[i] as ClientSpec, receiverSpecs[i] as ClientSpec]),
-  );
-  const pairsPerAgent = indexParts.map((idx) => idx.map((i) => pairs[i] as [string, string]));
-  await openOnAgents(ctx, specsPerAgent);
+  const pairsPerAgent = await openPairs(ctx, senders, receivers, "flood");
 
   const [floodAgent] = startAgents(1); // its own process, whatever --workers says
   try {
@@ -59,7 +47,7 @@ export async function runFloodScenario(ctx: ScenarioContext): Promise<void> {
     const alone = await step(ctx, pairsPerAgent, "without flood", options.rate, options.durationMs);
     await quiet(ctx);
     // The flooder sends to its friend on the first gateway, where the first senders are.
-    const gw = gws[0] as GatewayEndpoint;
+    const gw = target.gateways[0] as GatewayEndpoint;
     ctx.progress.note(`flood: ${options.flood} sends kept in flight by one connection`);
     const flooding = floodAgent?.request<FloodResult>({
       op: "flood",

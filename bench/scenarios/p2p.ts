@@ -100,20 +100,17 @@ export async function quiet(ctx: ScenarioContext): Promise<void> {
 }
 
 /**
- * p2p: `pairs` senders each send to their own receiver (created with a friendship both ways, so
- * the default send checks pass), open loop. A warm-up at 100/s (`--warmup`, 3 s), then the fixed rate for
- * `duration`, then a ramp from `rampStart` up by `rampFactor` per `step` until a step is not
- * sustained (see `step`: nothing lost or failed, p99 send→deliver within `sloMs`, ≥ 95 % of the
- * offered rate delivered). Latencies are in ms from the scheduled send time.
+ * Logs in `senders[i]` and `receivers[i]` as pair i (senders on one gateway, their receivers on the
+ * next, spread over the agents) and returns each agent's pairs, for {@link step}.
  */
-export async function runP2PScenario(ctx: ScenarioContext): Promise<void> {
-  const { options, target } = ctx;
-  const senders = userIds(ctx, "s", options.pairs);
-  const receivers = userIds(ctx, "r", options.pairs);
+export async function openPairs(
+  ctx: ScenarioContext,
+  senders: string[],
+  receivers: string[],
+  label: string,
+): Promise<Array<Array<[string, string]>>> {
+  const gws = ctx.target.gateways;
   const pairs = senders.map((s, i) => [s, receivers[i]] as [string, string]);
-  ctx.progress.note(`p2p: importing ${2 * pairs.length} users and ${pairs.length} friendships`);
-  await importFriends(ctx, [...senders, ...receivers], pairs);
-  const gws = target.gateways;
   const on = (offset: number) => (i: number) => gws[(i + offset) % gws.length] as GatewayEndpoint;
   const senderSpecs = clientSpecs(ctx, senders, on(0));
   const receiverSpecs = clientSpecs(ctx, receivers, on(1));
@@ -124,11 +121,28 @@ export async function runP2PScenario(ctx: ScenarioContext): Promise<void> {
   const specsPerAgent: ClientSpec[][] = indexParts.map((idx) =>
     idx.flatMap((i) => [senderSpecs[i] as ClientSpec, receiverSpecs[i] as ClientSpec]),
   );
-  const pairsPerAgent = indexParts.map((idx) => idx.map((i) => pairs[i] as [string, string]));
   ctx.progress.note(
-    `p2p: ${2 * pairs.length} clients over ${gws.length} gateway(s), ${ctx.agents.length} agent(s)`,
+    `${label}: ${2 * pairs.length} clients over ${gws.length} gateway(s), ${ctx.agents.length} agent(s)`,
   );
   await openOnAgents(ctx, specsPerAgent);
+  return indexParts.map((idx) => idx.map((i) => pairs[i] as [string, string]));
+}
+
+/**
+ * p2p: `pairs` senders each send to their own receiver (created with a friendship both ways, so
+ * the default send checks pass), open loop. A warm-up at 100/s (`--warmup`, 3 s), then the fixed rate for
+ * `duration`, then a ramp from `rampStart` up by `rampFactor` per `step` until a step is not
+ * sustained (see `step`: nothing lost or failed, p99 send→deliver within `sloMs`, ≥ 95 % of the
+ * offered rate delivered). Latencies are in ms from the scheduled send time.
+ */
+export async function runP2PScenario(ctx: ScenarioContext): Promise<void> {
+  const { options } = ctx;
+  const senders = userIds(ctx, "s", options.pairs);
+  const receivers = userIds(ctx, "r", options.pairs);
+  const pairs = senders.map((s, i) => [s, receivers[i]] as [string, string]);
+  ctx.progress.note(`p2p: importing ${2 * pairs.length} users and ${pairs.length} friendships`);
+  await importFriends(ctx, [...senders, ...receivers], pairs);
+  const pairsPerAgent = await openPairs(ctx, senders, receivers, "p2p");
 
   const steps: Step[] = [];
   const measure = async (phase: string, rate: number, durationMs: number) => {

@@ -30,10 +30,10 @@ import {
   type SendMessageResponse,
 } from "../../../gen/ts/whaleshark/v1/message_service.js";
 import type { StoreP2PMessageJob } from "../../../gen/ts/whaleshark/v1/store_job.js";
-import { generateUserSign } from "../../../lib/auth/index.js";
 import { AppAuthenticator, INTERNAL_SECRET_METADATA, InternalAuthenticator } from "../../../lib/grpc/auth.js";
 import { errorCodeOf } from "../../../lib/grpc/errors.js";
 import { type RunningGrpcServer, startGrpcServer } from "../../../lib/grpc/server.js";
+import { appMetadata } from "../../../test/support/grpc-caller.js";
 import { domainServices } from "../services.js";
 import { ADMIN, APP, type MessagingHarness, startMessagingHarness, storeBody } from "./test-harness.js";
 
@@ -62,21 +62,7 @@ describe("ChatService and MessageService over gRPC", () => {
   let api: MessageServiceClient;
   const internal = new grpc.Metadata();
   internal.set(INTERNAL_SECRET_METADATA, SECRET);
-  const signed = (userId: string) => {
-    const md = new grpc.Metadata();
-    md.set("appid", String(APP));
-    md.set("identifier", userId);
-    md.set(
-      "usersign",
-      generateUserSign({
-        appId: APP,
-        identifier: userId,
-        privateKey: "messaging-test-key",
-        expireSeconds: 600,
-      }),
-    );
-    return md;
-  };
+  const signed = (userId: string) => appMetadata({ appId: APP, userId, privateKey: "messaging-test-key" });
   const session = (userId: string, imei = `${userId}-phone`): SessionContext => ({
     appId: APP,
     userId,

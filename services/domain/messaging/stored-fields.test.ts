@@ -22,12 +22,12 @@ import {
   type SyncOfflineMessagesResponse,
 } from "../../../gen/ts/whaleshark/v1/message_service.js";
 import { openPgliteDatabase } from "../../../lib/adapters/pglite/database.js";
-import { generateUserSign } from "../../../lib/auth/index.js";
 import { isImError } from "../../../lib/errors/index.js";
 import { AppAuthenticator, INTERNAL_SECRET_METADATA, InternalAuthenticator } from "../../../lib/grpc/auth.js";
 import { errorCodeOf } from "../../../lib/grpc/errors.js";
 import { type RunningGrpcServer, startGrpcServer } from "../../../lib/grpc/server.js";
 import { type MigratedTestDatabase, migratedTestDatabase } from "../../../lib/testing/migrated-database.js";
+import { appMetadata } from "../../../test/support/grpc-caller.js";
 import { type StoreConsumer, startStoreConsumer } from "../../store/consumer/store-consumer.js";
 import { domainServices } from "../services.js";
 import { GROUP, P2P } from "./chat-message.js";
@@ -129,21 +129,7 @@ describe.each(databases)("what a send ACKs is stored (%s)", (_name, openDatabase
   let ids = 0;
   const id = (tag: string) => `${tag}-${++ids}`;
 
-  const signed = (userId: string) => {
-    const md = new grpc.Metadata();
-    md.set("appid", String(APP));
-    md.set("identifier", userId);
-    md.set(
-      "usersign",
-      generateUserSign({
-        appId: APP,
-        identifier: userId,
-        privateKey: "messaging-test-key",
-        expireSeconds: 600,
-      }),
-    );
-    return md;
-  };
+  const signed = (userId: string) => appMetadata({ appId: APP, userId, privateKey: "messaging-test-key" });
   const session = (userId: string, over: Partial<SessionContext> = {}): SessionContext => ({
     appId: APP,
     userId,
