@@ -8,7 +8,7 @@ import { errorInfoOfCall } from "./error-frame.js";
 import { GrpcHistoryCalls } from "./history-client.js";
 
 /** A HistoryService on a real grpc-js server that records each call's metadata and deadline. */
-async function fakeStore(answer: (req: SyncP2PMessagesRequest) => Promise<unknown>) {
+async function fakeStore(answer: (req: SyncP2PMessagesRequest) => Promise<unknown>, port = 0) {
   const seen: Array<{ secret: unknown; deadlineMs: number; request: SyncP2PMessagesRequest }> = [];
   const server = new grpc.Server();
   server.addService(HistoryServiceService, {
@@ -28,12 +28,12 @@ async function fakeStore(answer: (req: SyncP2PMessagesRequest) => Promise<unknow
       );
     },
   } as grpc.UntypedServiceImplementation);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) =>
+  const bound = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
       err ? reject(err) : resolve(p),
     ),
   );
-  return { address: `127.0.0.1:${port}`, seen, stop: () => server.forceShutdown() };
+  return { address: `127.0.0.1:${bound}`, port: bound, seen, stop: () => server.forceShutdown() };
 }
 
 const request = SyncP2PMessagesRequest.fromPartial({
@@ -48,6 +48,35 @@ afterEach(() => {
 });
 
 describe("InternalGrpcClient (through GrpcHistoryCalls)", () => {
+  it("reaches a callee that was down for seconds within about a second of it listening again", async () => {
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const empty = async () => ({ maxSequence: 0, completed: true, dataList: [] });
+    const first = await fakeStore(empty);
+    const calls = new GrpcHistoryCalls(first.address, "s", 300);
+    stops.push(() => calls.close());
+    await calls.syncP2PMessages(request);
+    first.stop();
+    // Down for 6 s while calls keep failing, as a gateway's do: grpc-js's default backoff
+    // (1 s × 1.6 per attempt) would next try ~3 s after the callee is back.
+    for (const until = Date.now() + 6_000; Date.now() < until; ) {
+      await calls.syncP2PMessages(request).catch(() => undefined);
+      await sleep(50);
+    }
+    const second = await fakeStore(empty, first.port);
+    stops.push(second.stop);
+    const back = Date.now();
+    for (;;) {
+      try {
+        await calls.syncP2PMessages(request);
+        break;
+      } catch {
+        await sleep(20);
+      }
+    }
+    console.info(`back after ${Date.now() - back} ms`);
+    expect(Date.now() - back).toBeLessThan(2_000); // the backoff stays under 1 s (+20 % jitter)
+  }, 20_000);
+
   it("sends the internal secret and a deadline of timeoutMs, and resolves with the response", async () => {
     const store = await fakeStore(async () => ({ maxSequence: 5, completed: true, dataList: [] }));
     const calls = new GrpcHistoryCalls(store.address, "s3cret", 2000);

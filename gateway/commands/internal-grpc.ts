@@ -13,9 +13,23 @@ export interface UnaryMethod<Req, Res> {
 }
 
 /**
+ * Channel options of every internal client (issue 15 item 3). grpc-js waits 1 s after a failed
+ * connect and then 1.6 times longer each time, up to 2 minutes, so a domain that was down for a
+ * few seconds took calls again only 2–5 s after it was listening; here the waits start at 100 ms
+ * and stay under 1 s, so a restarted (or newly added) callee is reached within about a second.
+ * Keepalive pings during calls notice a callee host that vanished without closing its sockets.
+ */
+export const INTERNAL_CHANNEL_OPTIONS: Readonly<Record<string, number>> = Object.freeze({
+  "grpc.initial_reconnect_backoff_ms": 100,
+  "grpc.max_reconnect_backoff_ms": 1_000,
+  "grpc.keepalive_time_ms": 30_000,
+  "grpc.keepalive_timeout_ms": 10_000,
+});
+
+/**
  * The gRPC client side every internal call of the gateway shares (ChatService to the domain,
  * HistoryService to the store): an insecure channel to `address` that connects lazily and
- * reconnects by itself, the internal secret on every call (metadata `x-whaleshark-internal`,
+ * reconnects by itself, soon ({@link INTERNAL_CHANNEL_OPTIONS}), the internal secret on every call (metadata `x-whaleshark-internal`,
  * lib/grpc/auth.ts, so the callee trusts the gateway's session fields, D26), and a deadline of
  * `timeoutMs` (`gateway.forwardTimeoutMs`) per call. A call is a promise that rejects with the
  * grpc-js ServiceError as it came (error-frame.ts errorInfoOfCall maps it to the client's code),
@@ -32,7 +46,7 @@ export class InternalGrpcClient {
     /** Servers of this same process (`whaleshark start`), called directly while they run. */
     private readonly inProcess?: InProcessServices,
   ) {
-    this.#client = new Client(address, credentials.createInsecure());
+    this.#client = new Client(address, credentials.createInsecure(), { ...INTERNAL_CHANNEL_OPTIONS });
     this.#metadata = new Metadata();
     this.#metadata.set(INTERNAL_SECRET_METADATA, internalSecret);
   }
