@@ -19,6 +19,7 @@ import { Connection } from "./session/connection.js";
 import { connectionHooks } from "./session/connection-hooks.js";
 import { startHeartbeatMonitor } from "./session/heartbeat-monitor.js";
 import { LocalRegistry } from "./session/local-registry.js";
+import { markAlive, startSessionRestorer } from "./session/session-restorer.js";
 import { SessionStore } from "./session/session-store.js";
 import { allowedOrigins, originPolicy } from "./transport/origin-policy.js";
 import { startTcpServer } from "./transport/tcp-server.js";
@@ -180,6 +181,14 @@ export async function startGateway(
     origins: originPolicy(origins),
   });
   const heartbeat = startHeartbeatMonitor(ctx.registry, g.heartbeatTimeoutMs);
+  await markAlive(deps.kv, config.nodeId);
+  const restorer = startSessionRestorer({
+    kv: deps.kv,
+    registry: ctx.registry,
+    sessions,
+    nodeId: config.nodeId,
+    logger,
+  });
   logger.info(
     {
       nodeId: config.nodeId,
@@ -204,6 +213,7 @@ export async function startGateway(
     const listenersClosed = Promise.all([tcp.stopAccepting(), ws.stopAccepting()]);
     await within(consumer.stop(), grace);
     heartbeat.stop();
+    restorer.stop();
     for (const conn of ctx.registry.all()) conn.close("server-stopping");
     await within(Promise.all([...pending]), grace);
     await within(listenersClosed, grace);
