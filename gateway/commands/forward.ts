@@ -11,6 +11,7 @@ import {
 } from "../../gen/ts/whaleshark/v1/message.js";
 import { ErrorCatalogue } from "../../lib/errors/index.js";
 import { toServiceError } from "../../lib/grpc/errors.js";
+import { RefusalLog } from "../../lib/net/connection-limiter.js";
 import { checkReceiveAck, relayReceiveAck } from "../../lib/push/receive-ack.js";
 import type { SessionRecord } from "../../lib/sessions/session-record.js";
 import type { JsonObject } from "../../lib/wire/index.js";
@@ -135,9 +136,34 @@ export async function handleForward(
     failure = error instanceof ItemRefused ? error.info : errorInfoOfCall(error);
     ctx.metrics.forwards.inc({ method, outcome: String(failure.code) });
     ctx.metrics.error("forward-failed");
+    if (SERVER_SIDE_CODES.has(failure.code))
+      failuresOf(ctx).refused(conn.transport.remote, String(failure.code));
     conn.log.debug({ err: error, command, code: failure.code }, "forwarded call failed");
   }
   answer(conn, command, data, failure, messageId, content);
+}
+
+/** Failures of the servers, not of the request: 71000 (no domain reachable, past the deadline), 90000. */
+const SERVER_SIDE_CODES: ReadonlySet<number> = new Set([
+  ErrorCatalogue.SERVER_NOT_AVAILABLE.code,
+  ErrorCatalogue.SYSTEM_ERROR.code,
+]);
+
+const failureLogs = new WeakMap<GatewayContext, RefusalLog>();
+
+/**
+ * The gateway's log of forwarded calls that failed on the server side (issue 15 item 5): a
+ * warning at most every 10 s with how many failed since the last one, so an outage shows in the
+ * log at warning level without one line per refused send. The metrics count every one by code
+ * (`forwards_total{outcome}`).
+ */
+function failuresOf(ctx: GatewayContext): RefusalLog {
+  let log = failureLogs.get(ctx);
+  if (log === undefined) {
+    log = new RefusalLog(ctx.logger, "forward", Date.now, "forwarded calls failing on the server side");
+    failureLogs.set(ctx, log);
+  }
+  return log;
 }
 
 function methodOf(command: number): string {

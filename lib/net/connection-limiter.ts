@@ -132,6 +132,8 @@ export class RefusalLog {
     private readonly logger: { debug(o: object, msg: string): void; warn(o: object, msg: string): void },
     private readonly listener: string,
     private readonly now: () => number = Date.now,
+    /** The line's message (other refusals than connections use it too: forwarded calls). */
+    private readonly message = "connection refused",
   ) {}
 
   refused(remote: string, reason: string): void {
@@ -139,11 +141,11 @@ export class RefusalLog {
     const bindings = { listener: this.listener, remote, reason };
     const t = this.now();
     if (t - this.#lastWarnMs >= REFUSAL_WARN_INTERVAL_MS) {
-      this.logger.warn({ ...bindings, refused: this.#since }, "connection refused");
+      this.logger.warn({ ...bindings, refused: this.#since }, this.message);
       this.#lastWarnMs = t;
       this.#since = 0;
     } else {
-      this.logger.debug(bindings, "connection refused");
+      this.logger.debug(bindings, this.message);
     }
   }
 }

@@ -1,3 +1,4 @@
+import { pino } from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { GatewayHandle } from "../../gateway/start.js";
 import { SessionCloseReason } from "../../gen/ts/whaleshark/v1/chat_service.js";
@@ -265,10 +266,16 @@ describe("forwarding to the domain ChatService", () => {
 });
 
 describe("a domain that is down", () => {
-  it("yields 1046 with 71000 and keeps the connection", async () => {
+  it("yields 1046 with 71000, keeps the connection, and warns once for many failures", async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino(
+      { level: "debug" },
+      { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+    );
     const downInfra = memoryInfra();
     const down = await startTestGateway({
       nodeId: "gw-down",
+      logger,
       infra: await downInfra.instance(),
       overrides: { discovery: { domain: "127.0.0.1:1" }, gateway: { forwardTimeoutMs: TIMEOUT_MS } },
     });
@@ -282,6 +289,16 @@ describe("a domain that is down", () => {
       c.send({ command: 2104, body: { groupId: "g", messageId: "g-down" } });
       expect((await c.next()).json).toMatchObject({ code: 71000, data: { messageId: "g-down" } });
       expect(c.closed).toBe(false);
+      // The outage shows at warning level, once per 10 s however many sends it refused.
+      const failing = lines.filter((l) => l.msg === "forwarded calls failing on the server side");
+      expect(failing.filter((l) => l.level === 40)).toEqual([
+        expect.objectContaining({
+          reason: "71000",
+          refused: 1,
+          remote: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+        }),
+      ]);
+      expect(failing).toHaveLength(2); // the second at debug
       c.close();
     } finally {
       await down.stop();
