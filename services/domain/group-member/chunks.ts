@@ -25,14 +25,14 @@ import { ADD_RESULT, type AddMemberOutcome, bumpGroup, requireLiveGroup } from "
  */
 
 /** Most members added in one transaction. */
-export const MEMBER_CHUNK = 10;
+export const MEMBER_CHUNK = 50;
 
 /**
  * A transaction takes no further member once it has run this long, ms: on PGlite every other
  * query of the process waits for it, so it stays short whatever the speed of the machine (a few
  * members on a quiet one, one on a busy one).
  */
-export const MEMBER_SLICE_MS = 20;
+export const MEMBER_SLICE_MS = 40;
 
 /** The longest pause between two transactions, ms. */
 export const MAX_PAUSE_MS = 50;
