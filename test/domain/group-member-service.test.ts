@@ -96,6 +96,30 @@ describe("GroupMemberService.AddGroupMembers", () => {
     await h.pushes();
   });
 
+  it("judges a list as if one member at a time: repeats, a second owner, roles the operator may not give", async () => {
+    const g = await group("addl");
+    const [a, b] = [h.id("addl-a"), h.id("addl-b")];
+    await h.users([a, b]);
+    const owner = GroupMemberRole.GROUP_MEMBER_ROLE_OWNER;
+    const manager = GroupMemberRole.GROUP_MEMBER_ROLE_MANAGER;
+    const byMember = await g.as(g.mem).addGroupMembers({
+      groupId: g.groupId,
+      members: [item(a), item(a), item(b, manager), item(g.mem), item(""), item("ghost"), item(b, owner)],
+    });
+    expect(byMember.results.map((r) => [r.memberId, r.result])).toEqual([
+      [a, 0],
+      [a, 2], // named twice: the second is a repeat
+      [b, 1], // only the owner gives the manager role
+      [g.mem, 2], // already a member
+      ["", 1],
+      ["ghost", 1], // no such user
+      [b, 1], // the group has an owner
+    ]);
+    const byOwner = await g.as(g.owner).addGroupMembers({ groupId: g.groupId, members: [item(b, manager)] });
+    expect(byOwner.results.map((r) => r.result)).toEqual([0]);
+    await h.pushes();
+  });
+
   it("refuses outsiders of private groups (40006) and non-admins of public groups (40008, D4)", async () => {
     const priv = await group("addp");
     await expectCode(

@@ -7,32 +7,30 @@ import { transaction } from "../core/tx.js";
 import { ADD_RESULT, type AddMemberOutcome, bumpGroup, requireLiveGroup } from "../group/groups.js";
 
 /**
- * Long member operations in slices (issue 13 item 3). Adding a member is five or so queries. In
+ * Long member operations in slices (issue 13 item 3). Adding a member was five or so queries. In
  * one transaction, 10,000 members held the database, and on PGlite (one session, run on the event
  * loop's thread) the whole process with it: other users' sends (each does a query) and even
- * /metrics waited 9 s. Now members are added in short transactions (at most {@link MEMBER_CHUNK}
- * members, or {@link MEMBER_SLICE_MS}), and after each the work pauses for half as long as it
+ * /metrics waited 9 s. Now members are added in short transactions of at most
+ * {@link MEMBER_CHUNK} members (a handful of queries for all of them), and after each the work pauses for half as long as it
  * took ({@link MAX_PAUSE_MS} at most), so what waits for the database or the event loop runs in
  * between: a bulk add takes at most about two thirds of the process, however long the list, and
  * stays out of the way of the many short calls. The caller's deadline is checked at each pause
  * (the call is abandoned once it has passed). A notification to a big group goes out
  * {@link NOTIFY_CHUNK} recipients per push.
  *
- * The price: a call is no longer all or nothing, and a bulk add on an idle server is slower. A
+ * The price: a call is no longer all or nothing. A
  * call that fails or is abandoned half-way keeps the transactions it committed (their members are
  * notified, and a retry reports them as already members, result 2); each commit bumps the group's
  * sequence and change token at once.
  */
 
-/** Most members added in one transaction. */
-export const MEMBER_CHUNK = 50;
-
 /**
- * A transaction takes no further member once it has run this long, ms: on PGlite every other
- * query of the process waits for it, so it stays short whatever the speed of the machine (a few
- * members on a quiet one, one on a busy one).
+ * Most members added in one transaction: a handful of queries for all of them
+ * (group/groups.ts addMembers) plus one per new conversation (its owner's sequence): tens of
+ * milliseconds on PGlite, during which every other query of
+ * the process waits.
  */
-export const MEMBER_SLICE_MS = 40;
+export const MEMBER_CHUNK = 20;
 
 /** The longest pause between two transactions, ms. */
 export const MAX_PAUSE_MS = 50;
@@ -49,7 +47,7 @@ export interface ChunkedAdd {
 
 /**
  * Adds `items` to the live group `groupId` in order, in short transactions (see the top): each
- * re-checks that the group is live, runs `add` per item, and bumps the group's sequence when it
+ * re-checks that the group is live, runs `addMany` on the next chunk, and bumps the group's sequence when it
  * added anyone; after its commit the group's change token is bumped, and the work pauses.
  * Stops before the next transaction once `ctx.signal` aborts. Never throws after a transaction
  * committed: the error is returned in `stopped` so that the caller can report what was done.
@@ -59,7 +57,7 @@ export async function addInChunks<T>(
   ctx: RequestContext,
   groupId: string,
   items: readonly T[],
-  add: (tx: Prisma.TransactionClient, item: T) => Promise<AddMemberOutcome>,
+  addMany: (tx: Prisma.TransactionClient, items: readonly T[]) => Promise<AddMemberOutcome[]>,
 ): Promise<ChunkedAdd> {
   const db = await env.db();
   const results: AddMemberOutcome[] = [];
@@ -73,14 +71,7 @@ export async function addInChunks<T>(
       // Retried from the start when it loses a race (tx.ts), so it keeps its own position.
       const out = await transaction(db, async (tx) => {
         await requireLiveGroup(tx, ctx.appId, groupId);
-        const started = performance.now();
-        const done: AddMemberOutcome[] = [];
-        do done.push(await add(tx, items[from + done.length] as T));
-        while (
-          from + done.length < items.length &&
-          done.length < MEMBER_CHUNK &&
-          performance.now() - started < MEMBER_SLICE_MS
-        );
+        const done = await addMany(tx, items.slice(from, from + MEMBER_CHUNK));
         if (done.some((r) => r.result === ADD_RESULT.SUCCESS))
           await bumpGroup(tx, ctx.appId, groupId, env.now());
         return done;

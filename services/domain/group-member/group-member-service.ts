@@ -1,4 +1,4 @@
-import type { GroupMember as MemberRow } from "../../../gen/prisma/client.js";
+import type { GroupMember as MemberRow, Prisma } from "../../../gen/prisma/client.js";
 import { Command } from "../../../gen/ts/whaleshark/v1/command.js";
 import { GroupMemberItem } from "../../../gen/ts/whaleshark/v1/common.js";
 import {
@@ -19,7 +19,8 @@ import { requireAdmin, required } from "../core/guards.js";
 import { transaction } from "../core/tx.js";
 import {
   ADD_RESULT,
-  addMember,
+  type AddMemberOutcome,
+  addMembers,
   bumpGroup,
   currentMembers,
   GROUP_TYPE,
@@ -59,6 +60,32 @@ export function groupMemberHandlers(env: DomainEnv): AppHandlers<typeof GroupMem
   ]);
 }
 
+/**
+ * Adds `items` as an operator of `operatorRole` may: only the owner (or an admin, who acts as one)
+ * hands out the manager role when adding; the others go through {@link addMembers}. In list order.
+ */
+async function addAsOperator(
+  tx: Prisma.TransactionClient,
+  appId: number,
+  groupId: string,
+  items: readonly GroupMemberItem[],
+  operatorRole: number,
+  now: number,
+): Promise<AddMemberOutcome[]> {
+  const allowed = (item: GroupMemberItem) => item.role !== ROLE.MANAGER || operatorRole === ROLE.OWNER;
+  const added = await addMembers(tx, appId, groupId, items.filter(allowed), { now, fromStart: false });
+  let next = 0;
+  return items.map((item) =>
+    allowed(item)
+      ? (added[next++] as AddMemberOutcome)
+      : {
+          memberId: item.memberId,
+          result: ADD_RESULT.FAIL,
+          resultMessage: ErrorCatalogue.THIS_OPERATE_NEED_OWNER_ROLE.message,
+        },
+  );
+}
+
 function groupMemberHandlersUncached(env: DomainEnv): AppHandlers<typeof GroupMemberServiceService> {
   return {
     ...memberUpdateHandlers(env),
@@ -68,8 +95,8 @@ function groupMemberHandlersUncached(env: DomainEnv): AppHandlers<typeof GroupMe
       const groupId = required(req.groupId, "group_id");
       await requireLiveGroup(await env.db(), ctx.appId, groupId);
       const opts = { now: env.now(), fromStart: true, keepJoinTime: true };
-      const { results, stopped } = await addInChunks(env, ctx, groupId, req.members, (tx, item) =>
-        addMember(tx, ctx.appId, groupId, item, opts),
+      const { results, stopped } = await addInChunks(env, ctx, groupId, req.members, (tx, chunk) =>
+        addMembers(tx, ctx.appId, groupId, chunk, opts),
       );
       if (stopped !== undefined) throw stopped;
       return { results };
@@ -93,17 +120,9 @@ function groupMemberHandlersUncached(env: DomainEnv): AppHandlers<typeof GroupMe
         AddGroupMembersRequest.toJSON(req),
       );
       if (Array.isArray(replacement)) items = replacement.map((m) => GroupMemberItem.fromJSON(m));
-      const { results, stopped } = await addInChunks(env, ctx, groupId, items, async (tx, item) => {
-        // Only the owner (or an admin) hands out the manager role when adding.
-        if (item.role === ROLE.MANAGER && operatorRole !== ROLE.OWNER) {
-          return {
-            memberId: item.memberId,
-            result: ADD_RESULT.FAIL,
-            resultMessage: ErrorCatalogue.THIS_OPERATE_NEED_OWNER_ROLE.message,
-          };
-        }
-        return addMember(tx, ctx.appId, groupId, item, { now: env.now(), fromStart: false });
-      });
+      const { results, stopped } = await addInChunks(env, ctx, groupId, items, (tx, chunk) =>
+        addAsOperator(tx, ctx.appId, groupId, chunk, operatorRole, env.now()),
+      );
       // Also when it stopped half-way: what was committed is reported to the devices and the app.
       const added = results.filter((r) => r.result === ADD_RESULT.SUCCESS).map((r) => r.memberId);
       if (added.length > 0) {

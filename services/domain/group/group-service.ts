@@ -15,8 +15,8 @@ import { transaction } from "../core/tx.js";
 import { requireUser } from "../users/users.js";
 import { groupLifecycleHandlers } from "./group-lifecycle.js";
 import {
-  type AddMemberOutcome,
   addMember,
+  addMembers,
   currentMembers,
   findMember,
   GROUP_STATUS,
@@ -136,8 +136,7 @@ function groupHandlersUncached(env: DomainEnv): AppHandlers<typeof GroupServiceS
           extra: "",
         };
         await addMember(tx, ctx.appId, groupId, owner, opts);
-        const outcomes: AddMemberOutcome[] = [];
-        for (const item of req.member) outcomes.push(await addMember(tx, ctx.appId, groupId, item, opts));
+        const outcomes = await addMembers(tx, ctx.appId, groupId, req.member, opts);
         return { group: created, results: outcomes, members: await currentMembers(tx, ctx.appId, groupId) };
       });
       const { maxMemberCount: _max, updateTime: _updated, ...fields } = toGroup(group);

@@ -2,10 +2,9 @@ import { randomUUID } from "node:crypto";
 import type { Group as GroupRow, GroupMember as MemberRow } from "../../../gen/prisma/client.js";
 import type { GroupMemberItem } from "../../../gen/ts/whaleshark/v1/common.js";
 import type { Group, GroupMember } from "../../../gen/ts/whaleshark/v1/model.js";
-import { ErrorCatalogue, type ErrorName, ImError, isImError } from "../../../lib/errors/index.js";
+import { ErrorCatalogue, type ErrorName, ImError } from "../../../lib/errors/index.js";
 import { CONVERSATION, ensureConversations } from "../conversation/conversations.js";
 import { nextGroupSequence, type Tx } from "../core/sequences.js";
-import { findUser } from "../users/users.js";
 
 /** GroupMemberRole (spec §10.2, D31: the code's values). */
 export const ROLE = { ORDINARY: 0, MANAGER: 1, OWNER: 2, LEAVE: 3 } as const;
@@ -127,7 +126,7 @@ async function currentMessageSequence(tx: Tx, appId: number, groupId: string): P
   return max._max.sequence ?? 0n;
 }
 
-/** The outcome of one {@link addMember}. */
+/** The outcome of adding one member ({@link addMembers}). */
 export interface AddMemberOutcome {
   memberId: string;
   result: number;
@@ -135,13 +134,105 @@ export interface AddMemberOutcome {
 }
 
 /**
- * Puts one member in a group (spec §6.3 addGroupMember): the user must exist
- * (20001); a second OWNER is refused (40002); LEAVE is no role to add with;
- * a current member is a REPEAT_JOIN (40003); one who left re-joins on the
- * same row. A first join gets the member's group conversation. Refusals are
- * reported in the outcome, not thrown. `fromStart` lets the member see the
- * whole history (creation, imports).
+ * Puts members in a group (spec §6.3 addGroupMember), in list order as if one by one: the user
+ * must exist (20001); a second OWNER is refused (40002); LEAVE is no role to add with; a current
+ * member, or one named earlier in the list, is a REPEAT_JOIN (40003); one who left re-joins on the
+ * same row. A first join gets the member's group conversation. Refusals are reported in the
+ * outcomes, not thrown. `fromStart` lets the members see the whole history (creation, imports).
+ *
+ * A fixed handful of queries for the whole list (users, existing rows, owner, history start, one
+ * insert, conversations), not five per member: bulk adds run in short transactions
+ * (group-member/chunks.ts), and on PGlite every query of a transaction holds the process.
  */
+export async function addMembers(
+  tx: Tx,
+  appId: number,
+  groupId: string,
+  items: readonly GroupMemberItem[],
+  opts: { now: number; fromStart: boolean; keepJoinTime?: boolean },
+): Promise<AddMemberOutcome[]> {
+  const refuse = (item: GroupMemberItem, name: ErrorName, result: number = ADD_RESULT.FAIL) => ({
+    memberId: item.memberId,
+    result,
+    resultMessage: ErrorCatalogue[name].message,
+  });
+  const wellFormed = items.filter(
+    (i) => i.memberId.trim() !== "" && i.role !== ROLE.LEAVE && i.role >= 0 && i.role <= ROLE.OWNER,
+  );
+  const ids = [...new Set(wellFormed.map((i) => i.memberId))];
+  if (ids.length === 0) return items.map((i) => refuse(i, "PARAMETER_ERROR"));
+  const [users, rows, owner, startSequence] = await Promise.all([
+    tx.userData.findMany({ where: { appId, userId: { in: ids }, delFlag: 0 }, select: { userId: true } }),
+    tx.groupMember.findMany({ where: { appId, groupId, memberId: { in: ids } } }),
+    wellFormed.some((i) => i.role === ROLE.OWNER)
+      ? tx.groupMember.findFirst({ where: { appId, groupId, role: ROLE.OWNER }, select: { memberId: true } })
+      : null,
+    opts.fromStart ? 0n : currentMessageSequence(tx, appId, groupId),
+  ]);
+  const live = new Set(users.map((u) => u.userId));
+  const existing = new Map(rows.map((r) => [r.memberId, r]));
+  const joined = new Set(rows.filter((r) => r.role !== ROLE.LEAVE).map((r) => r.memberId));
+  let hasOwner = owner !== null;
+  const outcomes: AddMemberOutcome[] = [];
+  const creates: Array<{ memberId: string; fields: ReturnType<typeof memberFields> }> = [];
+  const rejoins: Array<{ groupMemberId: bigint; fields: ReturnType<typeof memberFields> }> = [];
+  for (const item of items) {
+    if (item.memberId.trim() === "") outcomes.push(refuse(item, "PARAMETER_ERROR"));
+    else if (item.role === ROLE.LEAVE || item.role < 0 || item.role > ROLE.OWNER)
+      outcomes.push(refuse(item, "PARAMETER_ERROR"));
+    else if (!live.has(item.memberId)) outcomes.push(refuse(item, "USER_IS_NOT_EXIST"));
+    else if (item.role === ROLE.OWNER && hasOwner) outcomes.push(refuse(item, "GROUP_IS_HAVE_OWNER"));
+    else if (joined.has(item.memberId))
+      outcomes.push(refuse(item, "USER_IS_JOINED_GROUP", ADD_RESULT.REPEAT_JOIN));
+    else {
+      if (item.role === ROLE.OWNER) hasOwner = true;
+      joined.add(item.memberId);
+      const fields = memberFields(item, opts, startSequence);
+      const row = existing.get(item.memberId);
+      if (row === undefined) creates.push({ memberId: item.memberId, fields });
+      else rejoins.push({ groupMemberId: row.groupMemberId, fields });
+      outcomes.push({
+        memberId: item.memberId,
+        result: ADD_RESULT.SUCCESS,
+        resultMessage: ErrorCatalogue.SUCCESS.message,
+      });
+    }
+  }
+  if (creates.length > 0) {
+    await tx.groupMember.createMany({
+      data: creates.map((c) => ({ appId, groupId, memberId: c.memberId, ...c.fields })),
+    });
+  }
+  for (const r of rejoins)
+    await tx.groupMember.update({ where: { groupMemberId: r.groupMemberId }, data: r.fields });
+  const members = outcomes.filter((o) => o.result === ADD_RESULT.SUCCESS).map((o) => o.memberId);
+  await ensureConversations(
+    tx,
+    appId,
+    members.map((owner) => ({ type: CONVERSATION.GROUP, owner, to: groupId })),
+  );
+  return outcomes;
+}
+
+/** The columns a (re-)joining member's row gets. */
+function memberFields(
+  item: GroupMemberItem,
+  opts: { now: number; keepJoinTime?: boolean },
+  joinSequence: bigint,
+) {
+  return {
+    role: item.role,
+    speakDate: item.speakDate > 0 ? BigInt(item.speakDate) : null,
+    alias: item.alias || null,
+    joinType: item.joinType || null,
+    extra: item.extra || null,
+    joinTime: BigInt(opts.keepJoinTime && item.joinTime > 0 ? item.joinTime : opts.now),
+    leaveTime: null,
+    joinSequence,
+  };
+}
+
+/** {@link addMembers} for one member. */
 export async function addMember(
   tx: Tx,
   appId: number,
@@ -149,49 +240,8 @@ export async function addMember(
   item: GroupMemberItem,
   opts: { now: number; fromStart: boolean; keepJoinTime?: boolean },
 ): Promise<AddMemberOutcome> {
-  const refuse = (name: ErrorName, result: number = ADD_RESULT.FAIL): AddMemberOutcome => ({
-    memberId: item.memberId,
-    result,
-    resultMessage: ErrorCatalogue[name].message,
-  });
-  try {
-    if (item.memberId.trim() === "") return refuse("PARAMETER_ERROR");
-    if (item.role === ROLE.LEAVE || item.role < 0 || item.role > ROLE.OWNER) return refuse("PARAMETER_ERROR");
-    if ((await findUser(tx, appId, item.memberId)) === null) return refuse("USER_IS_NOT_EXIST");
-    if (item.role === ROLE.OWNER) {
-      const owner = await tx.groupMember.findFirst({ where: { appId, groupId, role: ROLE.OWNER } });
-      if (owner !== null) return refuse("GROUP_IS_HAVE_OWNER");
-    }
-    const existing = await tx.groupMember.findUnique({
-      where: { appId_groupId_memberId: { appId, groupId, memberId: item.memberId } },
-    });
-    if (existing !== null && existing.role !== ROLE.LEAVE)
-      return refuse("USER_IS_JOINED_GROUP", ADD_RESULT.REPEAT_JOIN);
-    const fields = {
-      role: item.role,
-      speakDate: item.speakDate > 0 ? BigInt(item.speakDate) : null,
-      alias: item.alias || null,
-      joinType: item.joinType || null,
-      extra: item.extra || null,
-      joinTime: BigInt(opts.keepJoinTime && item.joinTime > 0 ? item.joinTime : opts.now),
-      leaveTime: null,
-      joinSequence: opts.fromStart ? 0n : await currentMessageSequence(tx, appId, groupId),
-    };
-    if (existing === null) {
-      await tx.groupMember.create({ data: { appId, groupId, memberId: item.memberId, ...fields } });
-    } else {
-      await tx.groupMember.update({ where: { groupMemberId: existing.groupMemberId }, data: fields });
-    }
-    await ensureConversations(tx, appId, [{ type: CONVERSATION.GROUP, owner: item.memberId, to: groupId }]);
-    return {
-      memberId: item.memberId,
-      result: ADD_RESULT.SUCCESS,
-      resultMessage: ErrorCatalogue.SUCCESS.message,
-    };
-  } catch (error) {
-    if (isImError(error)) return refuse(error.name);
-    throw error;
-  }
+  const [outcome] = await addMembers(tx, appId, groupId, [item], opts);
+  return outcome as AddMemberOutcome;
 }
 
 /** GroupType of a request: absent means PRIVATE (D35: the original threw on null). */
