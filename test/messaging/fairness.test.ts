@@ -13,7 +13,7 @@ import { generateUserSign } from "../../lib/auth/index.js";
 import { errorCodeOf } from "../../lib/grpc/errors.js";
 import { buildFrame, RawClient } from "../gateway/support/raw-client.js";
 import { type RunningCli, startEmbedded } from "../support/cli.js";
-import { appMetadata, callerOf, grpcCaller } from "../support/grpc-caller.js";
+import { grpcCaller } from "../support/grpc-caller.js";
 import { eventually } from "./support/cluster.js";
 import { TestDevice } from "./support/device.js";
 
@@ -60,8 +60,8 @@ describe("fairness: one heavy user beside a normal one (whaleshark start)", () =
     devices.push(d);
     return d;
   };
-  const service = <D extends object>(definition: D, userId: string) => {
-    const c = grpcCaller(domain, definition, { appId: APP, privateKey: KEY, userId });
+  const service = <D extends object>(definition: D, userId: string, deadlineMs?: number) => {
+    const c = grpcCaller(domain, definition, { appId: APP, privateKey: KEY, userId }, deadlineMs);
     channels.push(c);
     return c.call;
   };
@@ -236,14 +236,7 @@ describe("fairness: one heavy user beside a normal one (whaleshark start)", () =
     });
     // The add itself may take a while on a busy machine (it yields to everybody else): its
     // deadline is generous, what is measured is the other user's ACKs meanwhile.
-    const client = new grpc.Client(domain, grpc.credentials.createInsecure());
-    channels.push(client);
-    const members = callerOf(
-      client,
-      GroupMemberServiceService,
-      appMetadata({ appId: APP, privateKey: KEY, userId: "fair-owner" }),
-      90_000,
-    );
+    const members = service(GroupMemberServiceService, "fair-owner", 90_000);
     const t0 = performance.now();
     const adding = members.addGroupMembers({
       groupId,
@@ -266,14 +259,7 @@ describe("fairness: one heavy user beside a normal one (whaleshark start)", () =
       groupName: "late",
       groupType: GroupType.GROUP_TYPE_PRIVATE,
     });
-    const client = new grpc.Client(domain, grpc.credentials.createInsecure());
-    channels.push(client);
-    const hurried = callerOf(
-      client,
-      GroupMemberServiceService,
-      appMetadata({ appId: APP, privateKey: KEY, userId: "fair-owner" }),
-      50,
-    );
+    const hurried = service(GroupMemberServiceService, "fair-owner", 50);
     const error = await hurried
       .addGroupMembers({
         groupId,

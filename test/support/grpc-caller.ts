@@ -76,13 +76,18 @@ export function callerOf<D extends object>(
 /**
  * A client of one gRPC service at `address`, signing every call as `identity` (metadata appid,
  * identifier, usersign), so the server's authentication runs as for any app server. Fields a test
- * leaves out take the decoded-empty defaults. `close()` the returned channel when done.
+ * leaves out take the decoded-empty defaults. Each call's deadline is `deadlineMs` from its start.
+ * `close()` the returned channel when done.
  */
 export function grpcCaller<D extends object>(
   address: string,
   definition: D,
   identity: AppIdentity,
+  deadlineMs = 15_000,
 ): { call: Caller<D>; close(): void } {
   const client = new grpc.Client(address, grpc.credentials.createInsecure());
-  return { call: callerOf(client, definition, appMetadata(identity), 15_000), close: () => client.close() };
+  return {
+    call: callerOf(client, definition, appMetadata(identity), deadlineMs),
+    close: () => client.close(),
+  };
 }

@@ -7,22 +7,16 @@ import type { DomainEnv } from "../core/env.js";
 import { nextUserSequence } from "../core/sequences.js";
 import { transaction } from "../core/tx.js";
 import { requireGroup, requireMember } from "../group/groups.js";
-import { type ReadReceiptRule, Receipts } from "../messaging/receipts.js";
+import { type ReadReceiptMark, type ReadReceiptRule, Receipts } from "../messaging/receipts.js";
 import { loadP2PSendRows } from "../messaging/send-checks.js";
 import { CONVERSATION, conversationId } from "./conversations.js";
 
-/** A read mark: the fields of MessageReadContent (spec §5.7). */
-export interface ReadMark {
-  appId: number;
-  /** The reader. */
-  fromId: string;
-  /** P2P: the peer. GROUP: the original sender to receive the receipt (optional). */
-  toId: string;
-  /** GROUP only. */
-  groupId: string;
-  conversationType: number;
-  messageSequence: number;
-}
+/**
+ * A read mark: the fields of MessageReadContent (spec §5.7); the same fields its read receipt is
+ * checked on (receipts.ts). toId: P2P the peer, GROUP the original sender to receive the receipt
+ * (optional); groupId: GROUP only.
+ */
+export type ReadMark = ReadReceiptMark;
 
 /**
  * Moves the reader's read cursor (spec §5.7), shared by
