@@ -131,6 +131,66 @@ export function kvContract(name: string, factory: () => Promise<KvFixture>): voi
       expect(await kv.get("c")).toBe("50");
     });
 
+    const claimOp = {
+      claim: "pending",
+      claimTtlMs: 60_000,
+      above: 100,
+      prefix: "<",
+      suffix: ">",
+      ttlMs: 60_000,
+    };
+
+    it("claimAndCount claims a missing key, counts, and writes the count above the floor into it", async () => {
+      await kv.set("ctr", "100");
+      expect(await kv.claimAndCount("claim", "ctr", claimOp)).toBe(101);
+      expect(await kv.get("claim")).toBe("<1>");
+      expect(await kv.get("ctr")).toBe("101");
+      expect(await kv.claimAndCount("claim2", "ctr", claimOp)).toBe(102);
+      expect(await kv.get("claim2")).toBe("<2>");
+    });
+
+    it("claimAndCount changes nothing when the key exists", async () => {
+      await kv.set("ctr", "200");
+      await kv.set("taken", "mine");
+      expect(await kv.claimAndCount("taken", "ctr", claimOp)).toBeNull();
+      expect(await kv.get("taken")).toBe("mine");
+      expect(await kv.get("ctr")).toBe("200");
+    });
+
+    it("claimAndCount leaves the bare claim, with the claim's TTL, at or below the floor", async () => {
+      expect(await kv.claimAndCount("low", "fresh-ctr", { ...claimOp, claimTtlMs: 60 })).toBe(1);
+      expect(await kv.get("low")).toBe("pending");
+      await sleep(100);
+      expect(await kv.get("low")).toBeNull();
+      expect(await kv.get("fresh-ctr")).toBe("1");
+    });
+
+    it("claimAndCount gives the written value its own TTL", async () => {
+      await kv.set("ctr", "100");
+      expect(await kv.claimAndCount("short", "ctr", { ...claimOp, ttlMs: 60 })).toBe(101);
+      expect(await kv.get("short")).toBe("<1>");
+      await sleep(100);
+      expect(await kv.get("short")).toBeNull();
+    });
+
+    it("claimAndCount claims once under concurrency and counts only for the winner", async () => {
+      await kv.set("ctr", "100");
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () => kv.claimAndCount("race", "ctr", claimOp)),
+      );
+      expect(results.filter((r) => r !== null)).toEqual([101]);
+      expect(await kv.get("ctr")).toBe("101");
+    });
+
+    it("claimAndCount rejects on a counter that is not an integer, or a TTL of 0, and leaves the key missing", async () => {
+      await kv.set("word", "abc");
+      await expect(kv.claimAndCount("k", "word", claimOp)).rejects.toThrow();
+      expect(await kv.get("k")).toBeNull();
+      await expect(kv.claimAndCount("k", "ctr", { ...claimOp, ttlMs: 0 })).rejects.toThrow(RangeError);
+      expect(await kv.get("k")).toBeNull();
+      expect(await kv.get("ctr")).toBeNull();
+    });
+
     it("hset writes fields, keeps the others, and hget/hgetall read them", async () => {
       expect(await kv.hgetall("h")).toEqual({});
       expect(await kv.hget("h", "a")).toBeNull();

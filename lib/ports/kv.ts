@@ -7,7 +7,8 @@
  * - TTLs are milliseconds; absent or 0 means "no expiry". An expired key reads
  *   as missing, exactly like one never written.
  * - Single-key operations are atomic (`incrBy`, `incrAbove`, `set` with
- *   `ifAbsent`); nothing spans two keys.
+ *   `ifAbsent`); the one operation over two keys, `claimAndCount`, is atomic
+ *   too. Nothing else spans two keys.
  * - A key holds either a string or a hash; a string operation on a hash (or
  *   the reverse) rejects, as Redis's WRONGTYPE does. `set` replaces either.
  * - NOT durable. Redis may restart empty (it keeps nothing on disk here), and
@@ -43,6 +44,20 @@ export interface KvStore {
    * returns it: a counter that lost its data resumes above `floor`.
    */
   incrAbove(key: string, floor: number, by?: number): Promise<number>;
+  /**
+   * A claim that takes the next number of a counter, in one round trip (the
+   * send path's kv step, services/domain/messaging/send-dedupe.ts): when `key`
+   * is missing, sets it to `op.claim` for `op.claimTtlMs`, adds 1 to `counter`
+   * and, when the new count is above `op.above`, replaces `key` with
+   * `op.prefix + (count − op.above) + op.suffix` for `op.ttlMs`. Resolves
+   * with the new count, or null when `key` existed (then nothing changed).
+   * Atomic over both keys: no other operation sees the claim without the
+   * count, and the counter moves only for the caller that claimed. Rejects
+   * when `counter` is not an integer, leaving `key` as it was, and on a TTL
+   * that is not above 0 (both must expire). The two keys
+   * must live on one Redis node (a Redis Cluster needs them in one slot).
+   */
+  claimAndCount(key: string, counter: string, op: ClaimAndCount): Promise<number | null>;
   /** Sets a TTL on an existing key; false when the key is missing. `ttlMs` 0 removes the TTL. */
   expire(key: string, ttlMs: number): Promise<boolean>;
   /** One field of a hash, or null. */
@@ -60,4 +75,18 @@ export interface KvStore {
   hgetallMany(keys: readonly string[]): Promise<Array<Record<string, string>>>;
   /** Releases connections. Further calls reject. */
   close(): Promise<void>;
+}
+
+/** What {@link KvStore.claimAndCount} writes. */
+export interface ClaimAndCount {
+  /** The claim's value while the count is not above `above`. */
+  claim: string;
+  claimTtlMs: number;
+  /** Counts at or below it leave the bare claim (the caller repairs the counter first). */
+  above: number;
+  /** The value written above it: `prefix + (count − above) + suffix`. */
+  prefix: string;
+  suffix: string;
+  /** The TTL of that value. */
+  ttlMs: number;
 }

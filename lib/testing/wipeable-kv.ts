@@ -1,5 +1,5 @@
 import { MemoryKvStore } from "../adapters/memory/kv-store.js";
-import type { KvStore } from "../ports/kv.js";
+import type { ClaimAndCount, KvStore } from "../ports/kv.js";
 
 /** A kv store whose backing store can be replaced by an empty one: "Redis lost all its data" (tests). */
 export class WipeableKv implements KvStore {
@@ -12,6 +12,7 @@ export class WipeableKv implements KvStore {
   set = (k: string, v: string, o?: { ttlMs?: number; ifAbsent?: boolean }) => this.inner.set(k, v, o);
   del = (...k: string[]) => this.inner.del(...k);
   incrBy = (k: string, by?: number) => this.inner.incrBy(k, by);
+  claimAndCount = (k: string, c: string, op: ClaimAndCount) => this.inner.claimAndCount(k, c, op);
   incrAbove = (k: string, floor: number, by?: number) => this.inner.incrAbove(k, floor, by);
   expire = (k: string, ttl: number) => this.inner.expire(k, ttl);
   hget = (k: string, f: string) => this.inner.hget(k, f);

@@ -1,4 +1,4 @@
-import type { KvStore } from "../../ports/kv.js";
+import type { ClaimAndCount, KvStore } from "../../ports/kv.js";
 import { ExpiryHeap } from "./expiry-heap.js";
 
 type Entry =
@@ -63,6 +63,19 @@ export class MemoryKvStore implements KvStore {
 
   async incrAbove(key: string, floor: number, by = 1): Promise<number> {
     return this.add(key, checkInteger(by, "by"), checkInteger(floor, "floor"));
+  }
+
+  async claimAndCount(key: string, counter: string, op: ClaimAndCount): Promise<number | null> {
+    const claimTtlMs = checkTtl(op.claimTtlMs);
+    const ttlMs = checkTtl(op.ttlMs);
+    if (claimTtlMs === 0 || ttlMs === 0) throw new RangeError("kv: claimAndCount needs TTLs > 0");
+    checkInteger(op.above, "above");
+    if (this.live(key) !== undefined) return null;
+    const count = this.add(counter, 1, undefined); // throws before the claim is written
+    const value = count > op.above ? `${op.prefix}${count - op.above}${op.suffix}` : op.claim;
+    const expiresAt = this.deadline(key, count > op.above ? ttlMs : claimTtlMs);
+    this.entries.set(key, { kind: "string", value, expiresAt });
+    return count;
   }
 
   async expire(key: string, ttlMs: number): Promise<boolean> {

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import { type Logger, pino } from "pino";
-import type { KvStore } from "../../ports/kv.js";
+import type { ClaimAndCount, KvStore } from "../../ports/kv.js";
 import { connectRedis, redactUrl } from "./connection.js";
 import { TickBatch } from "./tick-batch.js";
 
@@ -28,7 +28,7 @@ export interface RedisKvStoreOptions {
 /**
  * The kv port on Redis 7 (ioredis). Semantics in `KvStore`; mapping:
  * set = SET [PX ttl] [NX], incrBy = INCRBY, incrAbove = lua/kv-incr-above.lua,
- * and get, mget, set, incrBy, del, hgetall(Many) of one event-loop turn go to
+ * and get, mget, set, incrBy, del, hgetall(Many), claimAndCount of one event-loop turn go to
  * Redis together, in call order, as one lua/kv-batch.lua call (tick-batch.ts);
  * expire = PEXPIRE (0: PERSIST), hashes = HGET/HSET/HDEL/HGETALL (HSET keeps
  * the TTL and Redis removes an emptied hash itself). Prefixing is ioredis'
@@ -91,6 +91,20 @@ export class RedisKvStore implements KvStore {
     return this.run("incrBy", key, async () =>
       Number(await this.#batch.add(key, ["i", String(checkInteger(by, "by"))])),
     );
+  }
+
+  claimAndCount(key: string, counter: string, op: ClaimAndCount): Promise<number | null> {
+    return this.run("claimAndCount", key, async () => {
+      const args = [
+        "c",
+        op.claim,
+        String(positiveTtl(op.claimTtlMs)),
+        String(checkInteger(op.above, "above")),
+      ];
+      args.push(op.prefix, op.suffix, String(positiveTtl(op.ttlMs)));
+      const count = await this.#batch.add([key, counter], args);
+      return count === null ? null : Number(count);
+    });
   }
 
   incrAbove(key: string, floor: number, by = 1): Promise<number> {
@@ -187,5 +201,10 @@ function checkInteger(n: number, name: string): number {
 
 function checkTtl(ttlMs: number): number {
   if (!Number.isFinite(ttlMs) || ttlMs < 0) throw new RangeError(`kv: ttlMs must be >= 0, got ${ttlMs}`);
+  return Math.ceil(ttlMs);
+}
+
+function positiveTtl(ttlMs: number): number {
+  if (checkTtl(ttlMs) === 0) throw new RangeError("kv: claimAndCount needs TTLs > 0");
   return Math.ceil(ttlMs);
 }

@@ -42,6 +42,14 @@ describe("TickBatch", () => {
     expect(await reply).toBe("v:a");
   });
 
+  it("sends an operation's two keys together and answers it with its first key's reply", async () => {
+    const { calls, run } = recorder();
+    const batch = new TickBatch(run);
+    const replies = await Promise.all([batch.add(["a", "b"], ["c"]), batch.add("z", ["g"])]);
+    expect(replies).toEqual(["v:a", "v:z"]);
+    expect(calls).toEqual([{ keys: ["a", "b", "z"], args: ["c", "g"] }]);
+  });
+
   it("splits a turn past MAX_BATCH_OPS into calls in order", async () => {
     const { calls, run } = recorder();
     const batch = new TickBatch(run);

@@ -1,13 +1,14 @@
 /** One kv operation waiting for its turn's batch. */
 export interface BatchOp {
-  key: string;
+  /** The operation's keys: one, or two for `claimAndCount` (its reply is the first key's). */
+  keys: readonly string[];
   /** The operation's code and arguments after the key (lua/kv-batch.lua). */
   args: string[];
   resolve(reply: unknown): void;
   reject(error: Error): void;
 }
 
-/** Runs one batch: the keys and arguments of its operations; answers `[status, reply]` per operation. */
+/** Runs one batch: the keys and arguments of its operations; answers `[status, reply]` per key. */
 export type RunBatch = (keys: string[], args: string[]) => Promise<Array<[number, unknown]>>;
 
 /** Most operations in one script call (bounds the script's run time and its argument list). */
@@ -30,9 +31,10 @@ export class TickBatch {
   constructor(private readonly run: RunBatch) {}
 
   /** Queues one operation; resolves with its reply, rejects with its own or the call's error. */
-  add(key: string, args: string[]): Promise<unknown> {
+  add(key: string | readonly string[], args: string[]): Promise<unknown> {
+    const keys = typeof key === "string" ? [key] : key;
     return new Promise((resolve, reject) => {
-      this.#ops.push({ key, args, resolve, reject });
+      this.#ops.push({ keys, args, resolve, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
         // After the current callback and the promise continuations it started, not at the end of
@@ -50,14 +52,16 @@ export class TickBatch {
       const ops = this.#ops.splice(0, MAX_BATCH_OPS);
       const keys: string[] = [];
       const args: string[] = [];
+      const firstKey: number[] = [];
       for (const op of ops) {
-        keys.push(op.key);
+        firstKey.push(keys.length);
+        for (const k of op.keys) keys.push(k);
         for (const a of op.args) args.push(a);
       }
       this.run(keys, args).then(
         (replies) => {
           ops.forEach((op, i) => {
-            const reply = replies[i];
+            const reply = replies[firstKey[i] ?? -1];
             if (reply === undefined) op.reject(new Error("kv batch: missing reply"));
             else if (reply[0] === 0) op.resolve(reply[1]);
             else op.reject(new Error(String(reply[1])));

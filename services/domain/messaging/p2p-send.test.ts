@@ -1,3 +1,4 @@
+import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Command } from "../../../gen/ts/whaleshark/v1/command.js";
 import { MessageContent } from "../../../gen/ts/whaleshark/v1/message.js";
@@ -7,6 +8,7 @@ import { isImError } from "../../../lib/errors/index.js";
 import type { Bus } from "../../../lib/ports/bus.js";
 import { P2P, type SenderDevice } from "./chat-message.js";
 import { chatServiceHandlers } from "./chat-service.js";
+import { Messaging } from "./messaging.js";
 import { SendDedupe } from "./send-dedupe.js";
 import type { SendInput } from "./send-pipeline.js";
 import { APP, type MessagingHarness, startMessagingHarness, storeBody } from "./test-harness.js";
@@ -27,19 +29,18 @@ describe("P2P sends (1103, MessageService.SendMessage)", () => {
   let h: MessagingHarness;
   let n = 0;
   const id = (name: string) => `${name}-${++n}`;
-  const send = (over: Partial<SendInput>) =>
-    h.messaging.send({
-      conversationType: P2P,
-      appId: APP,
-      fromId: "alice",
-      toId: "bob",
-      messageId: id("m"),
-      messageBody: "hello",
-      messageTime: 1_700_000_000_000,
-      extra: "",
-      device: PHONE,
-      ...over,
-    });
+  const sendInput = (): SendInput => ({
+    conversationType: P2P,
+    appId: APP,
+    fromId: "alice",
+    toId: "bob",
+    messageId: id("m"),
+    messageBody: "hello",
+    messageTime: 1_700_000_000_000,
+    extra: "",
+    device: PHONE,
+  });
+  const send = (over: Partial<SendInput>) => h.messaging.send({ ...sendInput(), ...over });
   beforeAll(async () => {
     h = await startMessagingHarness();
     await h.users(["alice", "bob", "carol", "dave", "lonely"]);
@@ -139,6 +140,31 @@ describe("P2P sends (1103, MessageService.SendMessage)", () => {
     const results = await Promise.all(Array.from({ length: 8 }, () => send({ messageId: "racing" })));
     for (const r of results) expect(r).toEqual(results[0]);
     expect(await h.jobs()).toHaveLength(1);
+  });
+
+  it("accepts a send racing on two domain processes once, and counts no sequence for the copy that lost", async () => {
+    const other = new Messaging({
+      env: h.env,
+      bus: h.bus,
+      logger: pino({ level: "silent" }),
+      config: h.config,
+    });
+    try {
+      // Both processes know the pair and its counter, so neither copy is held up by a first load
+      // and both look the id up before either claims it.
+      const pair = { fromId: "carol", toId: "alice" };
+      await send(pair);
+      await other.send({ ...sendInput(), ...pair });
+      await h.jobs();
+      const racing = { ...pair, messageId: id("two-processes") };
+      const [a, b] = await Promise.all([send(racing), other.send({ ...sendInput(), ...racing })]);
+      expect(b).toEqual(a);
+      const next = await send({ fromId: "carol", toId: "alice" });
+      expect(next.messageSequence).toBe(a.messageSequence + 1);
+      expect(await h.jobs()).toHaveLength(2);
+    } finally {
+      await other.close();
+    }
   });
 
   it("keeps the dedupe keys of different senders apart, whatever their ids contain", () => {

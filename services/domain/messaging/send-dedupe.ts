@@ -177,12 +177,31 @@ export class SendDedupe {
     return messageTime >= from && messageTime <= now + CLOCK_AHEAD_MS;
   }
 
-  /** Claims the id for a call about to accept it; false when another call holds or has it. */
-  claim(appId: number, fromId: string, messageId: string): Promise<boolean> {
-    const value = JSON.stringify({ s: "pending" } satisfies Entry);
-    return this.#opts.kv.set(SendDedupe.key(appId, fromId, messageId), value, {
-      ifAbsent: true,
-      ttlMs: this.#opts.claimTtlMs,
+  /**
+   * Claims the id for a call about to accept `draft` and takes the next count of its
+   * conversation's sequence counter `counter`, in one kv round trip (kv.claimAndCount). When the
+   * count is above `base` (a counter kv holds, sequence-allocator.ts) the claim already records
+   * the message with its sequence, `count − base`, as {@link assign} would: nothing is left to
+   * write before the publish. At or below it the claim is bare, and the caller assigns once the
+   * allocator repaired the counter. Null when another call holds or has the id: then nothing was
+   * counted, so a retry of a message in flight leaves no gap in its conversation.
+   */
+  claimNext(
+    draft: Omit<ChatMessage, "messageSequence">,
+    counter: string,
+    base: number,
+  ): Promise<number | null> {
+    // The record as assign() writes it, the sequence cut out: `{"s":"pending","at":…,"m":{…,"messageSequence":` + n + `}}`.
+    const at = Date.now();
+    const message = JSON.stringify(draft);
+    const prefix = `{"s":"pending","at":${at},"m":${message.slice(0, -1)},"messageSequence":`;
+    return this.#opts.kv.claimAndCount(SendDedupe.key(draft.appId, draft.fromId, draft.messageId), counter, {
+      claim: JSON.stringify({ s: "pending" } satisfies Entry),
+      claimTtlMs: this.#opts.claimTtlMs,
+      above: base,
+      prefix,
+      suffix: "}}",
+      ttlMs: this.#opts.ttlMs,
     });
   }
 

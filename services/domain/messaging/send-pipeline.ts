@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { ImError } from "../../../lib/errors/index.js";
-import type { SequenceAllocator } from "../sequence/sequence-allocator.js";
-import { groupSequenceKey, p2pSequenceKey } from "../sequence/sequence-keys.js";
+import { KV_BASE, type SequenceAllocator } from "../sequence/sequence-allocator.js";
+import { groupSequenceKey, p2pSequenceKey, type SequenceKey } from "../sequence/sequence-keys.js";
 import { ArrivalOrder, type Turn } from "./arrival-order.js";
 import { type ChatMessage, type GROUP, P2P, type SenderDevice } from "./chat-message.js";
 import type { MessageFanOut } from "./message-fan-out.js";
@@ -59,17 +59,22 @@ export interface SendPipelineDeps {
  * 3. the permission checks (send-checks.ts);
  * 4. wait for the conversation's earlier sends to be sequenced (sends in
  *    flight together are sequenced in the order they arrived:
- *    arrival-order.ts), then claim the messageId in kv, so a concurrent
- *    identical send waits for this one instead of accepting the message
- *    twice;
- * 5. allocate the messageSequence (per pair or group, sequence/) and the
- *    messageKey, write them into the kv entry, and publish the persistence
- *    job; the returned promise resolves — and the caller ACKs — only after
- *    the bus holds the job;
- * 6. remember the acceptance, then deliver in the background (push-lanes).
- * A failure before step 5's kv write releases the claim: the retry starts
- * over. After it, the message keeps its key and sequence: a retry finds it
- * `unconfirmed` (the publish failed, or its holder died: send-dedupe.ts) and
+ *    arrival-order.ts), then, in ONE kv operation (kv.claimAndCount), claim
+ *    the messageId, so a concurrent identical send waits for this one
+ *    instead of accepting the message twice, take the conversation's next
+ *    count and record the message with its messageKey and sequence under
+ *    the claim;
+ * 5. make sure the durable sequence mark covers the sequence (sequence/),
+ *    and publish the persistence job; the returned promise resolves — and
+ *    the caller ACKs — only after the bus holds the job;
+ * 6. remember the acceptance and index it for receipts (one kv batch), then
+ *    deliver in the background (push-lanes).
+ * So a new message costs three kv round trips, each shared by every send of
+ * the same event-loop turn (tick-batch.ts): the lookup with the permission
+ * tokens, the claim, the acceptance. A failure before the publish releases
+ * the claim: the retry starts over. After it, the message keeps its key and
+ * sequence: a retry finds it `unconfirmed` (the publish failed, or its
+ * holder died: send-dedupe.ts) and
  * publishes the same job again, so a send is never accepted under two keys.
  */
 export class SendPipeline {
@@ -107,7 +112,7 @@ export class SendPipeline {
   }
 
   async #send(input: SendInput, turn: Turn): Promise<ChatMessage> {
-    const { dedupe, sequences, lanes } = this.#deps;
+    const { dedupe, lanes } = this.#deps;
     // The lookup and the check's rows are read at once; a known message is answered before
     // (and whatever) the check says: a retry gets its first answer even if the sender was blocked
     // since.
@@ -116,40 +121,57 @@ export class SendPipeline {
     const prior = await dedupe.find(input.appId, input.fromId, input.messageId, input.messageTime);
     if (prior !== null) return this.#known(prior, input);
     await checked;
+    // The message as it will be accepted but for its sequence: its key is taken now, outside the
+    // turn (the first key of a process may wait for a worker lease).
+    const draft = await this.#draft(input);
     // In the conversation's turn, and without awaiting anything in it: the claim and the sequence
-    // increment are issued together (one kv batch) and the push-lane place is taken. kv runs the
-    // increments in the order they were issued, so the turn only orders the issuing, and one
-    // conversation's sends do not wait for each other's round trips. The claim is taken here, not
-    // earlier: a claim lives 10 s, and a send that claimed and then queued behind its
-    // conversation for longer would lose it to its own resend, which would accept it again.
+    // increment are issued (one kv operation, which also records the message under its claim)
+    // and the push-lane place is taken. kv runs the increments in the order they were issued, so
+    // the turn only orders the issuing, and one conversation's sends do not wait for each other's
+    // round trips. The claim is taken here, not earlier: a claim lives 10 s, and a send that
+    // claimed and then queued behind its conversation for longer would lose it to its own resend,
+    // which would accept it again.
     await turn.ready;
     const key = sequenceKeyOf(input);
-    const claimed = dedupe.claim(input.appId, input.fromId, input.messageId);
-    const sequence = sequences.next(key);
+    const claimed = dedupe.claimNext(draft, key.kvKey, KV_BASE);
     const slot = lanes.reserve(key.kvKey);
     turn.leave();
-    sequence.catch(() => undefined); // awaited in #accept unless the claim failed
-    let won: boolean;
+    let count: number | null;
     try {
-      won = await claimed;
+      count = await claimed;
     } catch (error) {
       slot.cancel();
       throw error;
     }
-    if (won) return this.#accept(input, sequence, slot);
-    // Another call holds the id: it accepts the message (wait for it) or fails (claim again). The
-    // sequence taken for this copy stays unused, a gap (clients skip gaps by sync); a claim won
-    // later is a new arrival.
+    if (count !== null) return this.#accept(draft, input.device, key, count, slot);
+    // Another call holds the id: it accepts the message (wait for it) or fails (claim again).
+    // Nothing was counted for this copy; a claim won later is a new arrival.
     slot.cancel();
     for (let attempt = 0; ; attempt++) {
       const other = await dedupe.find(input.appId, input.fromId, input.messageId);
       if (other !== null) return this.#known(other, input);
       if (attempt >= 3) throw ImError.of("SYSTEM_ERROR", "could not claim the message_id");
-      if (await dedupe.claim(input.appId, input.fromId, input.messageId)) {
-        const late = sequences.next(key);
-        return this.#accept(input, late, lanes.reserve(key.kvKey));
-      }
+      const late = await dedupe.claimNext(draft, key.kvKey, KV_BASE);
+      if (late !== null) return this.#accept(draft, input.device, key, late, lanes.reserve(key.kvKey));
     }
+  }
+
+  /** The message `input` becomes, but for its sequence: a new messageKey, accepted now. */
+  async #draft(input: SendInput): Promise<Omit<ChatMessage, "messageSequence">> {
+    const messageKey = await this.#deps.keys.next();
+    const now = this.#deps.now();
+    return {
+      conversationType: input.conversationType,
+      appId: input.appId,
+      fromId: input.fromId,
+      toId: input.toId,
+      messageId: input.messageId,
+      messageBody: input.messageBody,
+      messageTime: input.messageTime > 0 ? input.messageTime : now,
+      extra: input.extra,
+      messageKey,
+      acceptedTime: now,
+    };
   }
 
   /** A message met before: answer an accepted one, finish the publish of an unconfirmed one. */
@@ -173,35 +195,31 @@ export class SendPipeline {
     }
   }
 
-  /** Our claim holds: gives the message its sequence and key and publishes it. */
-  async #accept(input: SendInput, sequence: Promise<number>, slot: LaneSlot): Promise<ChatMessage> {
-    const { keys, dedupe } = this.#deps;
+  /**
+   * Our claim holds, with `count` taken from the conversation's counter: gives the message its
+   * sequence (covered by the durable mark, or after a repair of a counter kv lost) and publishes
+   * it. With a repaired counter the claim is still bare, so the message is recorded under it
+   * first: every message that may reach the bus is in kv before (send-dedupe.ts).
+   */
+  async #accept(
+    draft: Omit<ChatMessage, "messageSequence">,
+    device: SenderDevice,
+    key: SequenceKey,
+    count: number,
+    slot: LaneSlot,
+  ): Promise<ChatMessage> {
+    const { sequences, dedupe } = this.#deps;
     let message: ChatMessage;
     try {
-      const messageSequence = await sequence;
-      const now = this.#deps.now();
-      message = {
-        conversationType: input.conversationType,
-        appId: input.appId,
-        fromId: input.fromId,
-        toId: input.toId,
-        messageId: input.messageId,
-        messageBody: input.messageBody,
-        messageTime: input.messageTime > 0 ? input.messageTime : now,
-        extra: input.extra,
-        messageKey: await keys.next(),
-        messageSequence,
-        acceptedTime: now,
-      };
-      // The receipt index entry goes with the dedupe record (one kv batch) and never fails the send.
-      await Promise.all([dedupe.assign(message), this.#deps.receipts.record(message)]);
+      message = { ...draft, messageSequence: await sequences.counted(key, count) };
+      if (count <= KV_BASE) await dedupe.assign(message);
     } catch (error) {
       // Nothing can have reached the bus: release the claim, the client's retry starts over.
       slot.cancel();
-      await dedupe.forget(input.appId, input.fromId, input.messageId).catch(() => undefined);
+      await dedupe.forget(draft.appId, draft.fromId, draft.messageId).catch(() => undefined);
       throw error;
     }
-    return this.#publish(message, input.device, slot);
+    return this.#publish(message, device, slot);
   }
 
   /**
@@ -220,6 +238,9 @@ export class SendPipeline {
       await dedupe.unconfirm(message).catch(() => undefined); // else a retry takes over after the claim time
       throw error;
     }
+    // The receipt index entry goes with the acceptance record (one kv batch), before any device
+    // can get the message from this process; it never fails the send.
+    const indexed = this.#deps.receipts.record(message);
     try {
       await dedupe.remember(message);
     } catch (error) {
@@ -228,6 +249,7 @@ export class SendPipeline {
       log.warn({ err: error, messageKey: message.messageKey }, "send accepted but not cached; retrying");
       void rememberLater(dedupe, message, log);
     }
+    await indexed;
     slot.run(() => this.#deps.fanOut.prepare(message, device));
     return message;
   }

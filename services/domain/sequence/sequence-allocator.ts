@@ -67,7 +67,17 @@ export class SequenceAllocator {
 
   /** The next sequence of `key`: greater than every value handed out for it before. */
   async next(key: SequenceKey): Promise<number> {
-    let value = await this.#opts.kv.incrBy(key.kvKey);
+    return this.counted(key, await this.#opts.kv.incrBy(key.kvKey));
+  }
+
+  /**
+   * The sequence of a kv count the caller already took from `key.kvKey` (one increment, as
+   * {@link next} makes; the send path takes it together with its claim: kv.claimAndCount): the
+   * count minus {@link KV_BASE}, covered by the durable mark, or — when the count is at or below
+   * the base (kv lost the counter, or never had it) — a fresh one after the repair.
+   */
+  async counted(key: SequenceKey, count: number): Promise<number> {
+    let value = count;
     while (value <= KV_BASE) {
       // A burst on a new or lost counter finds it below the base in every caller. One repair per
       // process reopens it; the others wait for that one and count on from there, instead of each

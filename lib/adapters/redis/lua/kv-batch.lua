@@ -7,11 +7,17 @@
 --   i by               INCRBY by
 --   h                  HGETALL
 --   d                  DEL
--- Each operation answers {0, reply} or {1, error text}: one operation's failure (a key of the
+--   c claim cpx above prefix suffix px
+--                      claimAndCount over KEYS[i] (the claim) and KEYS[i + 1] (the counter):
+--                      SET claim PX cpx NX; if it was set, INCR the counter and, above `above`,
+--                      SET prefix .. (count - above) .. suffix PX px. Answers the count, or nil
+--                      when the key existed. Its second key answers nothing of its own.
+-- Each key answers {0, reply} or {1, error text}: one operation's failure (a key of the
 -- wrong type) fails that caller alone, as a lone command would, and the others still run.
 local out = {}
 local a = 1
-for k = 1, #KEYS do
+local k = 1
+while k <= #KEYS do
   local key = KEYS[k]
   local op = ARGV[a]
   local r
@@ -44,6 +50,22 @@ for k = 1, #KEYS do
   elseif op == "d" then
     r = redis.pcall("DEL", key)
     a = a + 1
+  elseif op == "c" then
+    local claim, cpx, above = ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
+    local prefix, suffix, px = ARGV[a + 4], ARGV[a + 5], ARGV[a + 6]
+    r = redis.pcall("SET", key, claim, "PX", cpx, "NX")
+    if type(r) == "table" and r.ok then
+      r = redis.pcall("INCR", KEYS[k + 1])
+      if type(r) == "table" and r.err then
+        redis.pcall("DEL", key) -- the counter refused: leave the key as it was (missing)
+      elseif r > above then
+        redis.pcall("SET", key, prefix .. string.format("%d", r - above) .. suffix, "PX", px)
+      end
+    else
+      r = false
+    end
+    out[k + 1] = {0, false}
+    a = a + 7
   else
     return redis.error_reply("kv-batch: unknown operation " .. tostring(op))
   end
@@ -52,5 +74,6 @@ for k = 1, #KEYS do
   else
     out[k] = {0, r}
   end
+  k = k + (op == "c" and 2 or 1)
 end
 return out
