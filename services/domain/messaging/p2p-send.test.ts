@@ -365,7 +365,8 @@ describe("a send whose job publish did not finish", () => {
   it("is finished by a retry once its holder is presumed dead (it died between kv and the bus)", async () => {
     await withAnnAndBen(async (h) => {
       // A holder that wrote key and sequence into kv and died before publishing: an entry
-      // as SendDedupe.assign leaves it, older than the claim lifetime (10 s).
+      // as SendDedupe.assign leaves it, older than the takeover time (2 s) though well inside
+      // the claim lifetime (10 s): the hole it leaves in the conversation is filled in seconds.
       const orphan = {
         conversationType: P2P,
         appId: APP,
@@ -377,11 +378,11 @@ describe("a send whose job publish did not finish", () => {
         extra: "",
         messageKey: 123_456_789,
         messageSequence: 1,
-        acceptedTime: Date.now() - 11_000,
+        acceptedTime: Date.now() - 2_500,
       };
       await h.kv.set(
         SendDedupe.key(APP, "ann", "orphan"),
-        JSON.stringify({ s: "pending", m: orphan, at: Date.now() - 11_000 }),
+        JSON.stringify({ s: "pending", m: orphan, at: Date.now() - 2_500 }),
       );
       const answer = await h.messaging.send(input("orphan"));
       expect(answer).toMatchObject({ messageKey: 123_456_789, messageSequence: 1 });
@@ -414,7 +415,20 @@ describe("a send whose job publish did not finish", () => {
     });
   });
 
-  it("waits for a holder still inside the claim lifetime instead of taking over", async () => {
+  it("waits for a younger record to reach the takeover time, then publishes it instead of failing", async () => {
+    await withAnnAndBen(async (h) => {
+      const at = Date.now() - 1_800;
+      const young = { ...input("young"), messageKey: 77, messageSequence: 1, acceptedTime: at };
+      const { device: _device, ...message } = young;
+      await h.kv.set(SendDedupe.key(APP, "ann", "young"), JSON.stringify({ s: "pending", m: message, at }));
+      expect(await h.messaging.send(input("young"))).toMatchObject({ messageKey: 77, messageSequence: 1 });
+      expect(Date.now() - at).toBeGreaterThanOrEqual(2_000);
+      const jobs = (await h.jobs()) as StoreP2PMessageJob[];
+      expect(jobs.map((j) => j.message?.messageKey)).toEqual([77]);
+    });
+  });
+
+  it("waits for a holder still inside the takeover time instead of taking over", async () => {
     await withAnnAndBen(async (h) => {
       const live = { ...input("busy"), messageKey: 42, messageSequence: 1, acceptedTime: Date.now() };
       const { device: _device, ...message } = live;

@@ -67,7 +67,8 @@ type Entry =
 /**
  * What a lookup found: an accepted message (answer with it), or one that got
  * its key and sequence but whose job may not be on the bus (its holder's
- * publish failed, or it is older than the claim lifetime: the holder died).
+ * publish failed, or it is older than the takeover time: the holder died or
+ * is slow).
  * The caller publishes an unconfirmed message's job again, under the same key
  * and sequence (the store writes it once), and then it is accepted.
  */
@@ -88,6 +89,13 @@ export interface SendDedupeOptions {
   ttlMs: number;
   /** How long a claim lives if its holder dies mid-send (default 10 s). */
   claimTtlMs?: number;
+  /**
+   * How old a message recorded under a claim (key and sequence given, job not yet known to be
+   * on the bus) must be before a retry stops waiting for its holder and publishes it itself
+   * (default 2 s; see {@link find}). Keep it below `waitMs`, so a retry takes over rather than
+   * failing.
+   */
+  takeoverMs?: number;
   /** How long a duplicate waits for a pending claim before giving up (default 4 s). */
   waitMs?: number;
   /** Poll interval while waiting (default 20 ms). */
@@ -106,7 +114,7 @@ export class SendDedupe {
   readonly #stored: DataLoader<SendId, BodyRow | null>;
 
   constructor(opts: SendDedupeOptions) {
-    this.#opts = { claimTtlMs: 10_000, waitMs: 4_000, pollMs: 20, ...opts };
+    this.#opts = { claimTtlMs: 10_000, takeoverMs: 2_000, waitMs: 4_000, pollMs: 20, ...opts };
     this.#stored = new DataLoader((ids) => this.#findStored(ids), { cache: false, maxBatchSize: 256 });
   }
 
@@ -140,8 +148,12 @@ export class SendDedupe {
       if (entry?.s === "accepted") return { state: "accepted", message: entry.m };
       if (entry?.s === "unconfirmed") return { state: "unconfirmed", message: entry.m };
       if (entry?.s !== "pending") break;
-      if (entry.m !== undefined && Date.now() - (entry.at ?? 0) >= this.#opts.claimTtlMs) {
-        return { state: "unconfirmed", message: entry.m }; // its holder died mid-publish
+      if (entry.m !== undefined && Date.now() - (entry.at ?? 0) >= this.#opts.takeoverMs) {
+        // Its holder died between kv and the bus (issue 15: a hole in the conversation until
+        // settled), or is slow. Publishing it again is safe either way: the same job under the
+        // same key and sequence, which the store writes once; a slow holder's own publish then
+        // costs one duplicate job and one duplicate push, which devices drop by messageKey.
+        return { state: "unconfirmed", message: entry.m };
       }
       if (Date.now() >= deadline)
         throw ImError.of("SYSTEM_ERROR", "a send with this message_id is in progress");
