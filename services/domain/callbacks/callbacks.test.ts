@@ -1,45 +1,31 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isImError } from "../../../lib/errors/index.js";
 import { grpcStatusOf } from "../../../lib/grpc/errors.js";
+import {
+  type CallbackHit,
+  type CallbackReceiver,
+  type CallbackReply,
+  startCallbackReceiver,
+} from "../../../lib/testing/callback-receiver.js";
 import { Callbacks } from "./callbacks.js";
 import type { CallbacksConfig } from "./events.js";
 
-interface Hit {
-  query: URLSearchParams;
-  contentType: string | undefined;
-  body: unknown;
-}
-
-let server: Server;
+let receiver: CallbackReceiver;
 let url: string;
-let hits: Hit[];
+let hits: CallbackHit[];
 /** What the test server does with each request. */
-let reply: (req: IncomingMessage, res: ServerResponse, n: number) => void;
+let reply: CallbackReply;
 
 beforeEach(async () => {
-  hits = [];
+  receiver = await startCallbackReceiver();
+  ({ url, hits } = receiver);
   reply = (_req, res) => res.end(JSON.stringify({ code: 200, msg: "success", data: null, ok: true }));
-  server = createServer((req, res) => {
-    let text = "";
-    req.on("data", (chunk: Buffer) => {
-      text += chunk.toString("utf8");
-    });
-    req.on("end", () => {
-      const u = new URL(req.url ?? "/", "http://x");
-      hits.push({ query: u.searchParams, contentType: req.headers["content-type"], body: JSON.parse(text) });
-      reply(req, res, hits.length);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/callback`;
+  receiver.reply = (req, res, n, hit) => reply(req, res, n, hit);
 });
 
 afterEach(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
+  await receiver.close();
 });
 
 function callbacks(overrides: Partial<CallbacksConfig> = {}): Callbacks {

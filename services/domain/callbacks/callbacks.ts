@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { Histogram, type Registry } from "prom-client";
 import { ErrorCatalogue, errorNameOf, GrpcStatus, ImError } from "../../../lib/errors/index.js";
 import { withStatus } from "../../../lib/grpc/errors.js";
 import {
@@ -36,11 +37,27 @@ export class Callbacks {
   readonly #log: Logger;
   readonly #fetch: typeof fetch;
   readonly #pending = new Set<Promise<void>>();
+  #duration: Histogram<"event" | "outcome"> | undefined;
 
   constructor(config: CallbacksConfig, logger: Logger, fetchImpl: typeof fetch = fetch) {
     this.#config = config;
     this.#log = logger.child({ component: "callbacks" });
     this.#fetch = fetchImpl;
+  }
+
+  /**
+   * Reports every before-callback's duration on `registry`:
+   * `whaleshark_callback_before_seconds{event, outcome}`, outcome `allowed`, `refused` or
+   * `failed` (what a send or a write waited for the app server).
+   */
+  observeOn(registry: Registry): void {
+    this.#duration = new Histogram({
+      name: "whaleshark_callback_before_seconds",
+      help: "Time a before-callback took, by event and outcome (allowed, refused, failed)",
+      labelNames: ["event", "outcome"],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    });
   }
 
   /** Whether `event` fires at all (URL configured and the event's flag on). */
@@ -57,9 +74,11 @@ export class Callbacks {
   async before(appId: number, event: BeforeEvent, body: unknown): Promise<unknown> {
     if (!this.enabled(event)) return undefined;
     let reply: { code: number; msg: string; data: unknown };
+    const done = this.#duration?.startTimer({ event });
     try {
       reply = parseResponseVo(await this.#send(appId, event, body));
     } catch (error) {
+      done?.({ outcome: "failed" });
       this.#log.warn(
         { err: error, event, appId, failure: this.#config.beforeFailure },
         "before-callback failed",
@@ -67,7 +86,9 @@ export class Callbacks {
       if (this.#config.beforeFailure === "open") return undefined;
       throw ImError.of("SERVER_NOT_AVAILABLE", "callback endpoint unavailable", { cause: error });
     }
-    if (reply.code !== ErrorCatalogue.SUCCESS.code) throw vetoError(reply.code, reply.msg);
+    const allowed = reply.code === ErrorCatalogue.SUCCESS.code;
+    done?.({ outcome: allowed ? "allowed" : "refused" });
+    if (!allowed) throw vetoError(reply.code, reply.msg);
     return reply.data;
   }
 

@@ -9,6 +9,7 @@ import type { DomainEnv } from "../core/env.js";
 import { SequenceAllocator } from "../sequence/sequence-allocator.js";
 import type { ChatMessage, SenderDevice } from "./chat-message.js";
 import { GroupMembers } from "./group-members.js";
+import { MessageCallbacks } from "./message-callbacks.js";
 import { MessageFanOut } from "./message-fan-out.js";
 import { MessageKeys } from "./message-keys.js";
 import { PushLanes } from "./push-lanes.js";
@@ -84,6 +85,7 @@ export class Messaging {
       lanes: this.#lanes,
       log: this.#log,
       receipts: this.#receipts,
+      callbacks: new MessageCallbacks(env.callbacks),
     });
   }
 

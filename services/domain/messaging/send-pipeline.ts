@@ -4,6 +4,7 @@ import { KV_BASE, type SequenceAllocator } from "../sequence/sequence-allocator.
 import { groupSequenceKey, p2pSequenceKey, type SequenceKey } from "../sequence/sequence-keys.js";
 import { ArrivalOrder, type Turn } from "./arrival-order.js";
 import { type ChatMessage, type GROUP, P2P, type SenderDevice } from "./chat-message.js";
+import type { MessageCallbacks } from "./message-callbacks.js";
 import type { MessageFanOut } from "./message-fan-out.js";
 import type { MessageKeys } from "./message-keys.js";
 import type { LaneSlot, PushLanes } from "./push-lanes.js";
@@ -45,6 +46,8 @@ export interface SendPipelineDeps {
   log: Logger;
   /** The receipt index (receipts.ts): each accepted message is indexed before it is published. */
   receipts: Pick<Receipts, "record">;
+  /** `message.send.before` / `.after` (message-callbacks.ts). */
+  callbacks: Pick<MessageCallbacks, "before" | "after">;
 }
 
 /**
@@ -56,7 +59,9 @@ export interface SendPipelineDeps {
  *    database; read while step 3's rows are read) and delivers it again, in
  *    the conversation's push lane (the first delivery may be what the sender
  *    is retrying for; devices drop duplicates by messageKey);
- * 3. the permission checks (send-checks.ts);
+ * 3. the permission checks (send-checks.ts), then the app server's
+ *    `message.send.before` callback, which may refuse or rewrite the
+ *    message (message-callbacks.ts);
  * 4. wait for the conversation's earlier sends to be sequenced (sends in
  *    flight together are sequenced in the order they arrived:
  *    arrival-order.ts), then, in ONE kv operation (kv.claimAndCount), claim
@@ -68,7 +73,7 @@ export interface SendPipelineDeps {
  *    and publish the persistence job; the returned promise resolves — and
  *    the caller ACKs — only after the bus holds the job;
  * 6. remember the acceptance and index it for receipts (one kv batch), then
- *    deliver in the background (push-lanes).
+ *    deliver in the background (push-lanes) and schedule `message.send.after`.
  * So a new message costs three kv round trips, each shared by every send of
  * the same event-loop turn (tick-batch.ts): the lookup with the permission
  * tokens, the claim, the acceptance. A failure before the publish releases
@@ -121,9 +126,10 @@ export class SendPipeline {
     const prior = await dedupe.find(input.appId, input.fromId, input.messageId, input.messageTime);
     if (prior !== null) return this.#known(prior, input);
     await checked;
-    // The message as it will be accepted but for its sequence: its key is taken now, outside the
-    // turn (the first key of a process may wait for a worker lease).
-    const draft = await this.#draft(input);
+    // The app server may refuse or rewrite it (message-callbacks.ts). Then the message as it will
+    // be accepted but for its sequence: its key is taken now, outside the turn (the first key of
+    // a process may wait for a worker lease).
+    const draft = await this.#draft(await this.#deps.callbacks.before(input));
     // In the conversation's turn, and without awaiting anything in it: the claim and the sequence
     // increment are issued (one kv operation, which also records the message under its claim)
     // and the push-lane place is taken. kv runs the increments in the order they were issued, so
@@ -251,6 +257,7 @@ export class SendPipeline {
     }
     await indexed;
     slot.run(() => this.#deps.fanOut.prepare(message, device));
+    this.#deps.callbacks.after(message, device);
     return message;
   }
 

@@ -98,6 +98,8 @@ export async function startMessagingHarness(
     kv?: KvStore;
     bus?: Bus;
     messaging?: Partial<Config["messaging"]>;
+    /** The callbacks config section (callbacks to a local app server). */
+    callbacks?: Partial<Config["callbacks"]>;
     now?: () => number;
     /** false: leave the persistence queues to a real store consumer (`jobs()` then stays empty). */
     consumeJobs?: boolean;
@@ -115,6 +117,7 @@ export async function startMessagingHarness(
     nodeId: "domain-test",
     apps: { [String(APP)]: { privateKey: "messaging-test-key", adminIds: [ADMIN] } },
     messaging: opts.messaging ?? {},
+    callbacks: opts.callbacks ?? {},
   }) as Config;
   const env: DomainEnv = {
     db: async () => database.db,
