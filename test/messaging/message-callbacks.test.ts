@@ -1,17 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GroupMemberItem } from "../../gen/ts/whaleshark/v1/common.js";
-import { GroupType } from "../../gen/ts/whaleshark/v1/enums.js";
-import { FriendshipServiceService, ImportFriendItem } from "../../gen/ts/whaleshark/v1/friendship_service.js";
-import { GroupServiceService } from "../../gen/ts/whaleshark/v1/group_service.js";
 import type { MessageAck } from "../../gen/ts/whaleshark/v1/message.js";
-import { UserData } from "../../gen/ts/whaleshark/v1/model.js";
-import { UserServiceService } from "../../gen/ts/whaleshark/v1/user_service.js";
 import { allow, type CallbackReceiver, startCallbackReceiver } from "../../lib/testing/callback-receiver.js";
 import type { ClientError } from "../../sdk/client-error.js";
-import { startEmbedded } from "../support/cli.js";
-import { grpcCaller } from "../support/grpc-caller.js";
-import { eventually, startCluster } from "./support/cluster.js";
-import { type Endpoint, TestDevice } from "./support/device.js";
+import { type ChatDeployment, distributedChat, embeddedChat } from "./support/chat-deployments.js";
+import { eventually } from "./support/cluster.js";
 
 /**
  * Message callbacks over the wire (issue 16 item 4), in both profiles: `whaleshark start` (a
@@ -21,10 +13,6 @@ import { type Endpoint, TestDevice } from "./support/device.js";
  * in the refused ACK, the receiver gets only the accepted messages, rewritten, and the app
  * server hears `message.send.after` once per accepted message with the ACK's key.
  */
-
-const APP = 10001;
-const KEY = "message-callbacks-key";
-const ADMIN = "admin";
 
 /** The moderation the app server does. */
 function moderate(receiver: CallbackReceiver): void {
@@ -46,12 +34,8 @@ const callbackSettings = (url: string) => ({
   sendMessageAfterCallback: true,
 });
 
-interface Deployment {
-  device(userId: string, imei: string): TestDevice;
-}
-
 /** The scenario, on a deployment where alice and bob are friends and members of group "club". */
-async function moderatedChat(deployment: Deployment, receiver: CallbackReceiver): Promise<void> {
+async function moderatedChat(deployment: ChatDeployment, receiver: CallbackReceiver): Promise<void> {
   const alice = deployment.device("alice", "alice-phone");
   const bob = deployment.device("bob", "bob-phone");
   await Promise.all([alice.connect(), bob.connect()]);
@@ -98,98 +82,25 @@ async function moderatedChat(deployment: Deployment, receiver: CallbackReceiver)
   ]);
 }
 
-describe("message callbacks, embedded (whaleshark start)", () => {
+describe.each([
+  ["embedded (whaleshark start)", embeddedChat],
+  ["distributed (Redis, RabbitMQ, PostgreSQL)", distributedChat],
+])("message callbacks, %s", (_name, deploy) => {
   let receiver: CallbackReceiver;
-  let stop = () => {};
-  let deployment: Deployment;
+  let deployment: ChatDeployment;
 
   beforeAll(async () => {
     receiver = await startCallbackReceiver();
     moderate(receiver);
-    const env: Record<string, string> = {};
-    for (const [key, value] of Object.entries(callbackSettings(receiver.url))) {
-      env[`WHALESHARK_CALLBACKS__${key.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase()}`] =
-        String(value);
-    }
-    const started = await startEmbedded({ appId: APP, privateKey: KEY, adminIds: [ADMIN] }, env);
-    const channels: Array<{ close(): void }> = [];
-    const devices: TestDevice[] = [];
-    stop = () => {
-      for (const d of devices) d.close();
-      for (const c of channels) c.close();
-      if (started.cli.child.exitCode === null) started.cli.child.kill("SIGKILL");
-    };
-    const service = <D extends object>(definition: D, userId: string) => {
-      const c = grpcCaller(started.domain, definition, { appId: APP, privateKey: KEY, userId });
-      channels.push(c);
-      return c.call;
-    };
-    await service(UserServiceService, ADMIN).importUsers({
-      userData: ["alice", "bob"].map((userId) => UserData.fromPartial({ userId, userType: 1 })),
-    });
-    for (const [fromId, toId] of [
-      ["alice", "bob"],
-      ["bob", "alice"],
-    ] as const) {
-      await service(FriendshipServiceService, ADMIN).importFriendships({
-        fromId,
-        friendItem: [ImportFriendItem.fromPartial({ toId })],
-      });
-    }
-    await service(GroupServiceService, "alice").createGroup({
-      groupId: "club",
-      groupType: GroupType.GROUP_TYPE_PRIVATE,
-      member: [GroupMemberItem.fromPartial({ memberId: "bob" })],
-    });
-    const endpoint = (): Endpoint => ({ kind: "tcp", port: started.tcpPort });
-    deployment = {
-      device(userId, imei) {
-        const d = new TestDevice({ appId: APP, privateKey: KEY, userId, imei, clientType: 3, endpoint });
-        devices.push(d);
-        return d;
-      },
-    };
+    deployment = await deploy({ callbacks: callbackSettings(receiver.url) });
   }, 90_000);
 
   afterAll(async () => {
-    stop();
+    await deployment?.close();
     await receiver?.close();
   });
 
   it("refuses, rewrites and reports messages as the app server says", async () => {
     await moderatedChat(deployment, receiver);
-  }, 60_000);
-});
-
-describe("message callbacks, distributed (Redis, RabbitMQ, PostgreSQL)", () => {
-  let receiver: CallbackReceiver;
-  let cluster: Awaited<ReturnType<typeof startCluster>>;
-
-  beforeAll(async () => {
-    receiver = await startCallbackReceiver();
-    moderate(receiver);
-    cluster = await startCluster({ overrides: { callbacks: callbackSettings(receiver.url) } });
-    await cluster.users(["alice", "bob"]);
-    await cluster.friends(["alice", "bob"]);
-    await cluster.domainService(GroupServiceService, "alice").createGroup({
-      groupId: "club",
-      groupType: GroupType.GROUP_TYPE_PRIVATE,
-      member: [GroupMemberItem.fromPartial({ memberId: "bob" })],
-    });
-  }, 90_000);
-
-  afterAll(async () => {
-    await cluster?.close();
-    await receiver?.close();
-  });
-
-  it("refuses, rewrites and reports messages as the app server says", async () => {
-    await moderatedChat(
-      {
-        device: (userId, imei) =>
-          cluster.device(userId, imei, { clientType: 3, endpoint: () => cluster.endpoint(0, "ws") }),
-      },
-      receiver,
-    );
   }, 60_000);
 });

@@ -16,6 +16,11 @@ export interface WriteOutcome {
   rows: number;
 }
 
+/** `seq_key` prefix of an owner's conversation counter (services/domain/core/sequences.ts). */
+const CONVERSATION_SEQ_PREFIX = "seq:conversationSeq:";
+/** conversation_id of a P2P conversation: `0_{owner}_{peer}` (services/domain/conversation). */
+const P2P_CONVERSATION_PREFIX = `${P2P}_`;
+
 /**
  * Stores a batch of messages in ONE SQL statement, so atomically (spec §5.9):
  * - every body once (`im_message_body`, ON CONFLICT DO NOTHING on both of its
@@ -23,8 +28,18 @@ export interface WriteOutcome {
  * - for the bodies this statement inserted: P2P → one history row per owner,
  *   the sender's and the receiver's (write diffusion; one row when they are
  *   the same user); GROUP → one group history row (read diffusion).
+ * - for the P2P bodies it inserted: each side's conversation follows the
+ *   message (issue 16, D11: claimed by the original, done nowhere): the row
+ *   is created when missing, revived when its owner deleted it, and takes a
+ *   new number from its owner's conversation counter, so the owner's next
+ *   conversation sync (by sequence) lists it, with its unread count
+ *   (computed at read time). One number per conversation and batch however
+ *   many of its messages the batch holds; the counter rows are taken in key
+ *   order, as the domain's own sequence calls take them. Group conversations
+ *   do not move per message (that would write a row per member for every
+ *   message); members get theirs when they join.
  * Idempotent: a body that already exists was committed together with its
- * history rows, so a redelivered job writes nothing at all. The caller acks
+ * history and conversation rows, so a redelivered job writes nothing at all. The caller acks
  * only after this resolves.
  *
  * Why raw SQL: the rows travel as one array per column (`unnest`), eleven
@@ -74,6 +89,24 @@ export async function writeMessages(db: Database, messages: StoredMessage[]): Pr
         AS r(app_id, group_id, message_key, from_id, sequence, message_time, create_time)
       WHERE r.message_key IN (SELECT message_key FROM body)
       ON CONFLICT DO NOTHING
+    ), touched AS (
+      SELECT DISTINCT r.app_id, r.owner_id, r.peer_id
+      FROM unnest(${h.appIds}::int[], ${h.owners}::text[], ${h.peers}::text[], ${h.keys}::bigint[])
+        AS r(app_id, owner_id, peer_id, message_key)
+      WHERE r.message_key IN (SELECT message_key FROM body)
+    ), bumped AS (
+      INSERT INTO im_sequence_high_water (app_id, seq_key, max_value)
+      SELECT app_id, ${CONVERSATION_SEQ_PREFIX} || owner_id, count(*) FROM touched
+      GROUP BY app_id, owner_id ORDER BY 1, 2
+      ON CONFLICT (app_id, seq_key) DO UPDATE
+        SET max_value = im_sequence_high_water.max_value + EXCLUDED.max_value, updated_at = now()
+      RETURNING app_id, seq_key, max_value
+    ), conversations AS (
+      INSERT INTO im_conversation_set (app_id, conversation_id, conversation_type, from_id, to_id, sequence)
+      SELECT t.app_id, ${P2P_CONVERSATION_PREFIX} || t.owner_id || '_' || t.peer_id, ${P2P}, t.owner_id, t.peer_id,
+        b.max_value + 1 - row_number() OVER (PARTITION BY t.app_id, t.owner_id ORDER BY t.peer_id DESC)
+      FROM touched t JOIN bumped b ON b.app_id = t.app_id AND b.seq_key = ${CONVERSATION_SEQ_PREFIX} || t.owner_id
+      ON CONFLICT (app_id, conversation_id) DO UPDATE SET sequence = EXCLUDED.sequence, del_flag = 0
     )
     SELECT message_key FROM body`;
   const fresh = new Set(inserted.map((r) => BigInt(r.message_key)));

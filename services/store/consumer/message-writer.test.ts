@@ -1,0 +1,136 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openPgliteDatabase } from "../../../lib/adapters/pglite/database.js";
+import type { Database } from "../../../lib/ports/db.js";
+import { migratedTestDatabase } from "../../../lib/testing/migrated-database.js";
+import { GROUP, P2P, type StoredMessage } from "./jobs.js";
+import { writeMessages } from "./message-writer.js";
+
+let nextKey = 5_000_000;
+
+function message(
+  type: typeof P2P | typeof GROUP,
+  appId: number,
+  fromId: string,
+  toId: string,
+): StoredMessage {
+  const key = nextKey++;
+  return {
+    conversationType: type,
+    appId,
+    messageKey: BigInt(key),
+    messageId: `m-${key}`,
+    fromId,
+    toId,
+    sequence: BigInt(key),
+    body: `body ${key}`,
+    messageTime: BigInt(key),
+    extra: "",
+    acceptedTime: BigInt(key),
+  };
+}
+
+/** The writer's SQL runs on both adapters of the db port. */
+const databases: Array<[string, () => Promise<{ db: Database; close(): Promise<void> }>]> = [
+  ["PostgreSQL", () => migratedTestDatabase()],
+  ["PGlite", () => openPgliteDatabase()],
+];
+
+describe.each(databases)("conversations follow P2P messages (issue 16, D11; %s)", (_name, openDb) => {
+  let testDb: { db: Database; close(): Promise<void> };
+  let db: Database;
+  let appId = 300;
+
+  beforeAll(async () => {
+    testDb = await openDb();
+    db = testDb.db;
+  });
+  afterAll(async () => {
+    await testDb?.close();
+  });
+
+  const rows = async (app: number) =>
+    (
+      await db.conversationSet.findMany({
+        where: { appId: app },
+        orderBy: [{ fromId: "asc" }, { toId: "asc" }],
+      })
+    ).map((r) => ({
+      id: r.conversationId,
+      type: r.conversationType,
+      seq: Number(r.sequence),
+      del: r.delFlag,
+    }));
+  const counter = async (app: number, owner: string) =>
+    Number(
+      (
+        await db.sequenceHighWater.findUnique({
+          where: { appId_seqKey: { appId: app, seqKey: `seq:conversationSeq:${owner}` } },
+        })
+      )?.maxValue ?? 0n,
+    );
+
+  it("creates both sides' conversations, one number each from the owner's counter", async () => {
+    const app = appId++;
+    await writeMessages(db, [message(P2P, app, "ann", "ben"), message(P2P, app, "ann", "cat")]);
+    expect(await rows(app)).toEqual([
+      { id: "0_ann_ben", type: 0, seq: 1, del: 0 },
+      { id: "0_ann_cat", type: 0, seq: 2, del: 0 },
+      { id: "0_ben_ann", type: 0, seq: 1, del: 0 },
+      { id: "0_cat_ann", type: 0, seq: 1, del: 0 },
+    ]);
+    expect([await counter(app, "ann"), await counter(app, "ben"), await counter(app, "cat")]).toEqual([
+      2, 1, 1,
+    ]);
+  });
+
+  it("moves a conversation above the owner's other changes with each later batch, once per batch", async () => {
+    const app = appId++;
+    await writeMessages(db, [message(P2P, app, "ann", "ben")]);
+    // The owner's counter moved on elsewhere (a read mark, a friend's conversation, …).
+    await db.sequenceHighWater.update({
+      where: { appId_seqKey: { appId: app, seqKey: "seq:conversationSeq:ann" } },
+      data: { maxValue: 40n },
+    });
+    await writeMessages(db, [message(P2P, app, "ann", "ben"), message(P2P, app, "ben", "ann")]);
+    const ann = (await rows(app)).find((r) => r.id === "0_ann_ben");
+    expect(ann?.seq).toBe(41);
+    expect(await counter(app, "ann")).toBe(41);
+    expect(await counter(app, "ben")).toBe(2);
+  });
+
+  it("revives a conversation its owner deleted", async () => {
+    const app = appId++;
+    await writeMessages(db, [message(P2P, app, "ann", "ben")]);
+    await db.conversationSet.update({
+      where: { appId_conversationId: { appId: app, conversationId: "0_ben_ann" } },
+      data: { delFlag: 1, sequence: 7n },
+    });
+    await db.sequenceHighWater.update({
+      where: { appId_seqKey: { appId: app, seqKey: "seq:conversationSeq:ben" } },
+      data: { maxValue: 7n },
+    });
+    await writeMessages(db, [message(P2P, app, "ann", "ben")]);
+    expect((await rows(app)).find((r) => r.id === "0_ben_ann")).toEqual({
+      id: "0_ben_ann",
+      type: 0,
+      seq: 8,
+      del: 0,
+    });
+  });
+
+  it("writes nothing again for a redelivered batch, one row for a chat with oneself, nothing for groups", async () => {
+    const app = appId++;
+    const batch = [
+      message(P2P, app, "ann", "ben"),
+      message(P2P, app, "ann", "ann"),
+      message(GROUP, app, "ann", "g1"),
+    ];
+    await writeMessages(db, batch);
+    const first = await rows(app);
+    expect(first.map((r) => r.id)).toEqual(["0_ann_ann", "0_ann_ben", "0_ben_ann"]);
+    const outcome = await writeMessages(db, batch);
+    expect(outcome.stored).toBe(0);
+    expect(await rows(app)).toEqual(first);
+    expect(await counter(app, "ann")).toBe(2);
+  });
+});
