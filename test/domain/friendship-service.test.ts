@@ -41,7 +41,7 @@ afterAll(async () => {
 });
 
 /** Two fresh users, both online on web and ios. */
-async function pair(prefix: string, opts: { friendAllowType?: number } = {}) {
+async function pair(prefix: string, opts: { friendAllowType?: number; disableAddFriend?: number } = {}) {
   const a = h.id(`${prefix}-a`);
   const b = h.id(`${prefix}-b`);
   await h.users([a, b], opts);
@@ -130,6 +130,21 @@ describe("FriendshipService.AddFriend", () => {
     await expectCode(asC.addFriend({ toItem: { toId: b } }), 30001);
     veto = null;
     expect(await h.db.friendship.count({ where: { fromId: c } })).toBe(0);
+    await h.pushes();
+  });
+
+  it("refuses adding a user who does not accept friends (disable_add_friend), with or without verification", async () => {
+    for (const friendAllowType of [1, 2]) {
+      const { a, b, asB } = await pair(`closed-${friendAllowType}`, { friendAllowType, disableAddFriend: 1 });
+      await expectCode(asB.addFriend({ toItem: { toId: a } }), 30001);
+      expect(await h.db.friendship.count({ where: { fromId: b } })).toBe(0);
+      expect(await h.db.friendshipRequest.count({ where: { fromId: b } })).toBe(0);
+      // The closed user can still add others, and an admin import still makes friends.
+      const { b: c } = await pair(`open-${friendAllowType}`);
+      expect((await h.as(FriendshipServiceService, a).addFriend({ toItem: { toId: c } })).requestSent).toBe(
+        false,
+      );
+    }
     await h.pushes();
   });
 

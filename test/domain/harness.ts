@@ -54,7 +54,10 @@ export interface DomainHarness {
   /** Unique id for this test run: `name` plus a random suffix. */
   id(name: string): string;
   /** Creates live users (user_type 100 for ids given in `admins`). */
-  users(ids: string[], opts?: { admins?: string[]; friendAllowType?: number }): Promise<void>;
+  users(
+    ids: string[],
+    opts?: { admins?: string[]; friendAllowType?: number; disableAddFriend?: number },
+  ): Promise<void>;
   /** Marks a device online on the fake gateway node. */
   online(userId: string, clientType: number, imei: string): Promise<void>;
   /** Waits for pushes in flight, then returns and clears everything devices received. */
@@ -191,6 +194,7 @@ export async function startDomainHarness(
           nickName: userId,
           userType: opts.admins?.includes(userId) ? 100 : 1,
           friendAllowType: opts.friendAllowType ?? 1,
+          disableAddFriend: opts.disableAddFriend ?? 0,
         })),
       });
     },

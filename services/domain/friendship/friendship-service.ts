@@ -81,6 +81,10 @@ export function friendshipHandlers(env: DomainEnv): AppHandlers<typeof Friendshi
       const db = await env.db();
       await requireUser(db, ctx.appId, fromId);
       const target = await requireUser(db, ctx.appId, toId);
+      // disable_add_friend (D33: stored, never read by the original): nobody adds this user, with or
+      // without a request; an app admin's ImportFriendships still can.
+      if (target.disableAddFriend === 1)
+        throw ImError.of("ADD_FRIEND_ERROR", `${toId} does not accept friends`);
       await env.callbacks.before(ctx.appId, "friend.add.before", AddFriendRequest.toJSON({ ...req, fromId }));
       // friend_allow_type 1 = no verification; anything else needs a request (spec §10.2).
       if (target.friendAllowType === 1) {
