@@ -43,16 +43,16 @@ export async function runAllInOne(config: Config, logger: Logger): Promise<numbe
 
 /**
  * Serves the domain role's `/metrics` endpoint (`metrics.domainPort`, 9465) beside `handle` and
- * stops it after the role. The domain keeps no Prometheus registry of its own, so this one holds
- * the process metrics (CPU, memory, event-loop lag, GC) labelled `role="domain"`; the gateway and
- * the store serve theirs themselves. Nothing starts when `metrics.enabled` is false.
+ * stops it after the role: the registry the domain made (`handle.registry`: its HTTP API series and
+ * the process metrics, CPU, memory, event-loop lag, GC, labelled `role="domain"`), or a fresh one;
+ * the gateway and the store serve theirs themselves. Nothing starts when `metrics.enabled` is false.
  */
 export async function withDomainMetrics(
   handle: RoleHandle,
   config: Config,
   logger: Logger,
 ): Promise<RoleHandle> {
-  const registry = createMetricsRegistry({ role: "domain", nodeId: config.nodeId });
+  const registry = handle.registry ?? createMetricsRegistry({ role: "domain", nodeId: config.nodeId });
   let metrics: Awaited<ReturnType<typeof startRoleMetrics>>;
   try {
     metrics = await startRoleMetrics(config, "domain", registry, logger);

@@ -57,6 +57,8 @@ export class GatewayMetrics implements TransportObserver {
   readonly refusedTotal: Counter<"transport" | "reason">;
   readonly closes: Counter<"transport" | "reason">;
   readonly framesIn: Counter<"transport" | "command">;
+  /** JSON bodies that arrived with NUL padding (old browser clients), accepted without it. */
+  readonly nulPaddedFrames: Counter<"transport">;
   readonly framesOut: Counter<"transport" | "command">;
   readonly bytesInTotal: Counter<"transport">;
   readonly bytesOutTotal: Counter<"transport">;
@@ -108,6 +110,12 @@ export class GatewayMetrics implements TransportObserver {
       registers,
     });
     this.framesIn = framesIn.counter;
+    this.nulPaddedFrames = new Counter({
+      name: `${p}nul_padded_frames_total`,
+      help: "Client frames whose JSON body was followed by NUL padding (accepted without it)",
+      labelNames: ["transport"],
+      registers,
+    });
     const framesOut = new HotCounter({
       name: `${p}frames_out_total`,
       help: "Server frames queued to clients, by command",
@@ -205,6 +213,10 @@ export class GatewayMetrics implements TransportObserver {
 
   refused(kind: TransportKind, reason: string): void {
     this.refusedTotal.inc({ transport: kind, reason });
+  }
+
+  nulPadded(kind: TransportKind): void {
+    this.nulPaddedFrames.inc({ transport: kind });
   }
 
   /** A connection was accepted (counted in the gauge as not logged in). */

@@ -73,6 +73,7 @@ class TcpTransport extends ConnectionBase<ListenerOptions> {
     }
     for (const frame of frames) {
       if (this.closed) return;
+      if (frame.nulPadding) this.options.observer.nulPadded?.("tcp");
       this.handler?.onFrame(frame);
     }
   }

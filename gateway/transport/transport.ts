@@ -83,6 +83,8 @@ export interface TransportObserver {
    * (gateway.maxConnectionsPerIp / maxConnections), `bad-path`, `origin` (gateway.allowedOrigins).
    */
   refused(kind: TransportKind, reason: string): void;
+  /** A JSON body arrived with NUL padding after it, which the decoder removed (ClientFrame.nulPadding). */
+  nulPadded?(kind: TransportKind): void;
 }
 
 /** Decides the write bound check shared by both transports. */

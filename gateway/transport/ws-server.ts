@@ -89,6 +89,7 @@ class WsTransport extends ConnectionBase<WsListenerOptions> {
       this.frameFailed(error);
       return;
     }
+    if (frame.nulPadding) this.options.observer.nulPadded?.("ws");
     this.handler?.onFrame(frame);
   }
 

@@ -57,6 +57,8 @@ describe("loadConfig", () => {
       sendBurstPerConnection: 100,
       sendRatePerUser: 200,
       sendBurstPerUser: 300,
+      shedSendsAfterMs: 1000,
+      shedSendsAtDepth: 20_000,
     });
     expect(config.metrics).toEqual({
       enabled: true,

@@ -220,6 +220,16 @@ export const configSchema = z
         sendRatePerUser: int(0, 1_000_000).default(200),
         /** Sends one user's connections on this gateway may make at once before sendRatePerUser applies. */
         sendBurstPerUser: int(1, 1_000_000).default(300),
+        /**
+         * Load shedding (gateway/commands/send-load.ts): when sends have been waiting this long for
+         * the domain (the shortest wait of the last half second; or one connection's oldest send
+         * twice this long), new sends are refused at once with 60006 and a retryAfterMs instead of
+         * queueing past the point where clients resend (the SDK's resend timeout is at least 2 s);
+         * 0 = never.
+         */
+        shedSendsAfterMs: int(0, 60_000).default(1000),
+        /** Sends waiting for the domain at once past which new ones are shed likewise (0 = no bound). */
+        shedSendsAtDepth: int(0, 10_000_000).default(20_000),
       }),
       /** Prometheus `/metrics` endpoints, one per role so the embedded profile can run all three. */
       metrics: section({
@@ -248,6 +258,25 @@ export const configSchema = z
         handshakeTimeoutMs: int(100, 600_000).default(10_000),
         /** Server keepalive PING interval; a connection that does not answer within min(this, 20 s) is closed. */
         keepaliveTimeMs: int(1000, 86_400_000).default(60_000),
+      }),
+      /**
+       * The HTTP/JSON API (issue 14): HTTP/1.1 on the same ports as gRPC (domain 18000, store 18001),
+       * the original's paths and every gRPC method in the Connect unary shape (lib/http).
+       */
+      http: section({
+        /** false: the ports speak gRPC only (an HTTP/1.1 connection is closed). */
+        enabled: z.boolean({ error: "true or false" }).default(true),
+        /**
+         * Browser origins the API answers CORS for (same entries as gateway.allowedOrigins).
+         * Unset: every origin in the embedded profile, none in the distributed one.
+         */
+        allowedOrigins: originList.optional(),
+        /** Largest request body; a larger one is refused with HTTP 413 before it is read. */
+        maxBodyBytes: int(1024, 64 * MIB).default(MIB),
+        /** Deadline of one call (a Connect caller's connect-timeout-ms may shorten it). */
+        timeoutMs: int(100, 600_000).default(10_000),
+        /** An HTTP connection idle (no bytes either way) this long is closed. */
+        idleTimeoutMs: int(1000, 3_600_000).default(30_000),
       }),
       domain: section({
         host: nonEmpty("a host name or address").default("127.0.0.1"),

@@ -46,6 +46,20 @@ export const AUTH_METADATA = { appId: "appid", identifier: "identifier", userSig
 /** Metadata key of the gateway-internal shared secret. */
 export const INTERNAL_SECRET_METADATA = "x-whaleshark-internal";
 
+/**
+ * Metadata key by which this process's HTTP edge (lib/http) marks an unsigned call under
+ * `auth.login: open`; its value is {@link openCallToken}, a random value that never leaves the
+ * process, so a network caller cannot set it.
+ */
+export const OPEN_CALL_METADATA = "x-whaleshark-open-call";
+
+const processOpenCallToken = randomBytes(32).toString("base64url");
+
+/** The value of {@link OPEN_CALL_METADATA} in this process. */
+export function openCallToken(): string {
+  return processOpenCallToken;
+}
+
 /** The authenticated app-server caller of one call. */
 export interface Caller {
   appId: number;
@@ -71,6 +85,12 @@ export interface AppAuthenticatorOptions {
    * domain passes one that restores the kv mirror from the database).
    */
   revocations?: TokenRevocations;
+  /**
+   * `auth.login: open` (the original's D4, for demos): an HTTP call of this process's edge without
+   * a userSign (marked with {@link OPEN_CALL_METADATA}) is taken as its `identifier`, which the
+   * edge sets to the body's `operater`. Never an admin. Other callers still need a userSign.
+   */
+  openLogin?: boolean;
 }
 
 /** user_type of an app admin (spec §10.2 UserTypeEnum). */
@@ -104,11 +124,13 @@ export class AppAuthenticator {
     const token = single(metadata, AUTH_METADATA.userSign);
     if (rawAppId === "") throw ImError.of("APPID_NOT_EXIST");
     if (identifier === "") throw ImError.of("OPERATER_NOT_EXIST");
-    if (token === "") throw ImError.of("USERSIGN_NOT_EXIST");
+    const openCall = token === "" && this.#opts.openLogin === true && isOpenCall(metadata);
+    if (token === "" && !openCall) throw ImError.of("USERSIGN_NOT_EXIST");
     const app = /^[1-9]\d{0,9}$/.test(rawAppId) ? this.#opts.apps[rawAppId] : undefined;
     // An app this deployment does not serve has no key to verify with: 60001 like a missing one.
     if (app === undefined) throw ImError.of("APPID_NOT_EXIST", "unknown app");
     const appId = Number(rawAppId);
+    if (openCall) return { appId, identifier, isAdmin: async () => false };
 
     const now = this.#now();
     const cacheKey = `${appId}:userSign:${identifier}#${createHash("sha256").update(token).digest("hex")}`;
@@ -141,6 +163,13 @@ export class AppAuthenticator {
       },
     };
   }
+}
+
+/** Whether `metadata` carries this process's open-call token (constant-time compare). */
+function isOpenCall(metadata: Metadata): boolean {
+  const given = Buffer.from(single(metadata, OPEN_CALL_METADATA), "utf8");
+  const expected = Buffer.from(processOpenCallToken, "utf8");
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 /** A userSign cache value `{expiresAt}:{issuedAt}`; undefined for none or another shape. */

@@ -34,6 +34,7 @@ export const REQUEST_LIST_LIMITS: Readonly<Record<string, Readonly<Record<string
   "GroupMemberService/ImportGroupMembers": { members: { max: 500 } },
   "GroupService/CreateGroup": { member: { max: 100 } }, // one transaction: a bigger group grows by AddGroupMembers
   "GroupService/GetJoinedGroups": { group_type: { max: 10 } },
+  "HistoryService/BatchSyncMessage": { conversations: { max: 100 } }, // the original's numbering, as below
   "HistoryService/BatchSyncMessages": { conversations: { max: 100 } },
   "UserService/DeleteUsers": { user_id: { max: 100 } },
   "UserService/GetUserInfo": { user_ids: { max: 100 } },

@@ -125,7 +125,36 @@ describe("reflection", () => {
       limits: { maxConnections: 1024, maxConnectionsPerIp: 128 },
       handshakeTimeoutMs: 10_000,
       keepaliveTimeMs: 60_000,
+      http: {
+        allowedOrigins: ["*"],
+        maxBodyBytes: 1024 * 1024,
+        timeoutMs: 10_000,
+        idleTimeoutMs: 30_000,
+        openLogin: false,
+      },
     });
+  });
+
+  it("serves the HTTP API beside gRPC unless http.enabled is false; CORS open embedded, none distributed", () => {
+    const distributed = loadConfig({
+      env: {},
+      cwd: "/",
+      overrides: {
+        profile: "distributed",
+        database: { url: "postgres://x@127.0.0.1/x" },
+        redis: { url: "redis://127.0.0.1" },
+        amqp: { url: "amqp://127.0.0.1" },
+        apps: { "1": { privateKey: "long-enough" } },
+      },
+    });
+    expect(grpcPolicyOf(distributed).http?.allowedOrigins).toEqual([]);
+    const listed = loadConfig({
+      env: { WHALESHARK_HTTP__ALLOWED_ORIGINS: "https://a.example.com" },
+      cwd: "/",
+    });
+    expect(grpcPolicyOf(listed).http?.allowedOrigins).toEqual(["https://a.example.com"]);
+    const off = loadConfig({ env: { WHALESHARK_HTTP__ENABLED: "false" }, cwd: "/" });
+    expect(grpcPolicyOf(off).http).toBeUndefined();
   });
 });
 

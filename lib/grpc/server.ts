@@ -3,10 +3,16 @@ import * as grpc from "@grpc/grpc-js";
 import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
+import type { Registry } from "prom-client";
 import type { Config } from "../config/index.js";
+import { HttpEdge, type HttpEdgePolicy } from "../http/edge.js";
+import { HttpMetrics } from "../http/metrics.js";
+import { RouteTable } from "../http/routes.js";
+import { Http1Side, routeByPreface } from "../http/shared-port.js";
 import { ConnectionLimiter, type ConnectionLimits, peerOf, RefusalLog } from "../net/connection-limiter.js";
+import { allowedOrigins } from "../net/origin-policy.js";
 import { contractDescriptor } from "./descriptor.js";
-import type { InProcessServices } from "./in-process.js";
+import { InProcessServices } from "./in-process.js";
 
 /**
  * What server reflection lists: `all` the whole contract (every service of every role: a
@@ -34,6 +40,11 @@ export interface GrpcServerPolicy {
    * holding its descriptor and its slot, for good.
    */
   keepaliveTimeMs: number;
+  /**
+   * The HTTP/JSON API on the same port (lib/http, issue 14): HTTP/1.1 connections go to it, HTTP/2
+   * ones to grpc-js. Undefined: gRPC only.
+   */
+  http?: HttpEdgePolicy;
 }
 
 /** The policy of a server started without one and before {@link configureGrpcServers}: the safe one. */
@@ -42,6 +53,7 @@ export const DEFAULT_GRPC_POLICY: GrpcServerPolicy = {
   limits: { maxConnections: 1024, maxConnectionsPerIp: 128 },
   handshakeTimeoutMs: 10_000,
   keepaliveTimeMs: 60_000,
+  http: { allowedOrigins: [], maxBodyBytes: 1024 * 1024, timeoutMs: 10_000, idleTimeoutMs: 30_000 },
 };
 
 /** The `grpc` config section as a policy; reflection unset = `all` in the embedded profile, `public` otherwise. */
@@ -52,6 +64,15 @@ export function grpcPolicyOf(config: Config): GrpcServerPolicy {
     limits: { maxConnections: g.maxConnections, maxConnectionsPerIp: g.maxConnectionsPerIp },
     handshakeTimeoutMs: g.handshakeTimeoutMs,
     keepaliveTimeMs: g.keepaliveTimeMs,
+    http: config.http.enabled
+      ? {
+          allowedOrigins: allowedOrigins(config.http.allowedOrigins, config.profile),
+          maxBodyBytes: config.http.maxBodyBytes,
+          timeoutMs: config.http.timeoutMs,
+          idleTimeoutMs: config.http.idleTimeoutMs,
+          openLogin: config.auth.login === "open",
+        }
+      : undefined,
   };
 }
 
@@ -98,6 +119,8 @@ export interface GrpcServerOptions {
   inProcess?: InProcessServices;
   /** Reflection and limits; absent: the process's policy ({@link configureGrpcServers}). */
   policy?: GrpcServerPolicy;
+  /** Where the HTTP API's per-route series go (the role's registry); absent: not exported. */
+  registry?: Registry;
 }
 
 /** A running gRPC server. */
@@ -144,6 +167,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   const limiter = new ConnectionLimiter(policy.limits);
   const refusals = new RefusalLog(log, `grpc ${opts.role}`);
+  const http = httpSideOf(opts, policy);
   const gate: Server = createServer({ noDelay: true }, (socket) => {
     const refusal = limiter.admit(socket);
     if (refusal !== undefined) {
@@ -152,8 +176,17 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
       socket.destroy();
       return;
     }
-    handshakeDeadline(socket, policy.handshakeTimeoutMs, log);
-    injector.injectConnection(socket);
+    const handshake = handshakeDeadline(socket, policy.handshakeTimeoutMs, log);
+    if (http === undefined) injector.injectConnection(socket);
+    else
+      routeByPreface(
+        socket,
+        () => injector.injectConnection(socket),
+        () => {
+          handshake.cancel(); // HTTP/1.1 has its own header and idle timeouts (shared-port.ts)
+          http.side.accept(socket);
+        },
+      );
   });
   gate.on("error", (err) => log.error({ err }, "grpc listener error"));
   const address = `${opts.host}:${opts.port}`;
@@ -169,6 +202,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
       port,
       services: opts.services.map((s) => s.name),
       reflection: policy.reflection,
+      httpRoutes: http?.routes ?? 0,
       ...policy.limits,
     },
     "grpc server listening",
@@ -180,6 +214,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
     address: `${opts.host}:${port}`,
     stop: (graceMs) => {
       unregister?.(); // in-process callers now meet the stopping server over the network, like others
+      http?.stop(); // HTTP calls from now on get 503; idle keep-alive connections close
       gate.close(); // no new connections; the open ones drain below
       for (const name of Object.keys(status)) health.setStatus(name, "NOT_SERVING");
       return new Promise<void>((resolve) => {
@@ -188,6 +223,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
         const timer = setTimeout(() => {
           log.warn({ graceMs }, "grace period over, cancelling in-flight calls");
           server.forceShutdown();
+          http?.side.close(true);
           resolve();
         }, graceMs);
         timer.unref();
@@ -197,6 +233,48 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
           resolve();
         });
       });
+    },
+  };
+}
+
+/**
+ * The HTTP/1.1 side of the port: the contracts' routes of the services this server mounts
+ * (not the internal ones, which need the gateways' secret), answered by the very handlers grpc-js
+ * runs (a private in-process registry of them). Undefined when the policy has no HTTP API or the
+ * server mounts no service with routes (the gateway's health port).
+ */
+function httpSideOf(
+  opts: GrpcServerOptions,
+  policy: GrpcServerPolicy,
+): { side: Http1Side; routes: number; stop(): void } | undefined {
+  if (policy.http === undefined) return undefined;
+  const routes = RouteTable.forServices(
+    opts.services.map((s) => s.name),
+    INTERNAL_SERVICES,
+  );
+  if (routes.size === 0) return undefined;
+  const local = new InProcessServices();
+  local.register(opts.services);
+  const edge = new HttpEdge({
+    routes,
+    local,
+    policy: policy.http,
+    logger: opts.logger.child({ role: opts.role }),
+    metrics: new HttpMetrics(opts.registry),
+  });
+  const side = new Http1Side(edge, { idleTimeoutMs: policy.http.idleTimeoutMs });
+  if (policy.http.openLogin === true) {
+    opts.logger.warn(
+      { role: opts.role },
+      "auth.login is open: HTTP calls without a userSign act as the operater their body names (D4; demos only, never in production)",
+    );
+  }
+  return {
+    side,
+    routes: routes.size,
+    stop: () => {
+      edge.stop();
+      side.close(false);
     },
   };
 }
@@ -216,7 +294,7 @@ function reflected(mode: ReflectionMode, services: MountedService[]): { services
  * `timeoutMs` of its accept: a socket that connects and sends nothing, or a few bytes, would
  * otherwise hold its slot (and a descriptor) for as long as it likes.
  */
-function handshakeDeadline(socket: Socket, timeoutMs: number, log: Logger): void {
+function handshakeDeadline(socket: Socket, timeoutMs: number, log: Logger): { cancel(): void } {
   const timer = setTimeout(() => {
     if (socket.bytesRead >= HTTP2_PREFACE_BYTES) return;
     log.debug({ remote: peerOf(socket), bytesRead: socket.bytesRead }, "no HTTP/2 preface in time, closing");
@@ -224,4 +302,5 @@ function handshakeDeadline(socket: Socket, timeoutMs: number, log: Logger): void
   }, timeoutMs);
   timer.unref();
   socket.once("close", () => clearTimeout(timer));
+  return { cancel: () => clearTimeout(timer) };
 }

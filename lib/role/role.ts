@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { Registry } from "prom-client";
 import type { PrismaClient } from "../../gen/prisma/client.js";
 import type { InProcessServices } from "../grpc/in-process.js";
 import type { Bus } from "../ports/bus.js";
@@ -15,6 +16,11 @@ export interface RoleHandle {
   grpcAddress: string;
   /** The gateway's end-user listeners (bound ports; tests use port 0). */
   endpoints?: { tcpPort: number; wsPort: number };
+  /**
+   * The role's Prometheus series when the composition root serves them (the domain's HTTP API
+   * metrics; app/embedded.ts withDomainMetrics). Roles that serve their own /metrics leave it out.
+   */
+  registry?: Registry;
   stop(): Promise<void>;
 }
 

@@ -1,5 +1,5 @@
 import type { ClientFrame } from "./client-frame.js";
-import { HEADER_BYTES, HeaderOffset, MAX_IMEI_BYTES } from "./constants.js";
+import { HEADER_BYTES, HeaderOffset, MAX_IMEI_BYTES, MessageEncoding } from "./constants.js";
 import { FrameError } from "./frame-error.js";
 import { allocFrame } from "./frame-memory.js";
 import { readInt32 } from "./int32.js";
@@ -62,15 +62,37 @@ function toFrame(header: ClientHeader, payload: Uint8Array): ClientFrame {
   } catch {
     throw new FrameError("bad-imei");
   }
-  return {
+  const body = payload.subarray(header.imeiLength);
+  const frame: ClientFrame = {
     command: header.command,
     version: header.version,
     clientType: header.clientType,
     messageType: header.messageType,
     appId: header.appId,
     imei,
-    body: payload.subarray(header.imeiLength),
+    body,
   };
+  if (header.messageType === MessageEncoding.JSON) {
+    const padding = trailingNuls(body);
+    if (padding > 0) {
+      frame.body = body.subarray(0, body.length - padding);
+      frame.nulPadding = padding;
+    }
+  }
+  return frame;
+}
+
+/**
+ * NUL bytes at the end of a JSON body. The original's browser clients announced a body length that
+ * counted every non-ASCII character as 3 bytes and filled the difference with NULs; its JSON parser
+ * skipped them (issue 14). JSON text never ends in a raw NUL (inside a string it must be escaped),
+ * so removing them accepts exactly "a complete JSON body followed by NUL padding": an incomplete
+ * body or other trailing bytes stay invalid JSON and are refused as before.
+ */
+function trailingNuls(body: Uint8Array): number {
+  let end = body.length;
+  while (end > 0 && body[end - 1] === 0) end--;
+  return body.length - end;
 }
 
 /**

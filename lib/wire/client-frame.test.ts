@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { chunkings, concat, feed, hex } from "../../test/wire/chunkings.js";
+import { BodyError } from "./body-error.js";
 import { type ClientFrame, encodeClientFrame } from "./client-frame.js";
 import { ClientFrameDecoder, decodeClientFrame } from "./client-frame-decoder.js";
 import { HEADER_BYTES, MAX_IMEI_BYTES } from "./constants.js";
 import { FrameError } from "./frame-error.js";
+import { decodeBody } from "./payloads.js";
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 
@@ -136,5 +138,44 @@ describe("decodeClientFrame (one WebSocket message)", () => {
     ["over the bound", header(0, MAX + 1), "frame-too-large"],
   ])("refuses a message %s", (_, bytes, reason) => {
     expect(() => decodeClientFrame(bytes, MAX)).toThrowError(expect.objectContaining({ reason }));
+  });
+});
+
+describe("NUL padding after a JSON body (the original's browser clients, issue 14)", () => {
+  const text = '{"messageBody":"café ✓"}';
+  // The old clients counted each non-ASCII character as 3 bytes: é (2 bytes) and ✓ (3) give 1 NUL.
+  const padded = concat([utf8(text), new Uint8Array(1)]);
+
+  it("removes the padding from a JSON body, on TCP in any split and on WebSocket, and says so", () => {
+    const bytes = encodeClientFrame(frame({ command: 1103, body: padded }));
+    for (const { chunks } of chunkings(bytes)) {
+      const decoder = new ClientFrameDecoder({ maxFrameBytes: MAX });
+      const [decoded] = feed((c) => decoder.push(c), chunks);
+      expect(new TextDecoder().decode(decoded?.body)).toBe(text);
+      expect(decoded?.nulPadding).toBe(1);
+    }
+    const ws = decodeClientFrame(bytes, MAX);
+    expect(new TextDecoder().decode(ws.body)).toBe(text);
+    expect(decodeBody(1103, 0, ws.body)).toEqual({ messageBody: "café ✓" });
+  });
+
+  it("leaves bodies without padding, Protobuf bodies and other trailing bytes alone", () => {
+    expect(decodeClientFrame(encodeClientFrame(LOGIN), MAX).nulPadding).toBeUndefined();
+    const protobuf = decodeClientFrame(
+      encodeClientFrame(frame({ messageType: 1, body: new Uint8Array([8, 0]) })),
+      MAX,
+    );
+    expect([...protobuf.body]).toEqual([8, 0]);
+    for (const tail of ["x", " \0x", "}"]) {
+      const body = concat([utf8(text), utf8(tail), new Uint8Array(2)]);
+      const decoded = decodeClientFrame(encodeClientFrame(frame({ command: 1103, body })), MAX);
+      expect(() => decodeBody(1103, 0, decoded.body)).toThrow(BodyError);
+    }
+    // An incomplete body stays incomplete without its padding.
+    const cut = decodeClientFrame(
+      encodeClientFrame(frame({ command: 1103, body: concat([utf8('{"a":1'), new Uint8Array(3)]) })),
+      MAX,
+    );
+    expect(() => decodeBody(1103, 0, cut.body)).toThrow(BodyError);
   });
 });

@@ -20,6 +20,12 @@ export interface ClientFrame {
   imei: string;
   /** Raw body bytes, interpreted by payloads.ts according to messageType. */
   body: Uint8Array;
+  /**
+   * NUL bytes removed from the end of a JSON body (client-frame-decoder.ts): the original's browser
+   * clients counted every non-ASCII character as 3 bytes and padded the body with NULs to the
+   * length they announced. Absent or 0: none.
+   */
+  nulPadding?: number;
 }
 
 /**

@@ -2,6 +2,7 @@ import { TokenRevocations } from "../../lib/auth/index.js";
 import type { Config } from "../../lib/config/index.js";
 import { AppAuthenticator, InternalAuthenticator, resolveInternalSecret } from "../../lib/grpc/auth.js";
 import { startGrpcServer } from "../../lib/grpc/server.js";
+import { createMetricsRegistry } from "../../lib/metrics/index.js";
 import { Pusher } from "../../lib/push/pusher.js";
 import type { RoleDeps, RoleHandle } from "../../lib/role/role.js";
 import { GatewayDirectory, type RouteModel, serviceNames } from "../../lib/routing/index.js";
@@ -43,6 +44,7 @@ export async function startDomain(deps: RoleDeps, config: Config): Promise<RoleH
   const revocationMirror = new RevocationMirror({ db: deps.db, kv: deps.kv, log: logger });
   const appAuth = new AppAuthenticator({
     apps: config.apps,
+    openLogin: config.auth.login === "open",
     kv: deps.kv,
     maxClockSkewMs: config.auth.maxClockSkewMs,
     revocations: new TokenRevocations({
@@ -65,6 +67,9 @@ export async function startDomain(deps: RoleDeps, config: Config): Promise<RoleH
   const gateways = GatewayDirectory.watch(deps.discovery, serviceNames(config.discovery.servicePrefix));
   const routes = { gateways, routeModel: config.discovery.routeModel as RouteModel };
   await revocationMirror.start();
+  // The domain's own series (its HTTP API per route); app/embedded.ts serves them on /metrics.
+  const registry = createMetricsRegistry({ role: "domain", nodeId: config.nodeId });
+  callbacks.observeOn(registry);
   const grpc = await startGrpcServer({
     role: "domain",
     host: config.domain.host,
@@ -72,10 +77,12 @@ export async function startDomain(deps: RoleDeps, config: Config): Promise<RoleH
     services: domainServices({ env, appAuth, internalAuth, logger, messaging, routes }),
     logger,
     inProcess: deps.inProcess,
+    registry,
   });
   return {
     role: "domain",
     grpcAddress: grpc.address,
+    registry,
     stop: async () => {
       await grpc.stop(config.shutdown.graceMs);
       revocationMirror.stop();

@@ -47,6 +47,7 @@ export async function startStore(deps: RoleDeps, config: Config): Promise<RoleHa
   const auth = {
     auth: new AppAuthenticator({
       apps: config.apps,
+      openLogin: config.auth.login === "open",
       kv: deps.kv,
       userType,
       maxClockSkewMs: config.auth.maxClockSkewMs,
@@ -79,6 +80,7 @@ export async function startStore(deps: RoleDeps, config: Config): Promise<RoleHa
       ],
       logger,
       inProcess: deps.inProcess,
+      registry,
     });
     metrics = await startRoleMetrics(config, "store", registry, logger).catch(async (err: unknown) => {
       await grpc.stop(0);

@@ -79,7 +79,7 @@ const ENDPOINTS: ReadonlyArray<{ n: number; path: string; method: string }> = [
   { n: 48, path: "/v1/message/syncOfflineMessageList", method: "MessageService/SyncOfflineMessages" },
   { n: 49, path: "/v1/message/syncP2PMessage", method: "HistoryService/SyncP2PMessages" },
   { n: 50, path: "/v1/message/syncGroupMessage", method: "HistoryService/SyncGroupMessages" },
-  { n: 51, path: "/v1/message/batchSyncMessage", method: "HistoryService/BatchSyncMessages" },
+  { n: 51, path: "/v1/message/batchSyncMessage", method: "HistoryService/BatchSyncMessage" }, // 1 P2P, 2 group
 ];
 
 /** Calls the original lacked (spec §6.3 "Features with no endpoint", §8). */
@@ -92,6 +92,7 @@ const ADDITIONS: readonly string[] = [
   "ConversationService/MarkRead",
   "MessageService/RecallMessage",
   "HistoryService/SyncDeviceMessages",
+  "HistoryService/BatchSyncMessages", // #51 in the contracts' numbering (0 P2P, 1 GROUP)
   "RouteService/ListGateways",
   "UserService/RevokeTokens",
 ];

@@ -5,7 +5,7 @@ import { GroupMemberItem } from "../../gen/ts/whaleshark/v1/common.js";
 import { GroupMemberRole, GroupType } from "../../gen/ts/whaleshark/v1/enums.js";
 import { GroupMemberServiceService } from "../../gen/ts/whaleshark/v1/group_member_service.js";
 import { GroupServiceService } from "../../gen/ts/whaleshark/v1/group_service.js";
-import { type DomainHarness, expectCode, startDomainHarness } from "./harness.js";
+import { APP_ID, type DomainHarness, expectCode, startDomainHarness } from "./harness.js";
 
 let h: DomainHarness;
 let hook: Server;
@@ -69,6 +69,26 @@ const who = (pushes: Array<{ userId: string; imei: string }>, names: Record<stri
   pushes.map((p) => `${names[p.userId] ?? p.userId}/${p.imei}`).sort();
 
 describe("GroupMemberService.AddGroupMembers", () => {
+  it("stops at the group's max_member_count (40005), also for adds racing each other", async () => {
+    const g = await group("full"); // 3 members
+    await h.db.group.update({
+      where: { appId_groupId: { appId: APP_ID, groupId: g.groupId } },
+      data: { maxMemberCount: 6 },
+    });
+    const extra = ["a", "b", "c", "d", "e"].map((n) => h.id(`full-${n}`));
+    await h.users(extra);
+    const [first, second] = await Promise.all([
+      g.as(g.owner).addGroupMembers({ groupId: g.groupId, members: extra.slice(0, 3).map((m) => item(m)) }),
+      g.as(g.owner).addGroupMembers({ groupId: g.groupId, members: extra.slice(3).map((m) => item(m)) }),
+    ]);
+    const results = [...first.results, ...second.results];
+    expect(results.filter((r) => r.result === 0)).toHaveLength(3);
+    const refused = results.filter((r) => r.result !== 0);
+    expect(refused.map((r) => r.resultMessage)).toEqual(["群成员已达到上限", "群成员已达到上限"]);
+    expect(await h.db.groupMember.count({ where: { groupId: g.groupId, role: { not: 3 } } })).toBe(6);
+    await h.pushes();
+  });
+
   it("lets a member of a private group invite; pushes 2001 to the leaders and the added (D12)", async () => {
     const g = await group("add");
     const res = await g.as(g.mem).addGroupMembers({

@@ -44,16 +44,23 @@ describe("a Python client generated from proto/", () => {
   beforeAll(async () => {
     h = await startDomainHarness();
     stubs = mkdtempSync(join(tmpdir(), "ws-py-"));
-    // The services the client calls and what they import (no well-known types, so no
-    // libprotobuf-dev include folder is needed).
-    const protos = ["enums", "model", "user_service", "friendship_service"].map(
-      (f) => `proto/whaleshark/v1/${f}.proto`,
-    );
+    // The services the client calls and what they import: Google's HTTP annotations come from
+    // the npm package google-proto-files (buf.yaml), which also holds descriptor.proto, so no
+    // libprotobuf-dev include folder is needed; their Python stubs are generated beside ours.
+    const protos = [
+      ...["enums", "model", "user_service", "friendship_service"].map(
+        (f) => `proto/whaleshark/v1/${f}.proto`,
+      ),
+      "google/api/annotations.proto",
+      "google/api/http.proto",
+    ];
     execFileSync(
       "protoc",
       [
         "-I",
         "proto",
+        "-I",
+        "node_modules/google-proto-files",
         `--python_out=${stubs}`,
         `--grpc_python_out=${stubs}`,
         `--plugin=protoc-gen-grpc_python=${PLUGIN}`,

@@ -24,16 +24,14 @@ describe.each([
 
   /** `owner`'s conversations changed after `cursor`, by id. */
   const changedSince = async (owner: string, cursor: number) => {
-    const page = await deployment
-      .service(ConversationServiceService, owner)
-      .syncConversations({
-        appId: 10001,
-        operater: owner,
-        clientType: 3,
-        imei: "",
-        lastSequence: cursor,
-        maxLimit: 100,
-      });
+    const page = await deployment.service(ConversationServiceService, owner).syncConversations({
+      appId: 10001,
+      operater: owner,
+      clientType: 3,
+      imei: "",
+      lastSequence: cursor,
+      maxLimit: 100,
+    });
     return { max: page.maxSequence, byId: new Map(page.dataList.map((c) => [c.conversationId, c])) };
   };
 

@@ -126,6 +126,20 @@ async function currentMessageSequence(tx: Tx, appId: number, groupId: string): P
   return max._max.sequence ?? 0n;
 }
 
+/**
+ * How many more members `groupId` takes: `max_member_count` (D33: stored, never enforced by the
+ * original) minus its current members; unlimited when unset or not above 0. Locks the group row
+ * first, so concurrent adds to one group (each in its own READ COMMITTED transaction) count one
+ * after the other and together never pass the limit.
+ */
+async function roomLeft(tx: Tx, appId: number, groupId: string): Promise<number> {
+  const [group] = await tx.$queryRaw<Array<{ max_member_count: number | null }>>`
+    SELECT max_member_count FROM im_group WHERE app_id = ${appId} AND group_id = ${groupId} FOR UPDATE`;
+  const limit = group?.max_member_count ?? 0;
+  if (limit <= 0) return Number.POSITIVE_INFINITY;
+  return limit - (await tx.groupMember.count({ where: { appId, groupId, role: { not: ROLE.LEAVE } } }));
+}
+
 /** The outcome of adding one member ({@link addMembers}). */
 export interface AddMemberOutcome {
   memberId: string;
@@ -137,7 +151,8 @@ export interface AddMemberOutcome {
  * Puts members in a group (spec §6.3 addGroupMember), in list order as if one by one: the user
  * must exist (20001); a second OWNER is refused (40002); LEAVE is no role to add with; a current
  * member, or one named earlier in the list, is a REPEAT_JOIN (40003); one who left re-joins on the
- * same row. A first join gets the member's group conversation. Refusals are reported in the
+ * same row; past the group's `max_member_count` a member is refused (40005, {@link roomLeft}). A
+ * first join gets the member's group conversation. Refusals are reported in the
  * outcomes, not thrown. `fromStart` lets the members see the whole history (creation, imports).
  *
  * A fixed handful of queries for the whole list (users, existing rows, owner, history start, one
@@ -161,6 +176,7 @@ export async function addMembers(
   );
   const ids = [...new Set(wellFormed.map((i) => i.memberId))];
   if (ids.length === 0) return items.map((i) => refuse(i, "PARAMETER_ERROR"));
+  const room = await roomLeft(tx, appId, groupId);
   const [users, rows, owner, startSequence] = await Promise.all([
     tx.userData.findMany({ where: { appId, userId: { in: ids }, delFlag: 0 }, select: { userId: true } }),
     tx.groupMember.findMany({ where: { appId, groupId, memberId: { in: ids } } }),
@@ -184,6 +200,7 @@ export async function addMembers(
     else if (item.role === ROLE.OWNER && hasOwner) outcomes.push(refuse(item, "GROUP_IS_HAVE_OWNER"));
     else if (joined.has(item.memberId))
       outcomes.push(refuse(item, "USER_IS_JOINED_GROUP", ADD_RESULT.REPEAT_JOIN));
+    else if (creates.length + rejoins.length >= room) outcomes.push(refuse(item, "GROUP_MEMBER_IS_BEYOND"));
     else {
       if (item.role === ROLE.OWNER) hasOwner = true;
       joined.add(item.memberId);

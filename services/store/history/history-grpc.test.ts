@@ -2,6 +2,7 @@ import * as grpc from "@grpc/grpc-js";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  type BatchSyncMessageResponse,
   HistoryServiceClient,
   HistoryServiceService,
   type SyncDeviceMessagesRequest,
@@ -180,6 +181,47 @@ describe("HistoryService behind its call gate", () => {
     const { error } = await sync(5_000);
     expect(error?.code).toBe(grpc.status.UNAVAILABLE);
     expect(errorCodeOf(error as grpc.ServiceError)).toBe(71000);
+  });
+});
+
+describe("HistoryService.BatchSyncMessage over gRPC", () => {
+  /** A BatchSyncMessage call; `internal` carries the gateway secret, else no credentials. */
+  function batch(
+    conversations: Array<{ conversationId: string; conversationType: number }>,
+    internal = true,
+  ) {
+    const metadata = new grpc.Metadata();
+    if (internal) metadata.set(INTERNAL_SECRET_METADATA, SECRET);
+    const req = {
+      appId: 10001,
+      operater: "alice",
+      clientType: 3,
+      imei: "phone",
+      userId: "",
+      maxCount: 0,
+      conversations: conversations.map((c) => ({ ...c, sequence: 0 })),
+    };
+    return new Promise<{ error: grpc.ServiceError | null; res?: BatchSyncMessageResponse }>((resolve) =>
+      client?.batchSyncMessage(req, metadata, (error, res) => resolve({ error, res })),
+    );
+  }
+
+  it("is served behind the same authentication and list bound as BatchSyncMessages", async () => {
+    const fake = countingDb();
+    await start(fake.db);
+    const skipped = await batch([
+      { conversationId: "bob", conversationType: 0 },
+      { conversationId: "x", conversationType: 3 },
+    ]);
+    expect(skipped.error).toBeNull();
+    expect(skipped.res).toEqual({ conversationList: [] });
+    expect(fake.queries()).toBe(0); // skipped conversations are never read
+    const anonymous = await batch([], false);
+    expect(errorCodeOf(anonymous.error as grpc.ServiceError)).toBe(60001);
+    const many = Array.from({ length: 101 }, () => ({ conversationId: "bob", conversationType: 1 }));
+    const tooMany = await batch(many);
+    expect(errorCodeOf(tooMany.error as grpc.ServiceError)).toBe(90001);
+    expect(tooMany.error?.details).toMatch(/conversations holds at most 100 items/);
   });
 });
 

@@ -54,6 +54,7 @@ export function historyHandlers(service: HistoryService): AppHandlers<typeof His
     syncP2PMessages: busyAware((req) => service.syncP2PMessages(req)),
     syncGroupMessages: busyAware((req) => service.syncGroupMessages(req)),
     batchSyncMessages: busyAware((req) => service.batchSyncMessages(req)),
+    batchSyncMessage: busyAware((req) => service.batchSyncMessage(req)),
     syncDeviceMessages: busyAware((req) => service.syncDeviceMessages(req)),
   };
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConversationType } from "../../../gen/ts/whaleshark/v1/enums.js";
+import type { OriginalConversationType } from "../../../gen/ts/whaleshark/v1/history_service.js";
 import { GrpcStatus, isImError } from "../../../lib/errors/index.js";
 import { grpcStatusOf } from "../../../lib/grpc/errors.js";
 import type { Database } from "../../../lib/ports/db.js";
@@ -243,6 +244,61 @@ describe("HistoryService", () => {
       expect(outsider.conversationList).toEqual([
         { conversationId: "g1", conversationType: 1, maxSequence: 0, completed: true, messages: [] },
       ]);
+    });
+  });
+
+  describe("BatchSyncMessage (the original's numbering: 1 P2P, 2 group)", () => {
+    it("answers P2P and group conversations with 1 / 2 echoed and skips other types", async () => {
+      const res = await svc.batchSyncMessage({
+        ...base,
+        operater: "alice",
+        userId: "",
+        maxCount: 2,
+        conversations: [
+          { conversationId: "carol", conversationType: 1, sequence: 1 },
+          { conversationId: "bob", conversationType: 0, sequence: 0 },
+          { conversationId: "g1", conversationType: 2, sequence: 4 },
+          // A number the enum does not name, as it arrives from the wire (open enum).
+          { conversationId: "robot", conversationType: 3 as OriginalConversationType, sequence: 0 },
+          { conversationId: "bob", conversationType: 1, sequence: 200 },
+        ],
+      });
+      expect(
+        res.conversationList.map((c) => [c.conversationId, c.conversationType, c.completed, c.maxSequence]),
+      ).toEqual([
+        ["carol", 1, true, 3],
+        ["g1", 2, true, 6],
+        ["bob", 1, true, 200],
+      ]);
+      expect(res.conversationList[0]?.messages.map((m) => m.messageSequence)).toEqual([2, 3]);
+      expect(res.conversationList[1]?.messages.map((m) => m.messageSequence)).toEqual([5, 6]);
+      // The rows keep the contracts' numbering.
+      expect(res.conversationList[1]?.messages[0]?.conversationType).toBe(
+        ConversationType.CONVERSATION_TYPE_GROUP,
+      );
+      // Only skipped types: an empty answer, no error.
+      const skipped = await svc.batchSyncMessage({
+        ...base,
+        operater: "alice",
+        userId: "",
+        maxCount: 0,
+        conversations: [{ conversationId: "bob", conversationType: 0, sequence: 0 }],
+      });
+      expect(skipped.conversationList).toEqual([]);
+    });
+
+    it("checks the operator and the bounds as BatchSyncMessages does", async () => {
+      const req = { ...base, operater: "bob", userId: "alice", maxCount: 0, conversations: [] };
+      expect((await failure(svc.batchSyncMessage(req)))[0]).toBe(60005);
+      expect((await failure(svc.batchSyncMessage({ ...req, userId: "", maxCount: -1 })))[0]).toBe(90001);
+      const many = Array.from({ length: 501 }, () => ({
+        conversationId: "x",
+        conversationType: 0,
+        sequence: 0,
+      }));
+      expect((await failure(svc.batchSyncMessage({ ...req, userId: "", conversations: many })))[0]).toBe(
+        90001,
+      );
     });
   });
 

@@ -1,5 +1,7 @@
 import { ConversationType } from "../../../gen/ts/whaleshark/v1/enums.js";
 import type {
+  BatchSyncMessageRequest,
+  BatchSyncMessageResponse,
   BatchSyncMessagesRequest,
   BatchSyncMessagesResponse,
   ConversationMessages,
@@ -15,6 +17,7 @@ import { devicePage } from "../../../lib/history/device-page.js";
 import type { Database } from "../../../lib/ports/db.js";
 import { toHistoryMessage } from "./history-message.js";
 import { groupExists, groupPage, membership, type Page, p2pPage } from "./history-queries.js";
+import { toContractRequest, toOriginalResponse } from "./original-batch-sync.js";
 import { cursor, type IsAdmin, pageSize, readerOf } from "./sync-request.js";
 
 /** Most conversations one BatchSyncMessages call may name. */
@@ -111,6 +114,20 @@ export class HistoryService {
       }
     }
     return { conversationList };
+  }
+
+  /**
+   * #51 in the original's numbering (/v1/message/batchSyncMessage: 1 P2P, 2 group, D17):
+   * {@link batchSyncMessages} over the P2P and group conversations, each answer echoing its
+   * original number; conversations of any other type are skipped without an error, as in the
+   * original. The bound on conversations counts them all, skipped ones included.
+   * @throws ImError 90001, 60005
+   */
+  async batchSyncMessage(req: BatchSyncMessageRequest): Promise<BatchSyncMessageResponse> {
+    if (req.conversations.length > MAX_BATCH_CONVERSATIONS) {
+      throw ImError.of("PARAMETER_ERROR", `at most ${MAX_BATCH_CONVERSATIONS} conversations per call`);
+    }
+    return toOriginalResponse(await this.batchSyncMessages(toContractRequest(req)));
   }
 
   /**

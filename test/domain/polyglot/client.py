@@ -6,8 +6,9 @@ with an HMAC-SHA256 signature, in base64 with `+`->`*`, `/`->`-`, `=`->`_`),
 imports two users as an app admin, makes them friends and checks the
 friendship both ways. Stubs come from Debian's protoc:
 
-  protoc -I proto --python_out=OUT --grpc_python_out=OUT \
-    --plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin proto/whaleshark/v1/*.proto
+  protoc -I proto -I node_modules/google-proto-files --python_out=OUT --grpc_python_out=OUT \
+    --plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin proto/whaleshark/v1/*.proto \
+    google/api/annotations.proto google/api/http.proto
 
 Usage: client.py STUBS_DIR HOST:PORT APP_ID PRIVATE_KEY ADMIN_ID USER_A USER_B
 Prints one JSON line with what it saw; exits non-zero on any failure.

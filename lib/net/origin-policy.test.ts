@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../../lib/config/index.js";
+import { loadConfig } from "../config/index.js";
 import { allowedOrigins, ORIGIN_PATTERN, originPolicy } from "./origin-policy.js";
 
 describe("originPolicy (gateway.allowedOrigins)", () => {
