@@ -203,9 +203,8 @@ export class SendPipeline {
 
   /**
    * Our claim holds, with `count` taken from the conversation's counter: gives the message its
-   * sequence (covered by the durable mark, or after a repair of a counter kv lost) and publishes
-   * it. With a repaired counter the claim is still bare, so the message is recorded under it
-   * first: every message that may reach the bus is in kv before (send-dedupe.ts).
+   * sequence (covered by the durable mark, or counted again after a repair of a counter kv lost)
+   * and publishes it. Every message that may reach the bus is in kv before (send-dedupe.ts).
    */
   async #accept(
     draft: Omit<ChatMessage, "messageSequence">,
@@ -218,7 +217,9 @@ export class SendPipeline {
     let message: ChatMessage;
     try {
       message = { ...draft, messageSequence: await sequences.counted(key, count) };
-      if (count <= KV_BASE) await dedupe.assign(message);
+      // Counted again (a repaired counter, or behind a send that was: sequence-allocator.ts): the
+      // claim holds no sequence or another one, so the message is recorded under it first.
+      if (message.messageSequence !== count - KV_BASE) await dedupe.assign(message);
     } catch (error) {
       // Nothing can have reached the bus: release the claim, the client's retry starts over.
       slot.cancel();

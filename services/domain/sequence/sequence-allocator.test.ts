@@ -154,4 +154,44 @@ describe("SequenceAllocator", () => {
     // 1 open of the new counter + one raise per 100 sequences after the first 100.
     expect(raises).toBeLessThanOrEqual(12);
   });
+
+  it("keeps the order of counts taken around a repair: a later count waits for the earlier ones' re-counts", async () => {
+    // Counts 1 and 2 of a new counter are taken; while the first repairs it, a third send counts
+    // right after the repair moved the counter (before the second counted again). Arrival order
+    // 1, 2, 3 must give increasing sequences although the third's own count is the lowest above
+    // the base.
+    const inner = new MemoryKvStore();
+    let afterRepair: (() => void) | undefined;
+    const kv = new Proxy(inner, {
+      get(target, prop, receiver) {
+        if (prop === "incrAbove") {
+          return async (k: string, floor: number, by?: number) => {
+            const value = await target.incrAbove(k, floor, by);
+            afterRepair?.();
+            return value;
+          };
+        }
+        const member = Reflect.get(target, prop, receiver);
+        return typeof member === "function" ? member.bind(target) : member;
+      },
+    });
+    const allocator = new SequenceAllocator({ kv, db, step: 10 });
+    const key = p2pSequenceKey(1, "order-a", "order-b");
+    const [c1, c2] = [await kv.incrBy(key.kvKey), await kv.incrBy(key.kvKey)];
+    let third: Promise<number> | undefined;
+    afterRepair = () => {
+      afterRepair = undefined;
+      third = kv.incrBy(key.kvKey).then((c3) => {
+        expect(c3).toBeGreaterThan(KV_BASE); // counted right after the repair, before the second's re-count
+        return allocator.counted(key, c3);
+      });
+    };
+    const first = allocator.counted(key, c1);
+    const second = allocator.counted(key, c2);
+    const got = [await first, await second];
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    got.push(await (third as Promise<number>));
+    expectStrictlyIncreasing(got);
+    expectDistinct(got);
+  });
 });

@@ -58,6 +58,8 @@ export class SequenceAllocator {
   readonly #raising = new Map<string, Promise<void>>();
   /** Counter id → the repair in flight, so concurrent callers of this process share one. */
   readonly #repairing = new Map<string, Promise<unknown>>();
+  /** Counter id → the last re-count in line (see {@link counted}): resolves once it is issued. */
+  readonly #recounting = new Map<string, Promise<void>>();
 
   constructor(opts: SequenceAllocatorOptions) {
     if (!Number.isInteger(opts.step) || opts.step < 1) throw new RangeError("sequence step must be >= 1");
@@ -72,34 +74,71 @@ export class SequenceAllocator {
 
   /**
    * The sequence of a kv count the caller already took from `key.kvKey` (one increment, as
-   * {@link next} makes; the send path takes it together with its claim: kv.claimAndCount): the
-   * count minus {@link KV_BASE}, covered by the durable mark, or — when the count is at or below
-   * the base (kv lost the counter, or never had it) — a fresh one after the repair.
+   * {@link next} makes; the send path takes it together with its claim: kv.claimAndCount), for
+   * counts taken in arrival order (the send path's turn): the count minus {@link KV_BASE},
+   * covered by the durable mark.
+   *
+   * A count at or below the base (kv lost the counter, or never had it) cannot be used: the
+   * counter is repaired and the caller counts again. So must every later count of the same
+   * counter in this process until those re-counts are issued, even one above the base: a send
+   * that arrived later but counted after the repair would otherwise get a lower sequence than an
+   * earlier send still waiting to count again (seen under load on a conversation's first
+   * messages). The re-counts are issued one after another in the order the counts were taken,
+   * so they keep the arrival order; the numbers given up are gaps.
    */
   async counted(key: SequenceKey, count: number): Promise<number> {
+    const counter = id(key);
+    const before = this.#recounting.get(counter);
+    let value = count;
+    if (before !== undefined || count <= KV_BASE) {
+      let issued!: () => void;
+      const link = new Promise<void>((resolve) => {
+        issued = resolve;
+      });
+      this.#recounting.set(counter, link);
+      try {
+        if (before === undefined) {
+          value = await this.#reopen(key); // the first count below the base seen here: repair
+        } else {
+          await before; // the earlier re-counts (or the repair) have been issued
+          const next = this.#opts.kv.incrBy(key.kvKey);
+          issued();
+          value = await next;
+        }
+      } finally {
+        issued();
+        if (this.#recounting.get(counter) === link) this.#recounting.delete(counter);
+      }
+      if (value <= KV_BASE) value = await this.#reopen(key); // kv lost the counter again meanwhile
+    }
+    const sequence = value - KV_BASE;
+    await this.#cover(key, sequence);
+    return sequence;
+  }
+
+  /**
+   * A count above the base after kv lost `key`'s counter: one repair per process at a time
+   * (callers that find one in flight wait for it and count again), instead of each reopening it
+   * `step` higher (gaps of 2·step per caller) one after another on the row lock.
+   */
+  async #reopen(key: SequenceKey, count = 0): Promise<number> {
     let value = count;
     while (value <= KV_BASE) {
-      // A burst on a new or lost counter finds it below the base in every caller. One repair per
-      // process reopens it; the others wait for that one and count on from there, instead of each
-      // reopening it `step` higher (gaps of 2·step per caller) one after another on the row lock.
       const counter = id(key);
       const inFlight = this.#repairing.get(counter);
       if (inFlight === undefined) {
         const repair = this.#repair(key);
         this.#repairing.set(counter, repair);
         try {
-          value = await repair;
+          return await repair;
         } finally {
           this.#repairing.delete(counter);
         }
-        break;
       }
       await inFlight.catch(() => undefined); // its caller reports a failure; here we just retry
       value = await this.#opts.kv.incrBy(key.kvKey);
     }
-    const sequence = value - KV_BASE;
-    await this.#cover(key, sequence);
-    return sequence;
+    return value;
   }
 
   /**
