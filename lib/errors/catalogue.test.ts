@@ -48,6 +48,8 @@ const SPEC_10_1: ReadonlyArray<readonly [number, string]> = [
   [40016, "PUBLIC_GROUP_MUST_HAVE_OWNER"],
   [40017, "GROUP_MEMBER_IS_SPEAK"],
   [40018, "GROUP_IS_DESTROY"],
+  [40019, "GROUP_FORBID_APPLY"], // WhaleShark's own: joining groups
+  [40020, "JOIN_REQUEST_IS_NOT_EXIST"], // WhaleShark's own: joining groups
   [50000, "CONVERSATION_UPDATE_PARAM_ERROR"],
   [50001, "CONVERSATION_CREATE_FAIL"],
   [50002, "FROMER_IS_MUTE"],

@@ -108,6 +108,9 @@ export const ErrorCatalogue = {
   },
   GROUP_MEMBER_IS_SPEAK: { code: 40017, grpc: GrpcStatus.FAILED_PRECONDITION, message: "群成员被禁言" },
   GROUP_IS_DESTROY: { code: 40018, grpc: GrpcStatus.FAILED_PRECONDITION, message: "群组已解散" },
+  // WhaleShark's (issue 16: joining groups; the original had no join requests).
+  GROUP_FORBID_APPLY: { code: 40019, grpc: GrpcStatus.PERMISSION_DENIED, message: "该群不允许申请加入" },
+  JOIN_REQUEST_IS_NOT_EXIST: { code: 40020, grpc: GrpcStatus.NOT_FOUND, message: "入群申请不存在" },
   // 50000-50001 conversations (ConversationErrorCode); 50002-52001 messages (MessageErrorCode).
   // The original gave MESSAGEBODY_IS_NOT_EXIST the same 50003 as FROMER_IS_FORBIBBEN and never used it;
   // it moves to 50006 so every code is unique, and 50003 keeps its used meaning (sender disabled).
@@ -141,7 +144,9 @@ export const ErrorCatalogue = {
     message: "用户签名与操作人不匹配",
   },
   // WhaleShark's own (the original had no rate limit): a send over the gateway's per-connection or
-  // per-user rate (gateway.sendRate*, gateway/commands/send-rate.ts); the ACK carries retryAfterMs.
+  // per-user rate (gateway.sendRate*, gateway/commands/send-rate.ts), or shed because the gateway's
+  // sends wait too long for the domain (gateway.shedSends*, send-load.ts, text "… (server busy)");
+  // the ACK carries retryAfterMs. Retryable: nothing was stored.
   SEND_RATE_EXCEEDED: {
     code: 60006,
     grpc: GrpcStatus.RESOURCE_EXHAUSTED,

@@ -80,6 +80,8 @@ const RENUMBERED: ReadonlyArray<readonly [name: string, originalCode: number, co
 /** Codes WhaleShark added, at numbers the original never used, for what the original lacked. */
 const ADDED: ReadonlyArray<readonly [name: string, code: number]> = [
   ["SEND_RATE_EXCEEDED", 60006], // the gateway's send rate limit (gateway/commands/send-rate.ts)
+  ["GROUP_FORBID_APPLY", 40019], // joining groups: nobody may apply (group-member/join-requests.ts)
+  ["JOIN_REQUEST_IS_NOT_EXIST", 40020], // joining groups: no pending request to decide
 ];
 
 /** Values every proto3 enum has (UNSPECIFIED) or ts-proto adds (UNRECOGNIZED). */

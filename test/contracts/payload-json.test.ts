@@ -194,10 +194,13 @@ const CASES: readonly PayloadCase[] = [
     securityKey: "k",
   }),
   // group_pack.proto
-  payload("JoinGroupPack", group.JoinGroupPack, { groupId: "g1", memberId: "10003" }, [
-    "groupId",
-    "memberId",
-  ]),
+  // The original defined the command only; remark and status are WhaleShark's (issue 16).
+  payload(
+    "JoinGroupPack",
+    group.JoinGroupPack,
+    { groupId: "g1", memberId: "10003", remark: "hi", status: 2 },
+    ["groupId", "memberId", "remark", "status"],
+  ),
   payload("AddGroupMemberPack", group.AddGroupMemberPack, { groupId: "g1", members: ["10003", "10004"] }),
   payload("CreateGroupPack", group.CreateGroupPack, {
     appId: 10001,

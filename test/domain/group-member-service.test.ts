@@ -140,7 +140,7 @@ describe("GroupMemberService.AddGroupMembers", () => {
     await h.pushes();
   });
 
-  it("refuses outsiders of private groups (40006) and non-admins of public groups (40008, D4)", async () => {
+  it("refuses outsiders of private groups (40006) and of public groups, and a public group's ordinary members (40007)", async () => {
     const priv = await group("addp");
     await expectCode(
       priv.as(priv.out).addGroupMembers({ groupId: priv.groupId, members: [item(priv.out)] }),
@@ -148,8 +148,12 @@ describe("GroupMemberService.AddGroupMembers", () => {
     );
     const pub = await group("addq", GroupType.GROUP_TYPE_PUBLIC);
     await expectCode(
-      pub.as(pub.owner).addGroupMembers({ groupId: pub.groupId, members: [item(pub.out)] }),
-      40008,
+      pub.as(pub.out).addGroupMembers({ groupId: pub.groupId, members: [item(pub.out)] }),
+      40006,
+    );
+    await expectCode(
+      pub.as(pub.mem).addGroupMembers({ groupId: pub.groupId, members: [item(pub.out)] }),
+      40007,
     );
     const admin = h.id("addq-admin");
     await h.users([admin], { admins: [admin] });

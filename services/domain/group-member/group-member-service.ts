@@ -32,6 +32,7 @@ import {
 } from "../group/groups.js";
 import { requireUser } from "../users/users.js";
 import { addInChunks, notifyInChunks } from "./chunks.js";
+import { joinRequestHandlers } from "./join-requests.js";
 import { memberUpdateHandlers } from "./member-update.js";
 
 /** The owner and managers among `members` (recipients of 2001 / 2005, spec §5.6). */
@@ -57,6 +58,8 @@ export function groupMemberHandlers(env: DomainEnv): AppHandlers<typeof GroupMem
     "leaveGroup",
     "updateGroupMember",
     "muteGroupMember",
+    "applyJoinGroup",
+    "decideJoinRequest",
   ]);
 }
 
@@ -89,6 +92,7 @@ async function addAsOperator(
 function groupMemberHandlersUncached(env: DomainEnv): AppHandlers<typeof GroupMemberServiceService> {
   return {
     ...memberUpdateHandlers(env),
+    ...joinRequestHandlers(env),
 
     async importGroupMembers(req, ctx) {
       await requireAdmin(ctx);
@@ -109,9 +113,12 @@ function groupMemberHandlersUncached(env: DomainEnv): AppHandlers<typeof GroupMe
       const group = await requireLiveGroup(db, ctx.appId, groupId);
       let operatorRole: number = ROLE.OWNER;
       if (!admin) {
-        // D4/D13: public groups take members from app admins only; private groups from members only.
-        if (group.groupType === GROUP_TYPE.PUBLIC) throw ImError.of("THIS_OPERATE_NEED_APPMANAGER_ROLE");
+        // D13: private groups take members from their members; public groups (D4: not from anyone)
+        // from their owner and managers (issue 16), whom addAsOperator holds to their role.
         operatorRole = (await requireMember(db, ctx.appId, groupId, ctx.operator)).role;
+        if (group.groupType === GROUP_TYPE.PUBLIC && operatorRole === ROLE.ORDINARY) {
+          throw ImError.of("THIS_OPERATE_NEED_MANAGER_ROLE");
+        }
       }
       let items = req.members;
       const replacement = await env.callbacks.before(
