@@ -7,7 +7,8 @@ export const ClientErrorReasons = {
   "login-refused": "the gateway refused LOGIN with an error frame (9006)",
   kicked: "the device was logged out by a login elsewhere (MUTALOGIN 9002)",
   refused: "the server refused the message (ACK with ok:false, or an error frame)",
-  "ack-timeout": "no ACK after the last resend",
+  unknown:
+    "no answer within resend.maxPendingMs (or maxAttempts writes): the message may have been stored; it is settled by sync or by resending the same messageId",
   "sync-refused": "the gateway could not answer a catch-up request (error frame 9006, e.g. 71000)",
   "sync-timeout": "no answer to a catch-up request within sync.requestTimeoutMs",
 } as const;

@@ -192,22 +192,26 @@ describe("resend until ACK", () => {
     expect(c.pendingCount).toBe(0);
   });
 
-  it("keeps resending through a retryable refusal (domain down) and gives up after maxAttempts", async () => {
+  it("keeps resending through a retryable refusal (domain down); after maxAttempts the outcome is unknown", async () => {
     gateway.ackPolicy = () => ({ code: 90000, msg: "down" });
     const c = client();
     await c.connect();
     const error = await c.sendGroup({ groupId: "g1", messageBody: "x" }).catch((e: unknown) => e);
-    expect(error).toMatchObject({ reason: "ack-timeout" });
+    expect(error).toMatchObject({ reason: "unknown" });
     expect(gateway.framesOf(2104)).toHaveLength(4);
   });
 
-  it("stops at a final refusal and reports the server's code", async () => {
-    gateway.ackPolicy = () => ({ code: 50002, msg: "发送方被禁言" });
-    const c = client();
+  it("fails a send unanswered for resend.maxPendingMs as unknown, resending it until then", async () => {
+    gateway.ackPolicy = () => "drop";
+    const c = client({ resend: { initialMs: 40, maxMs: 80, jitter: 0, maxPendingMs: 400 } });
     await c.connect();
+    const started = Date.now();
     const error = await c.sendP2P({ toId: "bob", messageBody: "x" }).catch((e: unknown) => e);
-    expect(error).toMatchObject({ reason: "refused", code: 50002 });
-    expect(gateway.framesOf(1103)).toHaveLength(1);
+    expect(error).toMatchObject({ reason: "unknown" });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(390);
+    expect(gateway.framesOf(1103).length).toBeGreaterThanOrEqual(3); // 0, 40, 120, 200, 280, 360 ms
+    expect(new Set(gateway.framesOf(1103).map((s) => s.data.messageId)).size).toBe(1);
+    expect(c.pendingCount).toBe(0);
   });
 
   it("holds sends past maxInFlight in the client and writes them in call order as ACKs come", async () => {

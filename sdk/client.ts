@@ -165,7 +165,8 @@ export class WhaleSharkClient {
   /**
    * Sends a P2P message (1103) and resolves with its ACK 1046 once the server stored it. Resent
    * with the same messageId until the ACK comes (options.resend), also across reconnects.
-   * Rejects with ClientError `refused` (the ACK's code), `ack-timeout`, `closed` or `kicked`.
+   * Rejects with ClientError `refused` (the ACK's code: not stored), `unknown` (no answer within
+   * resend.maxPendingMs: maybe stored, see sdk/README.md), `closed` or `kicked`.
    */
   sendP2P(input: P2PMessageInput): Promise<MessageAck> {
     const { messageId, ...rest } = input;
@@ -445,7 +446,7 @@ export class WhaleSharkClient {
       // Acked again for a redelivery too: the first 1107 may be what got lost.
       this.sendReceiveAck(message);
     }
-    const origin = { fromSelf, synced: false, recalled: false };
+    const origin = { fromSelf, synced: false, recalled: false, late: false };
     if (command === Command.COMMAND_MSG_P2P) {
       this.#inbox.push({ kind: "p2p", command, message: message as MessageContent, ...origin });
     } else {

@@ -6,7 +6,11 @@ const item = (conversation: string, sequence: number): Item => ({ conversation, 
 
 function order(maxHeld?: number, start?: 0) {
   const out: string[] = [];
-  const o = new ConversationOrder<Item>((i) => out.push(`${i.conversation}#${i.sequence}`), maxHeld, start);
+  const o = new ConversationOrder<Item>(
+    (i, late) => out.push(`${i.conversation}#${i.sequence}${late ? " late" : ""}`),
+    maxHeld,
+    start,
+  );
   return { o, out };
 }
 
@@ -35,12 +39,41 @@ describe("ConversationOrder", () => {
     expect(o.last("a")).toBe(4);
   });
 
-  it("releases a late item of a passed sequence without moving the position back", () => {
+  it("releases an item of a passed sequence flagged late, without moving the position back", () => {
     const { o, out } = order();
     o.offer(item("a", 5));
-    expect(o.offer(item("a", 3))).toBe("released");
+    expect(o.offer(item("a", 3))).toBe("late");
     expect(o.last("a")).toBe(5);
-    expect(out).toEqual(["a#5", "a#3"]);
+    expect(o.offer(item("a", 6))).toBe("released");
+    expect(out).toEqual(["a#5", "a#3 late", "a#6"]);
+  });
+
+  it("never releases an item unflagged below a sequence it released: a gap given up on, then filled late", () => {
+    const { o, out } = order(undefined, 0);
+    o.offer(item("a", 1));
+    o.offer(item("a", 3)); // 2 is missing: its domain died between sequencing and publishing
+    o.offer(item("a", 4));
+    o.skip("a"); // the client stopped waiting for 2
+    o.offer(item("a", 5));
+    expect(o.offer(item("a", 2))).toBe("late"); // published by a retry after the claim expired
+    o.offer(item("a", 6));
+    expect(out).toEqual(["a#1", "a#3", "a#4", "a#5", "a#2 late", "a#6"]);
+    // What the application shows when it puts late ones in their place: the sequence order.
+    const shown = out.map((e) => Number(e.split("#")[1]?.split(" ")[0])).sort((x, y) => x - y);
+    expect(shown).toEqual([1, 2, 3, 4, 5, 6]);
+    // Whatever came unflagged is strictly increasing.
+    const inOrder = out.filter((e) => !e.endsWith("late")).map((e) => Number(e.split("#")[1]));
+    expect(inOrder).toEqual([...inOrder].sort((x, y) => x - y));
+  });
+
+  it("releases held items the position was advanced past as late, in their order", () => {
+    const { o, out } = order(undefined, 0);
+    o.offer(item("g", 1));
+    o.offer(item("g", 5));
+    o.offer(item("g", 3));
+    o.advance("g", 4);
+    expect(out).toEqual(["g#1", "g#3 late", "g#5"]);
+    expect(o.gaps()).toEqual([]);
   });
 
   it("skips a gap that cannot be filled, releasing what it holds in order", () => {

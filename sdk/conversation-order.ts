@@ -16,9 +16,13 @@ export interface Sequenced {
  *   gap like any other; undefined when the device cannot know what came before (it resumed from a
  *   saved cursor and remembers no positions), and then the first item ever offered is released at
  *   once and sets the position;
- * - an item at the next sequence, or at one already passed (a late copy that the caller
- *   de-duplicated by messageKey already), is released at once, followed by every held item that
- *   has become next;
+ * - an item at the next sequence is released at once, followed by every held item that has
+ *   become next;
+ * - an item at a sequence already passed (one whose gap was given up on or advanced past: e.g. a
+ *   message its domain published only after its holder died, DESIGN §4; the caller de-duplicated
+ *   copies by messageKey already) is released at once flagged `late`: it can no longer come in
+ *   order, so the application is told to put it in its place instead of below the newer ones.
+ *   Nothing is ever released unflagged below a sequence already released;
  * - an item further ahead is held: the caller is told the conversation has a gap, fetches the
  *   missing messages (offering them here) and, when they cannot be found (a sequence the server
  *   never used, e.g. after a sequence store restart), calls {@link skip}.
@@ -32,17 +36,27 @@ export class ConversationOrder<T extends Sequenced> {
   readonly #held = new Map<string, Map<number, T>>();
 
   constructor(
-    /** Receives each item once, in order per conversation. */
-    private readonly release: (item: T) => void,
+    /**
+     * Receives each item once, in order per conversation; `late` for an item below the position
+     * (see the class).
+     */
+    private readonly release: (item: T, late: boolean) => void,
     private readonly maxHeld = 1_000,
     /** The position of a conversation before its first item: 0, or undefined when unknown. */
     private readonly start: 0 | undefined = undefined,
   ) {}
 
-  /** Offers one item; `held` when it waits behind a gap of its conversation. */
-  offer(item: T): "released" | "held" {
+  /**
+   * Offers one item; `held` when it waits behind a gap of its conversation, `late` when it was
+   * released flagged late (its sequence was passed already).
+   */
+  offer(item: T): "released" | "held" | "late" {
     const last = this.last(item.conversation);
-    if (last === undefined || item.sequence <= last + 1) {
+    if (last !== undefined && item.sequence <= last) {
+      this.release(item, true);
+      return "late";
+    }
+    if (last === undefined || item.sequence === last + 1) {
       this.#release(item);
       this.#drain(item.conversation);
       return "released";
@@ -73,6 +87,16 @@ export class ConversationOrder<T extends Sequenced> {
   advance(conversation: string, sequence: number): void {
     const last = this.last(conversation);
     if (last === undefined || sequence > last) this.#last.set(conversation, sequence);
+    // Held items the position moved past can no longer come in order: late, in their order.
+    const held = this.#held.get(conversation);
+    if (held !== undefined) {
+      const passed = [...held.values()].filter((i) => i.sequence <= sequence);
+      for (const item of passed.sort((a, b) => a.sequence - b.sequence)) {
+        held.delete(item.sequence);
+        this.release(item, true);
+      }
+      if (held.size === 0) this.#held.delete(conversation);
+    }
     this.#drain(conversation);
   }
 
@@ -102,7 +126,7 @@ export class ConversationOrder<T extends Sequenced> {
   #release(item: T): void {
     const last = this.#last.get(item.conversation);
     if (last === undefined || item.sequence > last) this.#last.set(item.conversation, item.sequence);
-    this.release(item);
+    this.release(item, false);
   }
 
   #drain(conversation: string): void {

@@ -21,11 +21,19 @@ export interface MessageOrigin {
   synced: boolean;
   /** Recalled before this device got it: the body is empty (only synced messages can say so). */
   recalled: boolean;
+  /**
+   * Its conversation was already delivered past its messageSequence: the client stopped waiting
+   * for it (a gap it could not fill in time, e.g. a message whose sending domain died between
+   * sequencing and publishing and that a retry published seconds later). Show it in its place by
+   * messageSequence, not as the newest message. Never true for a message that came in order.
+   */
+  late: boolean;
 }
 
 /**
  * A chat message received, once (redeliveries with a known messageKey are dropped) and in
- * messageSequence order within its conversation. Synced messages carry what was stored: the
+ * messageSequence order within its conversation (one that can no longer come in order is flagged
+ * `late`). Synced messages carry what was stored: the
  * sending device's clientType and imei are not kept (0 and "").
  */
 export type ChatMessage =

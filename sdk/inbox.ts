@@ -56,7 +56,7 @@ export function syncedEvent(userId: string, m: SyncedMessage): ChatMessage {
     messageSequence: m.messageSequence,
     messageTime: m.messageTime,
   };
-  const origin = { fromSelf: m.fromId === userId, synced: true, recalled: m.recalled };
+  const origin = { fromSelf: m.fromId === userId, synced: true, recalled: m.recalled, late: false };
   if (m.conversationType === 1) {
     const message: GroupChatMessageContent = { ...common, groupId: m.groupId, memberIds: [], toId: "" };
     return { kind: "group", command: 2104, message, ...origin };
@@ -96,9 +96,9 @@ export class Inbox {
     this.#seen = new LruSet(options.dedupeCapacity);
     this.#cursor = options.initialCursor;
     this.#order = new ConversationOrder(
-      (item) => {
+      (item, late) => {
         if (item.key > this.#cursor) this.#cursor = item.key;
-        if (item.event !== undefined) this.#o.emit(item.event);
+        if (item.event !== undefined) this.#o.emit(late ? { ...item.event, late: true } : item.event);
       },
       undefined,
       options.fromStart ? 0 : undefined,

@@ -164,6 +164,28 @@ describe("catching up after login", () => {
     expect(c.syncCursor).toBe(key(209, 0));
   });
 
+  it("settles a send that failed as unknown: stored after all, the catch-up delivers it as this user's", async () => {
+    gateway.ackPolicy = () => "drop"; // the ACKs are lost (e.g. an overloaded gateway answering too late)
+    const { c, messages, synced } = client({
+      resend: { initialMs: 40, maxMs: 80, jitter: 0, maxPendingMs: 200 },
+    });
+    await c.connect();
+    await until(() => synced.length === 1);
+    const error = await c
+      .sendP2P({ toId: "bob", messageBody: "maybe", messageId: "m-lost-ack" })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ reason: "unknown" });
+    store.push({ ...stored(key(400, 0), "alice", "bob", 1), messageId: "m-lost-ack" });
+    gateway.killAll(); // the next catch-up (after the reconnect) finds it
+    await until(() => messages.length === 1);
+    expect(messages[0]).toMatchObject({
+      kind: "p2p",
+      fromSelf: true,
+      synced: true,
+      message: { messageId: "m-lost-ack", messageKey: key(400, 0) },
+    });
+  });
+
   it("shows recalled messages as recalled with an empty body", async () => {
     store = [{ ...stored(key(300, 0), "bob", "alice", 1), recalled: true, messageBody: "" }];
     const { c, messages, synced } = client();
@@ -316,6 +338,36 @@ describe("gaps in a conversation", () => {
       toId: "g1",
       lastSequence: 1,
     });
+  });
+
+  it("flags a message that arrives after its gap was given up on as late, never delivering it out of order unflagged", async () => {
+    // A domain died between assigning sequence 2 and publishing it: the store holds 1 and 3, the
+    // device gets 3 after skipping 2, and a retry publishes 2 only after the claim expired.
+    const { c, messages, synced } = client();
+    await c.connect();
+    await until(() => synced.length === 1);
+    const conn = gateway.connections[0];
+    store = [stored(key(720, 0), "bob", "alice", 1), stored(key(720, 2), "bob", "alice", 3)];
+    conn?.push(1103, pushed(stored(key(720, 0), "bob", "alice", 1)));
+    conn?.push(1103, pushed(stored(key(720, 2), "bob", "alice", 3)));
+    await until(() => messages.length === 2);
+    const late = stored(key(730, 0), "bob", "alice", 2); // published 10 s later, by the retry
+    store.push(late);
+    conn?.push(1103, pushed(late));
+    conn?.push(1103, pushed(stored(key(730, 1), "bob", "alice", 4)));
+    // a redelivery of the late one (the sender's resend) is dropped by messageKey
+    conn?.push(1103, pushed(late));
+    await until(() => messages.length === 4);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(messages.map((m) => [m.message.messageSequence, m.late])).toEqual([
+      [1, false],
+      [3, false],
+      [2, true],
+      [4, false],
+    ]);
+    // What the app releases unflagged is strictly increasing; with the late one in its place, all of it.
+    const inOrder = messages.filter((m) => !m.late).map((m) => m.message.messageSequence);
+    expect(inOrder).toEqual([1, 3, 4]);
   });
 
   it("skips a sequence jump at once when the store's answer starts beyond the gap", async () => {

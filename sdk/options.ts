@@ -2,7 +2,7 @@ import type { LoginAckPack } from "../gen/ts/whaleshark/v1/envelope.js";
 import { MessageEncoding } from "../lib/wire/index.js";
 import type { BackoffPolicy } from "./backoff.js";
 import { SYNC_DEFAULTS, type SyncPolicy } from "./message-sync.js";
-import { RATE_LIMITED_MAX_MS, type ResendPolicy } from "./outbox.js";
+import { MAX_PENDING_MS_DEFAULT, RATE_LIMITED_MAX_MS, type ResendPolicy } from "./outbox.js";
 import type { TransportFactory } from "./transport/transport.js";
 
 /** How the client reconnects after losing its connection. */
@@ -74,13 +74,18 @@ export interface ClientOptions {
   random?: () => number;
 }
 
-/** Default resend policy: 5 sends, 2 s apart and doubling, up to 16 s. */
+/**
+ * Default resend policy: the first resend after the timeout learnt from the ACK latency (at least
+ * 2 s), each further one twice as late, up to 16 s, ±10 %; a send unanswered 60 s after its first
+ * write fails with `unknown`.
+ */
 export const RESEND_DEFAULTS: ResendPolicy = {
   initialMs: 2_000,
   maxMs: 16_000,
   factor: 2,
   jitter: 0.1,
-  maxAttempts: 5,
+  maxAttempts: Number.POSITIVE_INFINITY,
+  maxPendingMs: MAX_PENDING_MS_DEFAULT,
   // 500 / 90000: internal failure; 51001 / 51002: persistence failed; 71000: no service available.
   retryableCodes: [500, 51_001, 51_002, 71_000, 90_000],
   // 60006 (sent too fast) is never final before this: the send waits the ACK's retryAfterMs, then goes again.

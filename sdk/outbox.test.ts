@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { MessageAck } from "../gen/ts/whaleshark/v1/message.js";
 import { ClientError } from "./client-error.js";
-import { Outbox, type ResendPolicy, SEND_RATE_EXCEEDED } from "./outbox.js";
+import { Outbox, type ResendPolicy, RttEstimator, SEND_RATE_EXCEEDED } from "./outbox.js";
 
 const POLICY: ResendPolicy = {
   initialMs: 100,
@@ -105,7 +105,7 @@ describe("Outbox send window", () => {
     const box = outbox(1);
     addAll(box, ["a", "b"]);
     vi.advanceTimersByTime(90);
-    box.ack(P2P_ACK, ackOf("a")); // b is written now, at 90 ms
+    box.ack(P2P_ACK, ackOf("a", 50_002)); // a final refusal (no round-trip sample): b is written now, at 90 ms
     expect(wire.writes).toEqual(["a", "b"]);
     vi.advanceTimersByTime(99);
     expect(wire.writes).toEqual(["a", "b"]); // its first resend is due 100 ms after its write
@@ -128,11 +128,11 @@ describe("Outbox send window", () => {
     expect(outcome.get("b")).toBe("refused");
   });
 
-  it("frees the slot of a send that ran out of attempts", async () => {
+  it("frees the slot of a send that ran out of attempts, failing it as unknown (it may be stored)", async () => {
     const box = outbox(1, { maxAttempts: 2 });
     const outcome = addAll(box, ["a", "b"]);
     await vi.advanceTimersByTimeAsync(100 + 200);
-    expect(outcome.get("a")).toBe("ack-timeout");
+    expect(outcome.get("a")).toBe("unknown");
     expect(wire.writes).toEqual(["a", "a", "b"]);
   });
 
@@ -268,5 +268,134 @@ describe("Outbox after a rate refusal (60006)", () => {
     box.flush();
     expect(box.holding).toBe(false);
     expect(wire.writes).toEqual(["a", "b"]);
+  });
+});
+
+describe("RttEstimator", () => {
+  it("starts at the floor, then follows SRTT + 4·RTTVAR within the floor and the cap", () => {
+    const rtt = new RttEstimator();
+    expect(rtt.rto(2_000, 16_000)).toBe(2_000); // no sample yet
+    rtt.sample(100); // srtt 100, rttvar 50 → 300: below the floor
+    expect(rtt.srtt).toBe(100);
+    expect(rtt.rto(2_000, 16_000)).toBe(2_000);
+    expect(rtt.rto(10, 16_000)).toBe(300);
+    rtt.sample(4_100); // rttvar 0.75·50 + 0.25·4000 = 1037.5; srtt 0.875·100 + 0.125·4100 = 600
+    expect(rtt.srtt).toBe(600);
+    expect(rtt.rto(2_000, 16_000)).toBe(600 + 4 * 1_037.5);
+    for (let i = 0; i < 20; i++) rtt.sample(20_000);
+    expect(rtt.rto(2_000, 16_000)).toBe(16_000); // capped
+  });
+});
+
+describe("Outbox resend timing and final outcomes", () => {
+  const slow: Partial<ResendPolicy> = {
+    initialMs: 100,
+    maxMs: 60_000,
+    maxAttempts: Number.POSITIVE_INFINITY,
+  };
+
+  it("learns the ACK latency from ACKs: the next send's first resend waits the learnt timeout", () => {
+    const box = outbox(10, slow);
+    for (const id of ["s0", "s1", "s2"]) {
+      addAll(box, [id]);
+      vi.advanceTimersByTime(90); // answered within the 100 ms floor: written once, a sample
+      box.ack(P2P_ACK, ackOf(id));
+    }
+    const expected = new RttEstimator();
+    for (let i = 0; i < 3; i++) expected.sample(90);
+    expect(box.rtt.srtt).toBe(90);
+    const rto = box.rto();
+    expect(rto).toBe(expected.rto(100, 60_000));
+    expect(rto).toBeGreaterThan(100);
+    addAll(box, ["a"]);
+    wire.writes.length = 0;
+    vi.advanceTimersByTime(rto - 1);
+    expect(wire.writes).toEqual([]); // the floor (100 ms) has passed, the learnt timeout not
+    vi.advanceTimersByTime(1);
+    expect(wire.writes).toEqual(["a"]);
+  });
+
+  it("waits longer before resending once ACKs are slow, doubling per resend", async () => {
+    const box = outbox(10, { ...slow, maxMs: 60_000 });
+    const rtt = box.rtt; // ACKs of sends written once, 1 s after their write
+
+    rtt.sample(1_000);
+    rtt.sample(1_000);
+    rtt.sample(1_000); // srtt 1000, rttvar 0.75·(0.75·500)=281.25 → rto 2125
+    const rto = box.rto();
+    expect(rto).toBe(1_000 + 4 * 281.25);
+    addAll(box, ["a"]);
+    vi.advanceTimersByTime(rto - 1);
+    expect(wire.writes).toEqual(["a"]);
+    vi.advanceTimersByTime(1);
+    expect(wire.writes).toEqual(["a", "a"]);
+    vi.advanceTimersByTime(2 * rto - 1);
+    expect(wire.writes).toEqual(["a", "a"]);
+    vi.advanceTimersByTime(1);
+    expect(wire.writes).toEqual(["a", "a", "a"]);
+  });
+
+  it("takes an ACK of a send written once as a round trip, not one of a resent send (Karn)", () => {
+    const box = outbox(10, { ...slow, maxMs: 60_000 });
+    addAll(box, ["a"]);
+    vi.advanceTimersByTime(50);
+    box.ack(P2P_ACK, ackOf("a"));
+    expect(box.rtt.srtt).toBe(50);
+    addAll(box, ["b"]);
+    vi.advanceTimersByTime(5_000); // resent several times
+    box.ack(P2P_ACK, ackOf("b"));
+    expect(box.rtt.srtt).toBe(50); // no sample: the ACK may answer any write
+  });
+
+  it("keeps resending one send until maxPendingMs after its first write, then fails it as unknown", async () => {
+    const box = outbox(2, { ...slow, maxMs: 800, maxPendingMs: 5_000 });
+    const outcome = addAll(box, ["a", "b"]);
+    box.ack(P2P_ACK, ackOf("b"));
+    await vi.advanceTimersByTimeAsync(4_999);
+    expect(outcome.get("a")).toBeUndefined();
+    // 100, 200, 400, 800, 800, … ms apart: 0, 100, 300, 700, 1500, 2300, 3100, 3900, 4700.
+    expect(wire.writes.filter((w) => w === "a")).toHaveLength(9);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(outcome.get("a")).toBe("unknown");
+    expect(box.size).toBe(0);
+    expect(wire.writes.filter((w) => w === "a")).toHaveLength(9); // nothing written at the deadline
+  });
+
+  it("fails a written send as unknown at its deadline also while offline, keeping unwritten ones queued", async () => {
+    const box = outbox(1, { ...slow, maxPendingMs: 1_000 });
+    const outcome = addAll(box, ["a", "b"]);
+    wire.online = false;
+    box.pause();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(outcome.get("a")).toBe("unknown");
+    expect(outcome.get("b")).toBeUndefined(); // never written: not stored, waits for the connection
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(outcome.get("b")).toBeUndefined();
+    wire.online = true;
+    box.flush();
+    expect(wire.writes).toEqual(["a", "b"]);
+  });
+
+  it("fails a refused-for-rate send as refused only if no write of it can have been stored", async () => {
+    const box = outbox(2, { ...slow, maxRateLimitedMs: 500 });
+    const timedOut = box.add("b", P2P_ACK, frame("b")).catch((e: ClientError) => e);
+    await vi.advanceTimersByTimeAsync(100); // b's first write went unanswered: b is resent
+    const clean = box.add("a", P2P_ACK, frame("a")).catch((e: ClientError) => e);
+    expect(wire.writes).toEqual(["b", "b", "a"]);
+    for (let t = 0; t <= 600; t += 300) {
+      box.ack(P2P_ACK, rateRefusal("a", 300));
+      box.ack(P2P_ACK, rateRefusal("b", 300));
+      await vi.advanceTimersByTimeAsync(300);
+    }
+    expect(await clean).toMatchObject({ reason: "refused", code: SEND_RATE_EXCEEDED });
+    expect(await timedOut).toMatchObject({ reason: "unknown" });
+  });
+
+  it("keeps a send answered with a retryable code pending, and its final failure is unknown", async () => {
+    const box = outbox(1, { ...slow, maxPendingMs: 1_000 });
+    const outcome = addAll(box, ["a"]);
+    box.ack(P2P_ACK, ackOf("a", 90_000)); // e.g. past the gateway's deadline: the domain may have run it
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(outcome.get("a")).toBe("unknown");
   });
 });

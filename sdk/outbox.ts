@@ -3,10 +3,24 @@ import { ErrorCatalogue } from "../lib/errors/catalogue.js";
 import { type BackoffPolicy, backoffDelay } from "./backoff.js";
 import { ClientError } from "./client-error.js";
 
-/** How sends are retried until their ACK arrives (spec §5.5 client retry model). */
+/**
+ * How sends are retried until their ACK arrives (spec §5.5 client retry model). The wait before
+ * resend number k (0 for the first) is `min(maxMs, rto · factor^k)` spread by `jitter`, where
+ * `rto` is the retransmission timeout learnt from the ACK latency ({@link RttEstimator}), never
+ * below `initialMs`.
+ */
 export interface ResendPolicy extends BackoffPolicy {
-  /** Sends per message, the first included; after the last one's wait the send fails. */
+  /**
+   * Writes per message, the first included (default Infinity); after the last one's wait the
+   * send fails with `unknown`.
+   */
   maxAttempts: number;
+  /**
+   * How long a send may stay unanswered, ms from its first write (default
+   * {@link MAX_PENDING_MS_DEFAULT}); then it fails with `unknown`: it may have been stored.
+   * Sends refused for rate or load (60006) are bounded by `maxRateLimitedMs` instead.
+   */
+  maxPendingMs?: number;
   /**
    * ACK codes that mean "try again later" rather than "no": the message stays pending and is
    * resent with the same messageId (e.g. 500/90000 when the domain was down, D22).
@@ -23,6 +37,8 @@ export interface ResendPolicy extends BackoffPolicy {
 export const SEND_RATE_EXCEEDED = ErrorCatalogue.SEND_RATE_EXCEEDED.code;
 /** Default of {@link ResendPolicy.maxRateLimitedMs}. */
 export const RATE_LIMITED_MAX_MS = 30_000;
+/** Default of {@link ResendPolicy.maxPendingMs}. */
+export const MAX_PENDING_MS_DEFAULT = 60_000;
 /** The wait after a rate refusal without a hint, and the longest hint obeyed, ms. */
 const RATE_WAIT_DEFAULT_MS = 1_000;
 const RATE_WAIT_MAX_MS = 60_000;
@@ -36,6 +52,21 @@ interface Pending {
   state: "queued" | "flying" | "done";
   attempts: number;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** When it was first written (performance-style ms of the outbox clock); undefined before. */
+  firstWriteAt: number | undefined;
+  /** When it was last written. */
+  lastWriteAt: number;
+  /**
+   * Written exactly once and answered by nothing yet: its ACK measures the round trip (Karn's
+   * rule: an ACK of a rewritten send may answer any of its writes, so it is not a sample).
+   */
+  sample: boolean;
+  /**
+   * A write of it may have reached the domain: it went unanswered (a resend timer fired, the
+   * connection dropped) or was answered with a retryable failure. Such a send that fails ends
+   * `unknown`, never as if it had been refused.
+   */
+  maybeStored: boolean;
   /** Refused for rate (or due for a resend while the outbox held): written again when the hold ends. */
   deferred: boolean;
   /** When it was first refused for rate (epoch ms). */
@@ -50,6 +81,42 @@ export interface OutboxOptions {
   maxInFlight?: number;
   /** Randomness for backoff jitter (default Math.random). */
   random?: () => number;
+  /** The clock of round trips and deadlines, ms (default Date.now; tests with fake timers). */
+  now?: () => number;
+}
+
+/**
+ * The retransmission timeout of one connection's sends, learnt from the ACK latency like TCP's
+ * (RFC 6298): a smoothed round trip SRTT and its variation RTTVAR, RTO = SRTT + 4·RTTVAR. An
+ * overloaded server answers later, so the client waits longer before it resends, instead of
+ * adding a second copy of every send to the queue it is waiting in.
+ */
+export class RttEstimator {
+  #srtt: number | undefined;
+  #rttvar = 0;
+
+  /** Takes one round trip, ms (an ACK of a send written once). */
+  sample(ms: number): void {
+    const r = Math.max(0, ms);
+    if (this.#srtt === undefined) {
+      this.#srtt = r;
+      this.#rttvar = r / 2;
+      return;
+    }
+    this.#rttvar = 0.75 * this.#rttvar + 0.25 * Math.abs(this.#srtt - r);
+    this.#srtt = 0.875 * this.#srtt + 0.125 * r;
+  }
+
+  /** The smoothed round trip, ms; undefined before the first sample. */
+  get srtt(): number | undefined {
+    return this.#srtt;
+  }
+
+  /** SRTT + 4·RTTVAR, at least `floor` (the policy's initialMs) and at most `cap`. */
+  rto(floor: number, cap: number): number {
+    const rto = this.#srtt === undefined ? floor : this.#srtt + 4 * this.#rttvar;
+    return Math.min(cap, Math.max(floor, rto));
+  }
 }
 
 /**
@@ -59,12 +126,19 @@ export interface OutboxOptions {
  * at the next `flush`, and not yet settled); later ones wait in a FIFO queue, unwritten, and take
  * the slots in call order as ACKs, refusals and timeouts free them, so the writes keep the call
  * order (and with it each conversation's order). A message in the window is written, then
- * rewritten with the same bytes after a backoff delay until its ACK arrives or `maxAttempts`
- * writes went unanswered; a retryable refusal keeps its slot. Attempts are counted only for writes
+ * rewritten with the same bytes after a backoff delay until its ACK arrives; a retryable refusal
+ * keeps its slot. The delay adapts to the ACK latency ({@link RttEstimator}: the first resend waits
+ * the learnt timeout, at least `initialMs`; each further one `factor` times longer, up to `maxMs`),
+ * so a slow server is not sent a second copy of every send. Attempts are counted only for writes
  * that reached an open connection, and the first delay starts at the first real write; while
  * disconnected the timers stop (`pause`), the queue stays, and `flush` rewrites the window after a
  * reconnect, then goes on with the queue. The server dedupes by messageId (DESIGN §4), so a resend
  * never stores a message twice.
+ *
+ * Failures. A refusal with a final code means the message was not stored. A send that is still
+ * unanswered `maxPendingMs` after its first write (or after `maxAttempts` writes) fails with
+ * `unknown`: a write may have reached the server and been stored, so the client does not claim it
+ * failed (the application settles it by sync or by resending the same messageId, sdk/README.md).
  *
  * A send refused for rate (60006) keeps its slot, and the outbox holds: nothing is written until
  * the hinted `retryAfterMs` has passed (the longest hint of the refusals that came meanwhile);
@@ -88,6 +162,10 @@ export class Outbox {
   #holdUntil = 0;
   readonly #maxInFlight: number;
   readonly #random: () => number;
+  readonly #now: () => number;
+  readonly #maxPendingMs: number;
+  /** The ACK latency of this outbox's sends (one per client: its connections share a path). */
+  readonly rtt = new RttEstimator();
 
   constructor(
     private readonly policy: ResendPolicy,
@@ -101,6 +179,8 @@ export class Outbox {
     }
     this.#maxInFlight = max;
     this.#random = options.random ?? Math.random;
+    this.#now = options.now ?? Date.now;
+    this.#maxPendingMs = policy.maxPendingMs ?? MAX_PENDING_MS_DEFAULT;
   }
 
   /** Messages still waiting for their ACK, in flight or queued. */
@@ -125,7 +205,7 @@ export class Outbox {
 
   /**
    * Sends `frame` (at once when the window has room, else after the sends queued before it) and
-   * resolves with its ACK; rejects with a ClientError (refused, ack-timeout, …).
+   * resolves with its ACK; rejects with a ClientError (refused, unknown, …).
    */
   add(messageId: string, ackCommand: number, frame: Uint8Array): Promise<MessageAck> {
     if (this.#pending.has(messageId)) {
@@ -139,6 +219,10 @@ export class Outbox {
         state: "queued",
         attempts: 0,
         timer: undefined,
+        firstWriteAt: undefined,
+        lastWriteAt: 0,
+        sample: false,
+        maybeStored: false,
         deferred: false,
         limitedSince: undefined,
         resolve,
@@ -160,10 +244,16 @@ export class Outbox {
   ack(ackCommand: number, ack: MessageAck): boolean {
     const entry = this.#pending.get(ack.data?.messageId ?? "");
     if (entry === undefined || entry.ackCommand !== ackCommand) return false;
+    if (ack.ok && entry.sample && entry.state === "flying") this.rtt.sample(this.#now() - entry.lastWriteAt);
+    entry.sample = false;
     if (!ack.ok && ack.code === SEND_RATE_EXCEEDED && this.#defer(entry, ack.data?.retryAfterMs)) return true;
-    if (!ack.ok && this.policy.retryableCodes.includes(ack.code)) return true;
+    if (!ack.ok && this.policy.retryableCodes.includes(ack.code)) {
+      entry.maybeStored = true; // e.g. 71000 past the deadline: the domain may have run it
+      return true;
+    }
     this.#settle(entry);
     if (ack.ok) entry.resolve(ack);
+    else if (ack.code === SEND_RATE_EXCEEDED && entry.maybeStored) entry.reject(new ClientError("unknown"));
     else entry.reject(new ClientError("refused", { code: ack.code, msg: ack.msg }));
     this.#pump();
     return true;
@@ -184,11 +274,27 @@ export class Outbox {
     return this.#holdTimer !== undefined;
   }
 
-  /** Stops every resend timer (the connection is gone; attempts are not spent while offline). */
+  /**
+   * Stops every resend timer (the connection is gone; attempts are not spent while offline). A
+   * written send keeps its deadline: it fails with `unknown` at `maxPendingMs` after its first
+   * write even if no connection comes back by then.
+   */
   pause(): void {
     for (const entry of this.#flying) {
       clearTimeout(entry.timer);
       entry.timer = undefined;
+      entry.sample = false;
+      if (entry.firstWriteAt === undefined) continue;
+      entry.maybeStored = true; // its last write may have got through before the connection died
+      const left = entry.firstWriteAt + this.#maxPendingMs - this.#now();
+      entry.timer = setTimeout(
+        () => {
+          entry.timer = undefined;
+          this.#giveUp(entry);
+          this.#pump();
+        },
+        Math.max(0, left),
+      );
     }
   }
 
@@ -240,15 +346,33 @@ export class Outbox {
     }
   }
 
+  /** The send is past its bounds: it fails with `unknown` (it may have been stored). */
+  #giveUp(entry: Pending): void {
+    if (entry.state === "done") return;
+    this.#settle(entry);
+    entry.reject(new ClientError("unknown"));
+  }
+
   #transmit(entry: Pending): void {
+    clearTimeout(entry.timer);
     entry.timer = undefined;
-    if (entry.attempts >= this.policy.maxAttempts) {
-      this.#settle(entry);
-      entry.reject(new ClientError("ack-timeout"));
+    const now = this.#now();
+    const deadline = entry.firstWriteAt === undefined ? Infinity : entry.firstWriteAt + this.#maxPendingMs;
+    if (entry.attempts >= this.policy.maxAttempts || now >= deadline) {
+      this.#giveUp(entry);
       return;
     }
     if (!this.write(entry.frame)) return; // offline: flush() resumes it after the reconnect
-    const delay = backoffDelay(this.policy, entry.attempts, this.#random);
+    entry.firstWriteAt ??= now;
+    if (entry.attempts > 0) entry.maybeStored = true; // the earlier write went unanswered
+    entry.sample = entry.attempts === 0;
+    entry.lastWriteAt = now;
+    // The learnt timeout, grown per resend, never past maxMs nor past the deadline.
+    const policy = { ...this.policy, initialMs: this.rto() };
+    const delay = Math.min(
+      backoffDelay(policy, entry.attempts, this.#random),
+      Math.max(0, entry.firstWriteAt + this.#maxPendingMs - now),
+    );
     entry.attempts += 1;
     entry.timer = setTimeout(() => {
       if (this.#holdTimer !== undefined) {
@@ -269,13 +393,15 @@ export class Outbox {
    */
   #defer(entry: Pending, retryAfterMs: number | undefined): boolean {
     if (entry.state !== "flying") return true; // never written: a foreign ACK, nothing to do
-    const now = Date.now();
+    const now = this.#now();
     entry.limitedSince ??= now;
     if (now - entry.limitedSince > (this.policy.maxRateLimitedMs ?? RATE_LIMITED_MAX_MS)) return false;
     clearTimeout(entry.timer);
     entry.timer = undefined;
     entry.deferred = true;
     entry.attempts = 0; // the refusal answered the write: the resend waits for its ACK afresh
+    // Nor does its pending time run while it is refused: it starts again at the resend.
+    if (!entry.maybeStored) entry.firstWriteAt = undefined;
     const wait = Math.min(RATE_WAIT_MAX_MS, Math.max(0, retryAfterMs ?? RATE_WAIT_DEFAULT_MS));
     if (now + wait > this.#holdUntil) {
       this.#holdUntil = now + wait;
@@ -300,6 +426,11 @@ export class Outbox {
     clearTimeout(this.#holdTimer);
     this.#holdTimer = undefined;
     this.#holdUntil = 0;
+  }
+
+  /** The current retransmission timeout: learnt from the ACK latency, within [initialMs, maxMs]. */
+  rto(): number {
+    return this.rtt.rto(this.policy.initialMs, this.policy.maxMs);
   }
 
   #settle(entry: Pending): void {

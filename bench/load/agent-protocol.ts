@@ -103,6 +103,7 @@ export interface P2PResult {
   skipped: number;
   acked: number;
   refused: number;
+  /** Sends that failed with `unknown` (no answer within the SDK's resend.maxPendingMs: maybe stored). */
   ackTimeouts: number;
   otherFailures: number;
   /** Failure reasons and codes, e.g. `refused:30008` → count. */

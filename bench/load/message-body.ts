@@ -38,7 +38,7 @@ export function readBody(body: string): BodyFields | undefined {
   }
 }
 
-/** A failure as a short key for counting: `refused:<code>`, `ack-timeout`, `closed`, …. */
+/** A failure as a short key for counting: `refused:<code>`, `unknown`, `closed`, …. */
 export function failureKey(error: unknown): string {
   if (error instanceof ClientError)
     return error.code === undefined ? error.reason : `${error.reason}:${error.code}`;

@@ -18,6 +18,7 @@ import type { JsonObject } from "../../lib/wire/index.js";
 import type { Connection } from "../session/connection.js";
 import type { GatewayContext } from "./context.js";
 import { type ErrorInfo, errorInfo, errorInfoOfCall, errorInfoOfCode, sendError } from "./error-frame.js";
+import { sendLoadOf } from "./send-load.js";
 import { refusedForRate } from "./send-rate.js";
 
 /** C→S commands the gateway relays to the domain's ChatService (spec §3.7, chat_service.proto). */
@@ -65,8 +66,10 @@ function foreignFromId(body: JsonObject, userId: string): boolean {
  *   answer on success; a failure answers 9006 with the code.
  * Before calling, `fromId`, `appId`, `clientType` and `imei` are overwritten from the login; a
  * body `fromId` naming someone else is refused with 9006 / 60005 (fixes D26). A send over the
- * connection's or the user's rate is answered at once with 60006 and `data.retryAfterMs`
- * (send-rate.ts), before anything else is done with it. A domain that is
+ * connection's or the user's rate, or while the gateway sheds load (send-load.ts), is answered
+ * at once with 60006 and `data.retryAfterMs` (send-rate.ts), before anything else is done with
+ * it; a resend of a send in flight or accepted here already is answered with its first answer
+ * (send-batcher.ts `known`). A domain that is
  * down, slow (past `gateway.forwardTimeoutMs`) or failing yields the error ACK; the connection is
  * never closed for it (fixes D22).
  */
@@ -89,7 +92,12 @@ export async function handleForward(
     return;
   }
   const send = command === Command.COMMAND_MSG_P2P || command === Command.COMMAND_MSG_GROUP;
-  if (send && refusedForRate(ctx, conn, command, messageId)) return; // answered: 60006 + retryAfterMs
+  // A resend of a send this gateway works on or accepted already joins it or gets its answer: it
+  // takes no token, is never shed, and costs the domain nothing (no second push either).
+  const key = send ? sendKey(s, command, body) : undefined;
+  const known = key === undefined ? undefined : ctx.sends.known(key);
+  // Over the rate, or the gateway is overloaded (send-load.ts): answered 60006 + retryAfterMs.
+  if (send && known === undefined && refusedForRate(ctx, conn, command, messageId)) return;
   const session = sessionContext(s);
   const device = { appId: s.appId, clientType: s.clientType, imei: s.imei, fromId: s.userId };
   const method = methodOf(command);
@@ -124,8 +132,8 @@ export async function handleForward(
   let failure: ErrorInfo | undefined;
   let data: unknown;
   try {
-    if (command === Command.COMMAND_MSG_P2P || command === Command.COMMAND_MSG_GROUP) {
-      const result = await submitSend(ctx, conn, command, session, content);
+    if (send) {
+      const result = await (known ?? submitSend(ctx, conn, command, session, content, key));
       if (result.code !== 0) throw new ItemRefused(result);
       data = result.data;
     } else {
@@ -193,30 +201,53 @@ class ItemRefused extends Error {
 
 /**
  * Queues a send in the gateway's batches. The order key is the connection's conversation: its
- * sends keep the frames' order, other conversations and connections do not wait for it.
+ * sends keep the frames' order, other conversations and connections do not wait for it. While it
+ * waits for the domain it counts in the gateway's load (send-load.ts).
  */
-function submitSend(
+async function submitSend(
   ctx: GatewayContext,
   conn: Connection,
   command: number,
   session: SessionContext,
   content: object,
+  key: string | undefined,
 ): Promise<ChatServiceSendResult> {
-  if (command === Command.COMMAND_MSG_P2P) {
-    const p2p = content as MessageContent;
-    return ctx.sends.submit(`${conn.id}\u0000p\u0000${p2p.toId}`, { session, p2p }, sendKey(conn, p2p));
+  const load = sendLoadOf(ctx);
+  const token = load.begin(conn);
+  let answered = false;
+  try {
+    let result: ChatServiceSendResult;
+    if (command === Command.COMMAND_MSG_P2P) {
+      const p2p = content as MessageContent;
+      result = await ctx.sends.submit(`${conn.id}\u0000p\u0000${p2p.toId}`, { session, p2p }, key);
+    } else {
+      const group = content as GroupChatMessageContent;
+      result = await ctx.sends.submit(`${conn.id}\u0000g\u0000${group.groupId}`, { session, group }, key);
+    }
+    answered = true;
+    return result;
+  } finally {
+    load.end(token, answered);
   }
-  const group = content as GroupChatMessageContent;
-  return ctx.sends.submit(
-    `${conn.id}\u0000g\u0000${group.groupId}`,
-    { session, group },
-    sendKey(conn, group),
-  );
 }
 
-/** Names a send of this connection for joining resends (none without a messageId: the domain refuses it). */
-function sendKey(conn: Connection, content: { messageId: string }): string | undefined {
-  return content.messageId === "" ? undefined : `${conn.id}\u0000${content.messageId}`;
+/**
+ * Names a send for joining resends: its user, messageId and conversation, as the domain dedupes
+ * (a resend after a reconnect to this gateway comes on another connection); none without a
+ * messageId (the domain refuses it). A messageId reused for another conversation is another key:
+ * the domain refuses it.
+ */
+function sendKey(s: SessionRecord, command: number, body: JsonObject): string | undefined {
+  const id = text(body.messageId);
+  if (id === "") return undefined;
+  const target =
+    command === Command.COMMAND_MSG_P2P ? `p\u0000${text(body.toId)}` : `g\u0000${text(body.groupId)}`;
+  return `${s.appId}\u0000${s.userId}\u0000${id}\u0000${target}`;
+}
+
+/** A body field as the payload's string field reads it (MessageContent.fromJSON). */
+function text(value: unknown): string {
+  return value === undefined || value === null ? "" : String(value);
 }
 
 /** Makes the call; resolves with the response's `data` (undefined for calls without one). */

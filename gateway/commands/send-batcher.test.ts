@@ -161,3 +161,56 @@ describe("SendBatcher", () => {
     expect(d.calls).toHaveLength(2);
   });
 });
+
+describe("SendBatcher: what it knows of a send", () => {
+  it("lets a resend join the first copy in flight, then answers it from memory once accepted", async () => {
+    const { calls, call } = domain();
+    const clock = { now: 0 };
+    const b = new SendBatcher(call, 256, [], () => clock.now, { ms: 1_000, max: 2 });
+    expect(b.known("k-a")).toBeUndefined();
+    const first = b.submit("c1", item("a"), "k-a");
+    const joined = b.known("k-a");
+    expect(joined).toBe(first);
+    await turn();
+    expect(calls).toHaveLength(1);
+    calls[0]?.answer();
+    const result = await first;
+    expect(result.code).toBe(0);
+    expect(b.known("k-a")).toEqual(result); // answered without another call
+    expect(calls).toHaveLength(1);
+    clock.now += 1_001;
+    expect(b.known("k-a")).toBeUndefined(); // forgotten after its time
+  });
+
+  it("lets a resend join a failed batch's background retry, and remembers what the retry accepted", async () => {
+    const d = domain();
+    const b = new SendBatcher(d.call, 256, [1, 1]);
+    const first = b.submit("k", item("m1"), "key-m1");
+    await turn();
+    d.calls[0]?.answer(Object.assign(new Error("DEADLINE_EXCEEDED"), { code: 4 })); // it may have run
+    await expect(first).rejects.toThrow("DEADLINE_EXCEEDED"); // the client hears at once
+    await new Promise((r) => setTimeout(r, 10));
+    expect(d.calls).toHaveLength(2); // the retry is in flight
+    const resend = b.submit("k", item("m1"), "key-m1"); // the client's resend joins it
+    await turn();
+    expect(d.calls).toHaveLength(2);
+    d.calls[1]?.answer();
+    expect((await resend).code).toBe(0);
+    expect(b.known("key-m1")).toMatchObject({ code: 0 }); // a later resend: answered from memory
+    expect(d.calls.map((c) => c.ids)).toEqual([["m1"], ["m1"]]);
+  });
+
+  it("remembers accepted sends only, and at most `max` of them (the oldest go first)", async () => {
+    const { calls, call } = domain();
+    const b = new SendBatcher(call, 256, [], () => 0, { ms: 1_000, max: 2 });
+    const sent = ["a", "b", "c", "bad-d"].map((id) => b.submit(`c-${id}`, item(id), `k-${id}`));
+    await turn();
+    calls[0]?.answer();
+    await Promise.all(sent);
+    expect(b.known("k-bad-d")).toBeUndefined(); // refused: a resend goes to the domain again
+    expect(b.known("k-a")).toBeUndefined();
+    expect(b.known("k-b")).toBeDefined();
+    expect(b.known("k-c")).toBeDefined();
+    expect(b.remembered).toBe(2);
+  });
+});

@@ -14,11 +14,22 @@ const RETRYABLE = new Set([1, 4, 8, 14]);
 /** Delays before the retries of a failed batch (ms); after the last one its sends fail. */
 export const RETRY_DELAYS_MS = [50, 200, 800];
 
+/**
+ * How long an accepted send's answer is kept for its resends, ms, and how many are kept at most
+ * (the oldest go first): a resend of a send answered meanwhile (its ACK crossed the resend, or
+ * was lost with a dying connection and the client reconnected here) is answered from here,
+ * without a call, so the domain neither works on it again nor pushes it a second time.
+ */
+export const ANSWERED_MEMORY_MS = 30_000;
+export const MAX_ANSWERED = 20_000;
+
 interface Entry {
   readonly orderKey: string;
   readonly item: ChatServiceSendItem;
-  resolve(result: ChatServiceSendResult): void;
-  reject(error: unknown): void;
+  readonly sendKey: string | undefined;
+  /** Answer the current promise of the send (a new one while its batch is retried, see dispatch). */
+  resolve: (result: ChatServiceSendResult) => void;
+  reject: (error: unknown) => void;
 }
 
 /**
@@ -37,7 +48,9 @@ interface Entry {
  * not have run the batch at all) answers its sends with the error at once (the client hears
  * within the deadline, D22, and will resend), but its keys stay held and the batch is sent again
  * in the background after {@link RETRY_DELAYS_MS} — a send is idempotent by messageId, so a batch
- * the domain did run is answered from its dedupe. The conversation's later sends (the client's
+ * the domain did run is answered from its dedupe. The client's resend of such a send joins that
+ * retry (and is answered from memory once the retry was accepted) instead of reaching the domain
+ * a second time: each copy the domain sees of an accepted message is pushed again. The conversation's later sends (the client's
  * resends among them) wait behind it and so never overtake it: its sends keep their place in the
  * conversation's order. Only when the retries fail too are the sends held behind it failed.
  */
@@ -48,37 +61,81 @@ export class SendBatcher {
   readonly #held = new Map<string, Entry[]>();
   /** The sends waiting or in flight by `sendKey`: a resend of one of them joins it. */
   readonly #pending = new Map<string, Promise<ChatServiceSendResult>>();
+  /** Accepted sends by `sendKey`, oldest first, with when they were answered. */
+  readonly #answered = new Map<string, { result: ChatServiceSendResult; at: number }>();
   #scheduled = false;
 
   constructor(
     private readonly call: (req: ChatServiceSendMessagesRequest) => Promise<ChatServiceSendMessagesResponse>,
     private readonly maxItems: number = MAX_BATCH_ITEMS,
     private readonly retryDelaysMs: readonly number[] = RETRY_DELAYS_MS,
+    private readonly clock: () => number = () => performance.now(),
+    private readonly answeredMemory = { ms: ANSWERED_MEMORY_MS, max: MAX_ANSWERED },
   ) {}
 
   /**
+   * What is known of the send `sendKey` already: the promise of its first copy while that one
+   * waits or is in flight (a resend joins it), or the result it was accepted with (within
+   * {@link ANSWERED_MEMORY_MS}); undefined for a send this gateway has not seen (or forgot).
+   */
+  known(sendKey: string): Promise<ChatServiceSendResult> | ChatServiceSendResult | undefined {
+    const pending = this.#pending.get(sendKey);
+    if (pending !== undefined) return pending;
+    const answered = this.#answered.get(sendKey);
+    if (answered === undefined) return undefined;
+    if (this.clock() - answered.at > this.answeredMemory.ms) {
+      this.#answered.delete(sendKey);
+      return undefined;
+    }
+    return answered.result;
+  }
+
+  /** Accepted sends remembered (tests). */
+  get remembered(): number {
+    return this.#answered.size;
+  }
+
+  /**
    * Queues one send; resolves with its result (the item's code and data), rejects with the call's
-   * error when the whole call failed (domain down, deadline). `sendKey` names the send (the
-   * connection and its messageId): a resend that arrives while the first copy still waits or is in
-   * flight joins it and gets its answer, instead of being queued and processed a second time (a
-   * client that resends after 2 s of an overloaded server would otherwise double the load).
+   * error when the whole call failed (domain down, deadline). `sendKey` names the send (its
+   * user, messageId and conversation): a resend that arrives while the first copy still waits or
+   * is in flight joins it and gets its answer, instead of being queued and processed a second time
+   * (a client that resends after 2 s of an overloaded server would otherwise double the load), and
+   * one that arrives after it was accepted is answered from {@link known}.
    */
   submit(orderKey: string, item: ChatServiceSendItem, sendKey?: string): Promise<ChatServiceSendResult> {
     const joined = sendKey === undefined ? undefined : this.#pending.get(sendKey);
     if (joined !== undefined) return joined;
+    const entry: Entry = { orderKey, item, sendKey, resolve: () => undefined, reject: () => undefined };
+    const result = this.#track(entry);
+    const held = this.#held.get(orderKey);
+    if (held !== undefined) held.push(entry);
+    else this.#enqueue(entry);
+    return result;
+  }
+
+  /**
+   * A new promise for `entry`'s answer, registered under its sendKey while unanswered (resends
+   * join it) and remembered once accepted.
+   */
+  #track(entry: Entry): Promise<ChatServiceSendResult> {
     const result = new Promise<ChatServiceSendResult>((resolve, reject) => {
-      const entry: Entry = { orderKey, item, resolve, reject };
-      const held = this.#held.get(orderKey);
-      if (held !== undefined) held.push(entry);
-      else this.#enqueue(entry);
+      entry.resolve = resolve;
+      entry.reject = reject;
     });
-    if (sendKey !== undefined) {
-      this.#pending.set(sendKey, result);
-      const forget = () => {
-        if (this.#pending.get(sendKey) === result) this.#pending.delete(sendKey);
-      };
-      result.then(forget, forget);
+    const sendKey = entry.sendKey;
+    if (sendKey === undefined) {
+      result.catch(() => undefined); // a retried batch's copy nobody joined
+      return result;
     }
+    this.#pending.set(sendKey, result);
+    const forget = () => {
+      if (this.#pending.get(sendKey) === result) this.#pending.delete(sendKey);
+    };
+    result.then((answer) => {
+      forget();
+      if (answer.code === 0) this.#remember(sendKey, answer);
+    }, forget);
     return result;
   }
 
@@ -87,6 +144,16 @@ export class SendBatcher {
     let n = this.#ready.length;
     for (const held of this.#held.values()) n += held.length;
     return n;
+  }
+
+  #remember(sendKey: string, result: ChatServiceSendResult): void {
+    const now = this.clock();
+    this.#answered.delete(sendKey);
+    this.#answered.set(sendKey, { result, at: now });
+    for (const [key, a] of this.#answered) {
+      if (this.#answered.size <= this.answeredMemory.max && now - a.at <= this.answeredMemory.ms) break;
+      this.#answered.delete(key);
+    }
   }
 
   #enqueue(entry: Entry): void {
@@ -136,6 +203,10 @@ export class SendBatcher {
         for (const e of batch) e.reject(error); // the first failure answers; later ones are no-ops
         const delay = this.retryDelaysMs[attempt];
         if (delay !== undefined && RETRYABLE.has((error as { code?: number })?.code ?? -1)) {
+          // The domain may have run the batch (a deadline passed) and runs it again: a resend
+          // that comes meanwhile joins the retry instead of going to the domain a second time,
+          // and an accepted result is remembered for later ones.
+          for (const e of batch) this.#track(e);
           setTimeout(() => this.#dispatch(batch, keys, attempt + 1), delay);
           return;
         }

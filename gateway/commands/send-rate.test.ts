@@ -196,3 +196,30 @@ describe("refusedForRate", () => {
     expect(written).toHaveLength(MAX_REFUSALS_UNTIL_CLOSE); // every refusal answered but the one that closed
   });
 });
+
+describe("SendRateLimiter with load shedding", () => {
+  it("refuses a shed send in its place: the connection's later sends wait behind it, also without rate limits", () => {
+    const { l, clock } = limiter({ perConnection: { rate: 0, burst: 1 } });
+    expect(l.enabled).toBe(false);
+    const conn = {};
+    expect(l.check(conn, "u", "a")).toBeUndefined(); // no limits, no load: untouched
+    expect(l.check(conn, "u", "b", 800)).toBe(800); // shed
+    expect(l.check(conn, "u", "c")).toBe(800); // behind b, although nothing is shed now
+    clock.now += 800;
+    // b comes back while the gateway still sheds: refused again, still first in line.
+    expect(l.check(conn, "u", "b", 500)).toBe(500);
+    expect(l.check(conn, "u", "c")).toBe(500);
+    clock.now += 500;
+    expect(l.check(conn, "u", "b")).toBeUndefined();
+    expect(l.check(conn, "u", "c")).toBeUndefined();
+    expect(l.waiting(conn)).toBe(0);
+    expect(l.check(conn, "u", "d")).toBeUndefined();
+  });
+
+  it("does not spend tokens on a shed send", () => {
+    const { l } = limiter({ perConnection: { rate: 10, burst: 1 } });
+    const conn = {};
+    expect(l.check(conn, "u", "a", 300)).toBe(300);
+    expect(l.check(conn, "u", "a")).toBeUndefined(); // the one token is still there
+  });
+});

@@ -4,6 +4,7 @@ import { ErrorCatalogue } from "../../lib/errors/index.js";
 import type { SessionRecord } from "../../lib/sessions/session-record.js";
 import type { Connection } from "../session/connection.js";
 import type { GatewayContext } from "./context.js";
+import { sendLoadOf } from "./send-load.js";
 
 /** The shortest wait a refusal asks for, ms: shorter would only trade refusals for frames. */
 export const MIN_RETRY_AFTER_MS = 50;
@@ -133,10 +134,15 @@ export class SendRateLimiter {
 
   /**
    * Takes a token of `connection` and of `user` for the send `messageId`; undefined when it may
-   * go on, else the ms the client should wait before resending it.
+   * go on, else the ms the client should wait before resending it. `shedMs`, when given, is the
+   * wait the gateway hands out because it is overloaded (send-load.ts): the send is refused for
+   * that instead of taking tokens, in its place like a refusal for rate, so that the
+   * connection's later sends do not overtake it.
    */
-  check(connection: object, user: string, messageId: string): number | undefined {
-    if (!this.enabled) return undefined;
+  check(connection: object, user: string, messageId: string, shedMs?: number): number | undefined {
+    // Without limits, only load shedding and the order behind its refusals apply.
+    if (!this.enabled && shedMs === undefined && (this.#connections.get(connection)?.refused.size ?? 0) === 0)
+      return undefined;
     const now = this.clock();
     const conn = this.#connection(connection, now);
     for (const [id, a] of conn.accepted) {
@@ -154,6 +160,14 @@ export class SendRateLimiter {
       this.#remember(conn, messageId);
       conn.refusedInARow += 1;
       return Math.max(ORDER_RETRY_AFTER_MS, Math.ceil(conn.dueAt - now));
+    }
+    if (shedMs !== undefined) {
+      // The first in line, or nothing refused: refused for load, keeping its place.
+      const wait = Math.max(MIN_RETRY_AFTER_MS, shedMs);
+      conn.dueAt = Math.max(conn.dueAt, now + wait);
+      this.#remember(conn, messageId);
+      conn.refusedInARow += 1;
+      return wait;
     }
     const userBucket = this.#user(user, now);
     const c = conn.bucket;
@@ -257,8 +271,9 @@ export function sendRateOf(ctx: GatewayContext): SendRateLimiter {
 }
 
 /**
- * Checks a send frame (1103 / 2104) against the rates before anything else is done with it.
- * Over the rate: answers its ACK (1046 / 2047) with 60006 SEND_RATE_EXCEEDED and
+ * Checks a send frame (1103 / 2104) against the rates and the gateway's load (send-load.ts:
+ * sends wait too long for the domain) before anything else is done with it.
+ * Over the rate, or shed: answers its ACK (1046 / 2047) with 60006 SEND_RATE_EXCEEDED and
  * `data: {messageId, retryAfterMs}`, counts it, and returns true (the caller stops there). A
  * connection that keeps sending regardless ({@link MAX_REFUSALS_UNTIL_CLOSE}) is closed instead
  * (`send-flood`): its user reconnects, logs in and starts with a fresh bucket — far slower than
@@ -271,24 +286,38 @@ export function refusedForRate(
   messageId: string | undefined,
 ): boolean {
   const limiter = sendRateOf(ctx);
-  if (!limiter.enabled) return false;
+  const shedMs = sendLoadOf(ctx).shed(conn);
   const s = conn.session as SessionRecord;
   const id = messageId ?? "";
-  const retryAfterMs = limiter.check(conn, `${s.appId}\u0000${s.userId}`, id);
+  const retryAfterMs = limiter.check(conn, `${s.appId}\u0000${s.userId}`, id, shedMs);
   if (retryAfterMs === undefined) return false;
-  ctx.metrics.error("send-rate-exceeded");
+  ctx.metrics.error(shedMs === undefined ? "send-rate-exceeded" : "send-shed");
   if (limiter.flooding(conn)) {
     conn.close("send-flood");
     return true;
   }
-  const msg = `${RATE_TEXT}: retry after ${retryAfterMs} ms`;
+  writeRefusal(conn, command, id, retryAfterMs, shedMs === undefined ? "" : " (server busy)");
+  return true;
+}
+
+/**
+ * Answers a send's ACK (1046 / 2047) with 60006 and `data: {messageId, retryAfterMs}`; `why` is
+ * added to the text (e.g. " (server busy)").
+ */
+export function writeRefusal(
+  conn: Connection,
+  command: number,
+  id: string,
+  retryAfterMs: number,
+  why: string,
+): void {
+  const msg = `${RATE_TEXT}${why}: retry after ${retryAfterMs} ms`;
   const ack = { code: RATE_CODE, data: { messageId: id, retryAfterMs }, msg, ok: false };
   const ackCommand =
     command === Command.COMMAND_MSG_P2P ? Command.COMMAND_MSG_ACK : Command.COMMAND_GROUP_MSG_ACK;
   // MessageAck.toJSON's text, written out: a flood gets one of these per frame.
   const json = `{"code":${RATE_CODE},"data":{"messageId":${JSON.stringify(id)},"retryAfterMs":${retryAfterMs}},"msg":${JSON.stringify(msg)},"ok":false}`;
   conn.sendData(ackCommand, ack, json);
-  return true;
 }
 
 const { code: RATE_CODE, message: RATE_TEXT } = ErrorCatalogue.SEND_RATE_EXCEEDED;

@@ -28,9 +28,12 @@ describe("one connection with 256 sends in flight", () => {
   let client: RawClient;
 
   beforeAll(async () => {
-    // Raw pipelining throughput, not the send rates (gateway/commands/send-rate.ts): lifted.
+    // Raw pipelining throughput, not the send rates (send-rate.ts) nor load shedding (send-load.ts):
+    // lifted (this raw client does not resend what is refused).
     cluster = await startCluster({
-      overrides: { gateway: { sendRatePerConnection: 0, sendRatePerUser: 0 } },
+      overrides: {
+        gateway: { sendRatePerConnection: 0, sendRatePerUser: 0, shedSendsAfterMs: 0, shedSendsAtDepth: 0 },
+      },
     });
     await cluster.users([SENDER, ...receivers]);
     await cluster.friends([SENDER, ...receivers]);

@@ -1,8 +1,10 @@
 import WebSocket from "ws";
 import { GatewayTransport, RouteServiceService } from "../../../gen/ts/whaleshark/v1/route_service.js";
+import { HeaderOffset } from "../../../lib/wire/index.js";
 import {
   type ChatMessage,
   type Receipt,
+  type ResendPolicy,
   type TransportFactory,
   type WebSocketConstructor,
   WhaleSharkClient,
@@ -31,6 +33,11 @@ export interface DeviceOptions {
   gate?: () => Promise<void>;
   /** Reconnect after a lost connection (default true, fast: 0.2 s doubling to 1 s). */
   reconnect?: boolean;
+  /**
+   * The SDK's resend policy (default: fast for tests, 0.3 s doubling to 1.5 s, 40 writes); `{}`
+   * gives the SDK's own defaults, as a real client has them.
+   */
+  resend?: Partial<ResendPolicy>;
 }
 
 /** An SDK client and everything it received. */
@@ -43,6 +50,10 @@ export interface Device {
   receipts: Receipt[];
   /** `host:port` of every gateway it connected to, in order (the routing call's answers). */
   gateways: string[];
+  /** Chat frames (1103 / 2104) that reached it, redeliveries the SDK dropped included. */
+  pushes: number;
+  /** Chat frames (1103 / 2104) it wrote, resends included. */
+  sendWrites: number;
 }
 
 /**
@@ -69,12 +80,34 @@ export class Devices {
       await opts.gate?.();
       const at = opts.fixed ?? (await route(router, opts.userId, clientType, opts.imei));
       gateways.push(`${at.host}:${at.port}`);
-      return at.transport === "ws"
-        ? wsTransport({
-            url: `ws://${at.host}:${at.port}/ws`, // gateway.wsPath, the default
-            WebSocket: WebSocket as unknown as WebSocketConstructor,
-          })(sink)
-        : tcpTransport({ host: at.host, port: at.port, connectTimeoutMs: 2000 })(sink);
+      // Counts the chat frames both ways (the SDK shows neither resends nor dropped redeliveries).
+      const counted = {
+        frame: (frame: Parameters<typeof sink.frame>[0]) => {
+          if (isChat(frame.command)) device.pushes++;
+          sink.frame(frame);
+        },
+        closed: (error?: Error) => sink.closed(error),
+      };
+      const open =
+        at.transport === "ws"
+          ? wsTransport({
+              url: `ws://${at.host}:${at.port}/ws`, // gateway.wsPath, the default
+              WebSocket: WebSocket as unknown as WebSocketConstructor,
+            })(counted)
+          : tcpTransport({ host: at.host, port: at.port, connectTimeoutMs: 2000 })(counted);
+      const t = await open;
+      return {
+        kind: t.kind,
+        close: () => t.close(),
+        send: (bytes: Uint8Array) => {
+          if (
+            bytes.length >= 4 &&
+            isChat(new DataView(bytes.buffer, bytes.byteOffset).getInt32(HeaderOffset.COMMAND))
+          )
+            device.sendWrites++;
+          return t.send(bytes);
+        },
+      };
     };
     const client = new WhaleSharkClient({
       transport,
@@ -83,7 +116,7 @@ export class Devices {
       clientType,
       imei: opts.imei,
       userSign: () => this.cluster.sign(opts.userId),
-      resend: { initialMs: 300, maxMs: 1500, maxAttempts: 40 },
+      resend: opts.resend ?? { initialMs: 300, maxMs: 1500, maxAttempts: 40 },
       reconnect: opts.reconnect === false ? false : { initialMs: 200, maxMs: 1000, jitter: 0.2 },
     });
     const device: Device = {
@@ -93,6 +126,8 @@ export class Devices {
       messages: [],
       receipts: [],
       gateways,
+      pushes: 0,
+      sendWrites: 0,
     };
     client.on("message", (m) => device.messages.push(m));
     client.on("receipt", (r) => device.receipts.push(r));
@@ -113,6 +148,8 @@ export class Devices {
     this.#router.close();
   }
 }
+
+const isChat = (command: number) => command === 1103 || command === 2104;
 
 /** Where gateway member `name` (e.g. `gateway-2`) registered its TCP or WebSocket endpoint. */
 export function endpoint(cluster: TestCluster, name: string, transport: "tcp" | "ws"): Endpoint {
