@@ -11,8 +11,11 @@ import { ReceiveAckGate } from "../lib/push/receive-ack.js";
 import type { RoleDeps, RoleHandle } from "../lib/role/role.js";
 import { type ChatCalls, GrpcChatCalls } from "./commands/chat-client.js";
 import type { GatewayContext } from "./commands/context.js";
+import { forwardFailureLog } from "./commands/forward.js";
 import { GrpcHistoryCalls, type HistoryCalls } from "./commands/history-client.js";
 import { SendBatcher } from "./commands/send-batcher.js";
+import { SendLoad, sendLoadLimits } from "./commands/send-load.js";
+import { SendRateLimiter, sendRateLimits } from "./commands/send-rate.js";
 import { startDeliveryConsumer } from "./delivery/consumer.js";
 import { GatewayMetrics } from "./gateway-metrics.js";
 import { Connection } from "./session/connection.js";
@@ -116,6 +119,9 @@ export async function startGateway(
     pusher: new Pusher({ kv: deps.kv, bus: deps.bus, logger, sessionTtlMs: sessions.onlineWindowMs }),
     receipts: new ReceiveAckGate(deps.kv),
     revocations: new TokenRevocations({ kv: deps.kv, log: logger }),
+    sendRate: new SendRateLimiter(sendRateLimits(config)),
+    sendLoad: new SendLoad(sendLoadLimits(config)),
+    forwardFailures: forwardFailureLog(logger),
   };
   const pending = new Set<Promise<unknown>>();
   const hooks = connectionHooks(ctx, pending);

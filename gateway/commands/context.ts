@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { TokenRevocations } from "../../lib/auth/index.js";
 import type { Config } from "../../lib/config/index.js";
+import type { RefusalLog } from "../../lib/net/connection-limiter.js";
 import type { Bus } from "../../lib/ports/bus.js";
 import type { Pusher } from "../../lib/push/pusher.js";
 import type { ReceiveAckGate } from "../../lib/push/receive-ack.js";
@@ -10,6 +11,8 @@ import type { SessionStore } from "../session/session-store.js";
 import type { ChatCalls } from "./chat-client.js";
 import type { HistoryCalls } from "./history-client.js";
 import type { SendBatcher } from "./send-batcher.js";
+import type { SendLoad } from "./send-load.js";
+import type { SendRateLimiter } from "./send-rate.js";
 
 /** Everything a command handler may touch; built once per gateway by start.ts. */
 export interface GatewayContext {
@@ -36,4 +39,10 @@ export interface GatewayContext {
   readonly receipts: ReceiveAckGate;
   /** Users' token revocation cut-offs (kv), checked at LOGIN. */
   readonly revocations: TokenRevocations;
+  /** The send rates per connection and per user (send-rate.ts). */
+  readonly sendRate: SendRateLimiter;
+  /** How long sends wait for the domain, and whether to shed new ones (send-load.ts). */
+  readonly sendLoad: SendLoad;
+  /** Forwarded calls failing on the server side, logged at warning level with a rate limit (forward.ts). */
+  readonly forwardFailures: RefusalLog;
 }

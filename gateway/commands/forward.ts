@@ -1,3 +1,4 @@
+import type { Logger } from "pino";
 import type { ChatServiceSendResult, SessionContext } from "../../gen/ts/whaleshark/v1/chat_service.js";
 import { Command } from "../../gen/ts/whaleshark/v1/command.js";
 import {
@@ -18,7 +19,6 @@ import type { JsonObject } from "../../lib/wire/index.js";
 import type { Connection } from "../session/connection.js";
 import type { GatewayContext } from "./context.js";
 import { type ErrorInfo, errorInfo, errorInfoOfCall, errorInfoOfCode, sendError } from "./error-frame.js";
-import { sendLoadOf } from "./send-load.js";
 import { refusedForRate } from "./send-rate.js";
 
 /** C→S commands the gateway relays to the domain's ChatService (spec §3.7, chat_service.proto). */
@@ -145,7 +145,7 @@ export async function handleForward(
     ctx.metrics.forwards.inc({ method, outcome: String(failure.code) });
     ctx.metrics.error("forward-failed");
     if (SERVER_SIDE_CODES.has(failure.code))
-      failuresOf(ctx).refused(conn.transport.remote, String(failure.code));
+      ctx.forwardFailures.refused(conn.transport.remote, String(failure.code));
     conn.log.debug({ err: error, command, code: failure.code }, "forwarded call failed");
   }
   answer(conn, command, data, failure, messageId, content);
@@ -157,21 +157,14 @@ const SERVER_SIDE_CODES: ReadonlySet<number> = new Set([
   ErrorCatalogue.SYSTEM_ERROR.code,
 ]);
 
-const failureLogs = new WeakMap<GatewayContext, RefusalLog>();
-
 /**
  * The gateway's log of forwarded calls that failed on the server side (issue 15 item 5): a
  * warning at most every 10 s with how many failed since the last one, so an outage shows in the
  * log at warning level without one line per refused send. The metrics count every one by code
  * (`forwards_total{outcome}`).
  */
-function failuresOf(ctx: GatewayContext): RefusalLog {
-  let log = failureLogs.get(ctx);
-  if (log === undefined) {
-    log = new RefusalLog(ctx.logger, "forward", Date.now, "forwarded calls failing on the server side");
-    failureLogs.set(ctx, log);
-  }
-  return log;
+export function forwardFailureLog(logger: Logger): RefusalLog {
+  return new RefusalLog(logger, "forward", Date.now, "forwarded calls failing on the server side");
 }
 
 function methodOf(command: number): string {
@@ -212,7 +205,7 @@ async function submitSend(
   content: object,
   key: string | undefined,
 ): Promise<ChatServiceSendResult> {
-  const load = sendLoadOf(ctx);
+  const load = ctx.sendLoad;
   const token = load.begin(conn);
   let answered = false;
   try {

@@ -18,7 +18,6 @@
  */
 
 import type { Config } from "../../lib/config/index.js";
-import type { GatewayContext } from "./context.js";
 
 /** The window over which the shortest wait is taken, ms. */
 export const SOJOURN_WINDOW_MS = 500;
@@ -152,16 +151,4 @@ export class SendLoad {
 export function sendLoadLimits(config: Config): SendLoadLimits {
   const g = config.gateway;
   return { maxWaitMs: g.shedSendsAfterMs ?? 0, maxDepth: g.shedSendsAtDepth ?? 0 };
-}
-
-const loads = new WeakMap<GatewayContext, SendLoad>();
-
-/** The gateway's load of sends, made from its config on first use. */
-export function sendLoadOf(ctx: GatewayContext): SendLoad {
-  let load = loads.get(ctx);
-  if (load === undefined) {
-    load = new SendLoad(sendLoadLimits(ctx.config));
-    loads.set(ctx, load);
-  }
-  return load;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { MessageAck } from "../../gen/ts/whaleshark/v1/message.js";
 import type { GatewayContext } from "./context.js";
+import { SendLoad } from "./send-load.js";
 import {
   ACCEPTED_MEMORY_MS,
   MAX_REFUSALS_UNTIL_CLOSE,
@@ -164,6 +165,11 @@ describe("refusedForRate", () => {
         },
       },
       metrics: { error: (kind: string) => errors.push(kind) },
+      sendRate: new SendRateLimiter({
+        perConnection: { rate: 1, burst: 1 },
+        perUser: { rate: 0, burst: 1 },
+      }),
+      sendLoad: new SendLoad({ maxWaitMs: 0, maxDepth: 0 }),
     } as unknown as GatewayContext;
     const written: Array<{ command: number; data: unknown; json?: string }> = [];
     const conn = {

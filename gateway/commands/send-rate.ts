@@ -4,7 +4,6 @@ import { ErrorCatalogue } from "../../lib/errors/index.js";
 import type { SessionRecord } from "../../lib/sessions/session-record.js";
 import type { Connection } from "../session/connection.js";
 import type { GatewayContext } from "./context.js";
-import { sendLoadOf } from "./send-load.js";
 
 /** The shortest wait a refusal asks for, ms: shorter would only trade refusals for frames. */
 export const MIN_RETRY_AFTER_MS = 50;
@@ -258,18 +257,6 @@ export function sendRateLimits(config: Config): SendRateLimits {
   };
 }
 
-const limiters = new WeakMap<GatewayContext, SendRateLimiter>();
-
-/** The gateway's limiter, made from its config on first use. */
-export function sendRateOf(ctx: GatewayContext): SendRateLimiter {
-  let limiter = limiters.get(ctx);
-  if (limiter === undefined) {
-    limiter = new SendRateLimiter(sendRateLimits(ctx.config));
-    limiters.set(ctx, limiter);
-  }
-  return limiter;
-}
-
 /**
  * Checks a send frame (1103 / 2104) against the rates and the gateway's load (send-load.ts:
  * sends wait too long for the domain) before anything else is done with it.
@@ -285,8 +272,8 @@ export function refusedForRate(
   command: number,
   messageId: string | undefined,
 ): boolean {
-  const limiter = sendRateOf(ctx);
-  const shedMs = sendLoadOf(ctx).shed(conn);
+  const limiter = ctx.sendRate;
+  const shedMs = ctx.sendLoad.shed(conn);
   const s = conn.session as SessionRecord;
   const id = messageId ?? "";
   const retryAfterMs = limiter.check(conn, `${s.appId}\u0000${s.userId}`, id, shedMs);
