@@ -30,6 +30,37 @@ export const isNoNode = (err: unknown): boolean =>
 export const isNodeExists = (err: unknown): boolean =>
   err instanceof ZookeeperError && err.code === zookeeper.Exception.NODE_EXISTS;
 
+/**
+ * True for a failure that says nothing about the request, only that the connection dropped
+ * while it was in flight (CONNECTION_LOSS, OPERATION_TIMEOUT): the client reconnects with the
+ * same session, and an idempotent request can simply be made again.
+ */
+export const isConnectionLoss = (err: unknown): boolean =>
+  err instanceof ZookeeperError &&
+  (err.code === zookeeper.Exception.CONNECTION_LOSS || err.code === zookeeper.Exception.OPERATION_TIMEOUT);
+
+/**
+ * Runs `attempt` again while it fails with a connection loss ({@link isConnectionLoss}), waiting
+ * 100 ms, doubling to 2 s, until `withinMs` have passed; any other failure, or one past that
+ * time, is thrown. For idempotent requests only. `onRetry` hears each retried failure.
+ */
+export async function retryOnConnectionLoss<T>(
+  attempt: () => Promise<T>,
+  withinMs: number,
+  onRetry: (err: unknown, retry: number) => void = () => undefined,
+): Promise<T> {
+  const deadline = Date.now() + withinMs;
+  for (let retry = 1; ; retry++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!isConnectionLoss(err) || Date.now() >= deadline) throw err;
+      onRetry(err, retry);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, 100 * 2 ** (retry - 1))));
+    }
+  }
+}
+
 /** Options of {@link openClient}. */
 export interface OpenClientOptions {
   sessionTimeoutMs: number;

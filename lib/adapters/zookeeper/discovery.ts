@@ -16,6 +16,7 @@ import {
   mkdirp,
   openClient,
   remove,
+  retryOnConnectionLoss,
   setData,
   type ZkClient,
   type ZkWatcher,
@@ -97,7 +98,13 @@ export class ZookeeperDiscovery implements Discovery {
     this.assertOpen();
     validateInstance(instance);
     const copy = { ...instance, meta: { ...instance.meta } };
-    await this.createNode(this.client, copy);
+    // A connection lost mid-request (a busy server) leaves the session in place: register again
+    // (creating the node is idempotent for its own session) rather than fail the process's start.
+    await retryOnConnectionLoss(
+      () => this.createNode(this.client, copy),
+      Math.max(10_000, this.opts.sessionTimeoutMs),
+      (err, retry) => this.log.warn({ err, retry }, "zookeeper connection lost while registering; retrying"),
+    );
     this.registered.set(`${copy.service}/${copy.id}`, copy);
   }
 
