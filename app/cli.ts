@@ -1,14 +1,12 @@
 import { parseArgs } from "node:util";
 import { generateUserSign } from "../lib/auth/index.js";
-import { type Config, ConfigError, loadConfig } from "../lib/config/index.js";
-import { configureGrpcServers } from "../lib/grpc/server.js";
+import { type Config, ConfigError, loadConfig, type Need } from "../lib/config/index.js";
 import { createRootLogger, roleLogger } from "../lib/log/index.js";
 import type { RoleName } from "../lib/role/role.js";
-import { runCluster } from "./cluster.js";
-import { createDeps } from "./deps.js";
-import { runAllInOne, withDomainMetrics } from "./embedded.js";
 import { runUntilSignal } from "./lifecycle.js";
-import { runMigrate } from "./migrate.js";
+
+// What a command runs is imported when it runs (issue 18, start-up time): `token`, `help` and
+// `migrate` load no role, adapter or gRPC code.
 
 const usage = `usage: whaleshark <command> [options]
 
@@ -27,6 +25,19 @@ options:
 
 Every setting can also come from WHALESHARK_* variables; see README.md "Configuration".`;
 
+const ALL_NEEDS: readonly Need[] = ["apps", "database", "redis", "amqp"];
+
+/**
+ * What each command uses, so it asks for nothing else (issue 18): `migrate` talks to the database
+ * alone; `token` signs with an app's key; `cluster` fills in the local servers itself (app/cluster.ts).
+ * The roles and `start` need everything.
+ */
+const COMMAND_NEEDS: Record<string, readonly Need[]> = {
+  migrate: ["database"],
+  token: ["apps"],
+  cluster: ["apps"],
+};
+
 /** Runs one `whaleshark` command and resolves with the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [command = "help", ...rest] = argv;
@@ -43,7 +54,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   let config: Config;
   try {
-    config = loadConfig(args.values.config ? { file: args.values.config } : {});
+    config = loadConfig({
+      ...(args.values.config ? { file: args.values.config } : {}),
+      needs: COMMAND_NEEDS[command] ?? ALL_NEEDS,
+    });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
@@ -54,15 +68,21 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "token":
       return printToken(config, args.values);
-    case "migrate":
+    case "migrate": {
+      const { runMigrate } = await import("./migrate.js");
       return runMigrate(config, createRootLogger(config.log, { cmd: "migrate" }));
-    case "start":
+    }
+    case "start": {
+      const { runAllInOne } = await import("./embedded.js");
       return runAllInOne(config, createRootLogger(config.log, { node: config.nodeId }));
-    case "cluster":
+    }
+    case "cluster": {
+      const { runCluster } = await import("./cluster.js");
       return runCluster(config, createRootLogger(config.log, { cmd: "cluster" }), {
         env: process.env,
         ...(args.values.config ? { file: args.values.config } : {}),
       });
+    }
     case "gateway":
     case "domain":
     case "store":
@@ -93,6 +113,11 @@ async function runOne(name: RoleName, config: Config): Promise<number> {
     // Memory kv and bus are private to a process: a lone role cannot reach the others.
     logger.warn({ role: name }, "one role in the embedded profile talks to nobody; use `whaleshark start`");
   }
+  const [{ configureGrpcServers }, { createDeps }, { withDomainMetrics }] = await Promise.all([
+    import("../lib/grpc/server.js"),
+    import("./deps.js"),
+    import("./embedded.js"),
+  ]);
   configureGrpcServers(config);
   const deps = await createDeps(config, logger);
   const log = roleLogger(logger, name);

@@ -13,3 +13,8 @@ buf build --path proto/whaleshark --exclude-source-info -o gen/descriptor.binpb
 # The Prisma CLI would download its schema engine, which `generate` does not
 # need; /bin/false keeps it offline (TOOLCHAIN.md §3).
 PRISMA_SCHEMA_ENGINE_BINARY=/bin/false prisma generate >/dev/null
+# The project's own command for `npx whaleshark …` / `npm exec whaleshark …`: npm links the bins
+# of dependencies into node_modules/.bin but never the root package's own, and package.json has
+# no "bin" on purpose (npm 11's npx would install the project itself into its cache to link it,
+# which strict-allow-scripts refuses: ESTRICTALLOWSCRIPTS on our postinstall).
+if [ -d node_modules/.bin ]; then ln -sfn ../../bin/whaleshark.js node_modules/.bin/whaleshark; fi

@@ -4,4 +4,4 @@ export type { DeepPartial } from "./deep.js";
 export { DEFAULT_CONFIG_FILE } from "./file-source.js";
 export { type LoadConfigOptions, loadConfig } from "./load-config.js";
 export { redactConfig } from "./redact-config.js";
-export { type AppConfig, type Config, LOG_LEVELS, PROFILES } from "./schema.js";
+export { type AppConfig, type Config, LOG_LEVELS, NEEDS, type Need, PROFILES } from "./schema.js";

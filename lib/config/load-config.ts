@@ -4,7 +4,7 @@ import { ConfigError, describeValue } from "./config-error.js";
 import { type DeepPartial, deepFreeze, deepMerge, getPath, type PlainObject } from "./deep.js";
 import { envVarFor, readEnv } from "./env-source.js";
 import { readConfigFile, resolveConfigFile } from "./file-source.js";
-import { type Config, configSchema } from "./schema.js";
+import { type Config, configSchema, NEEDS, type Need, requirementIssues } from "./schema.js";
 import { knownKeys } from "./schema-keys.js";
 
 /** Options of {@link loadConfig}; all optional, so `loadConfig()` reads the real process. */
@@ -17,6 +17,12 @@ export interface LoadConfigOptions {
   overrides?: DeepPartial<Config>;
   /** Directory where relative file paths resolve and `whaleshark.yaml` is looked for. Default: `process.cwd()`. */
   cwd?: string;
+  /**
+   * What the command uses, each required only if listed: at least one app, and in the distributed
+   * profile the database, Redis and AMQP URLs. Default: all of them (the roles). `whaleshark
+   * migrate` passes `["database"]`.
+   */
+  needs?: readonly Need[];
 }
 
 /** Keys replaced whole when sources are layered (see deepMerge). */
@@ -54,8 +60,13 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
 
   // reportInput puts the offending value on each issue, including values that came from defaults.
   const result = configSchema.safeParse(merged, { reportInput: true });
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
+  const issues: z.core.$ZodIssue[] = result.success
+    ? requirementIssues(result.data, opts.needs ?? NEEDS).map(
+        (r) => ({ code: "custom", ...r }) as unknown as z.core.$ZodIssue,
+      )
+    : result.error.issues;
+  if (issues.length > 0) {
+    const problems = issues.map((issue) => {
       const label = (path: readonly PropertyKey[]): string => {
         const dotted = path.map(String).join(".");
         for (let n = path.length; n > 0; n--) {
@@ -70,7 +81,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     });
     throw new ConfigError(problems[0] ?? "config: invalid configuration", problems);
   }
-  return deepFreeze(result.data) as Config;
+  return deepFreeze(result.data as PlainObject) as Config;
 }
 
 /** One zod issue → `config: key (source): expected ..., got ...`. */

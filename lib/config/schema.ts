@@ -109,10 +109,9 @@ export const configSchema = z
       /** Apps by appId. No default here: the embedded profile adds the original's demo app. */
       apps: z
         .record(appId, appSchema, { error: 'an object { "<appId>": { privateKey } }' })
-        .default({})
-        .refine((apps) => Object.keys(apps).length > 0, {
-          error: 'at least one app { "<appId>": { privateKey } }',
-        }),
+        // At least one app is required by the commands that use apps (loadConfig `needs`), not here:
+        // `whaleshark migrate` has no use for them.
+        .default({}),
       auth: section({
         /** "sign" requires a valid userSign at LOGIN; "open" trusts the client (the original's D26 behaviour). */
         login: z.enum(["sign", "open"], { error: "one of sign, open" }).default("sign"),
@@ -413,24 +412,53 @@ export const configSchema = z
         message: `more than gateway.heartbeatTimeoutMs (${config.gateway.heartbeatTimeoutMs}) so live sessions never expire`,
       });
     }
-    if (config.profile !== "distributed") return;
-    // The distributed profile has no in-process fallbacks: each role needs the real servers.
-    const required = [
-      ["database", config.database.url, "a postgres:// or postgresql:// URL"],
-      ["redis", config.redis.url, "a redis:// or rediss:// URL"],
-      ["amqp", config.amqp.url, "an amqp:// or amqps:// URL"],
-    ] as const;
-    for (const [name, value, expected] of required) {
-      if (value === undefined) {
-        ctx.addIssue({
-          code: "custom",
-          path: [name, "url"],
-          input: value, // without it zod reports the whole config (which holds private keys)
-          message: `${expected} (required by the distributed profile)`,
-        });
-      }
-    }
   });
+
+/** What a command uses; each is required by {@link requirementIssues} only when the command needs it. */
+export const NEEDS = ["apps", "database", "redis", "amqp"] as const;
+export type Need = (typeof NEEDS)[number];
+
+/** A requirement a command's configuration does not meet: the key, its value and what is expected. */
+export interface RequirementIssue {
+  path: string[];
+  input: unknown;
+  message: string;
+}
+
+/**
+ * The requirements of a command (`needs`) that the parsed configuration does not meet: at least
+ * one app, and in the distributed profile (no in-process fallbacks) the URL of every server the
+ * command talks to. `whaleshark migrate` needs only the database; the roles need everything.
+ */
+export function requirementIssues(
+  config: z.output<typeof configSchema>,
+  needs: readonly Need[],
+): RequirementIssue[] {
+  const issues: RequirementIssue[] = [];
+  if (needs.includes("apps") && Object.keys(config.apps).length === 0) {
+    issues.push({
+      path: ["apps"],
+      input: config.apps,
+      message: 'at least one app { "<appId>": { privateKey } }',
+    });
+  }
+  if (config.profile !== "distributed") return issues;
+  const servers = [
+    ["database", config.database.url, "a postgres:// or postgresql:// URL"],
+    ["redis", config.redis.url, "a redis:// or rediss:// URL"],
+    ["amqp", config.amqp.url, "an amqp:// or amqps:// URL"],
+  ] as const;
+  for (const [name, value, expected] of servers) {
+    if (needs.includes(name) && value === undefined) {
+      issues.push({
+        path: [name, "url"],
+        input: value,
+        message: `${expected} (required by the distributed profile)`,
+      });
+    }
+  }
+  return issues;
+}
 
 type DeepReadonly<T> = T extends (infer U)[]
   ? readonly DeepReadonly<U>[]
