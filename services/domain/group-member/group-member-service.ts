@@ -1,4 +1,4 @@
-import type { GroupMember as MemberRow, Prisma } from "../../../gen/prisma/client.js";
+import type { Prisma } from "../../../gen/prisma/client.js";
 import { Command } from "../../../gen/ts/whaleshark/v1/command.js";
 import { GroupMemberItem } from "../../../gen/ts/whaleshark/v1/common.js";
 import {
@@ -24,6 +24,7 @@ import {
   bumpGroup,
   currentMembers,
   GROUP_TYPE,
+  leaders,
   ROLE,
   requireGroup,
   requireLiveGroup,
@@ -34,11 +35,6 @@ import { requireUser } from "../users/users.js";
 import { addInChunks, notifyInChunks } from "./chunks.js";
 import { joinRequestHandlers } from "./join-requests.js";
 import { memberUpdateHandlers } from "./member-update.js";
-
-/** The owner and managers among `members` (recipients of 2001 / 2005, spec §5.6). */
-export function leaders(members: MemberRow[]): string[] {
-  return members.filter((m) => m.role === ROLE.OWNER || m.role === ROLE.MANAGER).map((m) => m.memberId);
-}
 
 /**
  * GroupMemberService (spec §6.3 #37–#41, group_member_service.proto).

@@ -16,7 +16,7 @@ import {
   addMembers,
   currentMembers,
   findMember,
-  ROLE,
+  leaders,
   requireGroup,
   requireLiveGroup,
 } from "../group/groups.js";
@@ -65,28 +65,16 @@ export function joinRequestHandlers(env: DomainEnv): JoinHandlers {
     const outcome = results[0];
     if (outcome?.result !== ADD_RESULT.SUCCESS) throw refusalOf(outcome?.resultMessage);
     const members = await currentMembers(await env.db(), ctx.appId, groupId);
-    const leaders = members.filter((m) => m.role === ROLE.OWNER || m.role === ROLE.MANAGER);
     const pack = AddGroupMemberPack.toJSON({ groupId, members: [memberId] });
-    await notifyInChunks(
-      env,
-      ctx,
-      [...leaders.map((m) => m.memberId), memberId],
-      Command.COMMAND_ADDED_MEMBER,
-      pack,
-    );
+    await notifyInChunks(env, ctx, [...leaders(members), memberId], Command.COMMAND_ADDED_MEMBER, pack);
   }
 
-  /** The group's leaders, after checking the caller is one of them or an app admin (40007). */
-  async function requireLeader(ctx: RequestContext, group: GroupRow): Promise<string[]> {
-    const db = await env.db();
-    const members = await currentMembers(db, ctx.appId, group.groupId);
-    const leaders = members
-      .filter((m) => m.role === ROLE.OWNER || m.role === ROLE.MANAGER)
-      .map((m) => m.memberId);
-    if (!leaders.includes(ctx.operator) && !(await ctx.isAdmin())) {
+  /** Checks the caller is the group's owner, one of its managers or an app admin (40007). */
+  async function requireLeader(ctx: RequestContext, group: GroupRow): Promise<void> {
+    const members = await currentMembers(await env.db(), ctx.appId, group.groupId);
+    if (!leaders(members).includes(ctx.operator) && !(await ctx.isAdmin())) {
       throw ImError.of("THIS_OPERATE_NEED_MANAGER_ROLE");
     }
-    return leaders;
   }
 
   return {
@@ -125,16 +113,14 @@ export function joinRequestHandlers(env: DomainEnv): JoinHandlers {
           updateTime: now,
         },
       });
-      const leaders = (await currentMembers(db, ctx.appId, groupId))
-        .filter((m) => m.role === ROLE.OWNER || m.role === ROLE.MANAGER)
-        .map((m) => m.memberId);
+      const members = await currentMembers(db, ctx.appId, groupId);
       const pack = JoinGroupPack.toJSON({
         groupId,
         memberId: ctx.operator,
         remark,
         status: JoinRequestStatus.JOIN_REQUEST_STATUS_PENDING,
       });
-      await notifyInChunks(env, ctx, leaders, Command.COMMAND_JOIN_GROUP, pack);
+      await notifyInChunks(env, ctx, leaders(members), Command.COMMAND_JOIN_GROUP, pack);
       return { joined: false };
     },
 

@@ -105,6 +105,11 @@ export function currentMembers(tx: Tx, appId: number, groupId: string): Promise<
   });
 }
 
+/** The owner and managers among `members` (recipients of 2001 / 2005 / 2000, spec §5.6). */
+export function leaders(members: readonly MemberRow[]): string[] {
+  return members.filter((m) => m.role === ROLE.OWNER || m.role === ROLE.MANAGER).map((m) => m.memberId);
+}
+
 /** Takes the next group sequence for `groupId` (every group and membership change, D19). */
 export async function bumpGroup(tx: Tx, appId: number, groupId: string, now: number): Promise<number> {
   const sequence = await nextGroupSequence(tx, appId);
