@@ -120,7 +120,10 @@ async function openDb(
 ): Promise<Database> {
   const handle =
     config.profile === "embedded"
-      ? await openPgliteDatabase({ dataDir: config.dataDir })
+      ? await openPgliteDatabase({
+          dataDir: config.dataDir,
+          sharedBuffersMb: config.database.embeddedSharedBuffersMb,
+        })
       : await openPostgresDatabase({
           url: config.database.url as string,
           poolSize: config.database.poolSize,

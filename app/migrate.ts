@@ -13,7 +13,7 @@ import { applyMigrations, readMigrations } from "../lib/migrate/runner.js";
 export async function runMigrate(config: Config, logger: Logger): Promise<number> {
   const migrations = await readMigrations();
   if (config.profile === "embedded") {
-    const db = await openPglite(config.dataDir);
+    const db = await openPglite(config.dataDir, { sharedBuffersMb: config.database.embeddedSharedBuffersMb });
     try {
       const r = await applyMigrations(pgliteMigrationTarget(db), migrations);
       logger.info({ applied: r.applied, alreadyApplied: r.alreadyApplied.length }, "migrations done");

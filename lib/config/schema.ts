@@ -134,6 +134,12 @@ export const configSchema = z
          * so waiting on would only do work nobody reads (pg's own default waits forever).
          */
         connectTimeoutMs: int(100, 600_000).default(3000),
+        /**
+         * Embedded profile only: PGlite's shared_buffers in MB. PGlite's own default, 128, stays
+         * resident in the process once touched; 16 keeps the embedded process small (bench/RESULTS.md
+         * "footprint") and the operating system's page cache still holds PGlite's files.
+         */
+        embeddedSharedBuffersMb: int(1, 1024).default(16),
       }),
       redis: section({
         url: url(["redis", "rediss"]).optional(),

@@ -4,10 +4,10 @@ import { PrismaClient } from "../../../gen/prisma/client.js";
 import { applyMigrations, readMigrations } from "../../migrate/runner.js";
 import type { DatabaseHandle } from "../../ports/db.js";
 import { pgliteMigrationTarget } from "./migration-target.js";
-import { openPglite } from "./open.js";
+import { openPglite, type PgliteStartOptions, pgliteOptions } from "./open.js";
 
 /** Options for {@link openPgliteDatabase}. */
-export interface PgliteDatabaseOptions {
+export interface PgliteDatabaseOptions extends PgliteStartOptions {
   /** Keeps the data in `{dataDir}/pglite`; absent = in memory, gone on close (tests). */
   dataDir?: string;
   /** Migrations folder (default prisma/migrations). */
@@ -23,7 +23,7 @@ export interface PgliteDatabaseOptions {
  * data folder.
  */
 export async function openPgliteDatabase(opts: PgliteDatabaseOptions = {}): Promise<DatabaseHandle> {
-  const pglite = opts.dataDir === undefined ? await openMemory() : await openPglite(opts.dataDir);
+  const pglite = opts.dataDir === undefined ? await openMemory(opts) : await openPglite(opts.dataDir, opts);
   try {
     await applyMigrations(pgliteMigrationTarget(pglite), await readMigrations(opts.migrationsDir));
   } catch (err) {
@@ -40,8 +40,8 @@ export async function openPgliteDatabase(opts: PgliteDatabaseOptions = {}): Prom
   };
 }
 
-async function openMemory(): Promise<PGlite> {
-  const db = new PGlite();
+async function openMemory(opts: PgliteStartOptions): Promise<PGlite> {
+  const db = new PGlite(pgliteOptions(opts));
   await db.waitReady;
   return db;
 }
