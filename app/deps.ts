@@ -68,9 +68,15 @@ export async function createDeps(
     kv = await RedisKvStore.connect({
       url: config.redis.url as string,
       keyPrefix: config.redis.keyPrefix,
+      cluster: config.redis.cluster,
       logger,
     });
-    bus = await RabbitMqBus.connect({ url: config.amqp.url as string, prefix: config.amqp.prefix, logger });
+    bus = await RabbitMqBus.connect({
+      url: config.amqp.url as string,
+      prefix: config.amqp.prefix,
+      queueType: config.amqp.queueType,
+      logger,
+    });
   }
   const found = await createDiscovery(config, logger);
   const deps: ProcessDeps = {

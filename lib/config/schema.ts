@@ -144,11 +144,23 @@ export const configSchema = z
       redis: section({
         url: url(["redis", "rediss"]).optional(),
         keyPrefix: z.string({ error: "a string" }).default("ws:"),
+        /**
+         * `url` names one node of a Redis Cluster (the client finds the others): kv batches go out per
+         * slot (docs/kv-keys.md). False: a single server (or one behind a proxy).
+         */
+        cluster: z.boolean({ error: "true or false" }).default(false),
       }),
       amqp: section({
         url: url(["amqp", "amqps"]).optional(),
         /** Prefix of every exchange and queue name. */
         prefix: nonEmpty("a non-empty string").default("whaleshark"),
+        /**
+         * RabbitMQ queue type of every bus queue (docs/queues.md). `classic` by default: it runs on the one
+         * broker most deployments start with, and a queue cannot change type in place (a redeclare with
+         * another type is refused), so switching is a deliberate step. `quorum` for a cluster of 3+ nodes:
+         * replicated, survives the loss of a minority of nodes.
+         */
+        queueType: z.enum(["classic", "quorum"], { error: "classic or quorum" }).default("classic"),
       }),
       gateway: section({
         host: nonEmpty("a host name or address").default("0.0.0.0"),

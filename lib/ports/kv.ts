@@ -8,7 +8,8 @@
  *   as missing, exactly like one never written.
  * - Single-key operations are atomic (`incrBy`, `incrAbove`, `set` with
  *   `ifAbsent`); the one operation over two keys, `claimAndCount`, is atomic
- *   too. Nothing else spans two keys.
+ *   too (on a Redis Cluster only when both keys share a slot: see there).
+ *   Nothing else spans two keys.
  * - A key holds either a string or a hash; a string operation on a hash (or
  *   the reverse) rejects, as Redis's WRONGTYPE does. `set` replaces either.
  * - NOT durable. Redis may restart empty (it keeps nothing on disk here), and
@@ -54,8 +55,11 @@ export interface KvStore {
    * Atomic over both keys: no other operation sees the claim without the
    * count, and the counter moves only for the caller that claimed. Rejects
    * when `counter` is not an integer, leaving `key` as it was, and on a TTL
-   * that is not above 0 (both must expire). The two keys
-   * must live on one Redis node (a Redis Cluster needs them in one slot).
+   * that is not above 0 (both must expire). On a Redis Cluster, two keys in
+   * different slots cannot be touched by one script: the adapter then takes
+   * the same steps in order (claim, count, value; docs/kv-keys.md), so others
+   * may see the bare claim before the count, and a process dying between the
+   * count and the value leaves an unused count (a gap), never a duplicate.
    */
   claimAndCount(key: string, counter: string, op: ClaimAndCount): Promise<number | null>;
   /** Sets a TTL on an existing key; false when the key is missing. `ttlMs` 0 removes the TTL. */

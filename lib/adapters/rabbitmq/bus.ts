@@ -4,7 +4,7 @@ import { consumeDefaults, isReservedHeader } from "../../ports/bus.js";
 import { type AmqpConnection, connectAmqp, replyCode, withChannel } from "./connection.js";
 import { RabbitConsumer } from "./consumer.js";
 import { ConfirmPublisher } from "./publisher.js";
-import { declareTopology, type QueueNames, queueNames, userHeaders } from "./topology.js";
+import { declareTopology, type QueueNames, type QueueType, queueNames, userHeaders } from "./topology.js";
 
 /** Settings of {@link RabbitMqBus.connect}. */
 export interface RabbitMqBusOptions {
@@ -15,12 +15,14 @@ export interface RabbitMqBusOptions {
   logger: Logger;
   /** A publish not confirmed within this long rejects (default 10 000 ms). */
   publishTimeoutMs?: number;
+  /** Type of every queue this bus declares (config `amqp.queueType`, default classic; docs/queues.md). */
+  queueType?: QueueType;
 }
 
 /**
  * The bus port on RabbitMQ 3.10 (amqplib). Semantics in `Bus`; layout of
- * each queue (main, `.retry`, `.dead` on the default exchange) in
- * topology.ts, publishing in publisher.ts, consuming in consumer.ts.
+ * each queue (main, `.retry`, `.dead` on the default exchange, classic or
+ * quorum queues per `queueType`) in topology.ts, publishing in publisher.ts, consuming in consumer.ts.
  * Messages are persistent unless the queue was declared non-durable by this
  * process. After a lost connection, amqplib reconnects with backoff and every
  * consumer reopens, redeclaring the queues this process declared (a broker
@@ -37,6 +39,7 @@ export class RabbitMqBus implements Bus {
     private readonly prefix: string,
     private readonly log: Logger,
     private readonly publisher: ConfirmPublisher,
+    private readonly queueType: QueueType,
   ) {}
 
   /** Connects, rejecting with an error naming the broker (not its password) when it is unreachable. */
@@ -44,12 +47,12 @@ export class RabbitMqBus implements Bus {
     const log = opts.logger.child({ component: "bus" });
     const conn = await connectAmqp(opts.url, log);
     const publisher = new ConfirmPublisher(conn, log, opts.publishTimeoutMs ?? 10_000);
-    return new RabbitMqBus(conn, opts.prefix, log, publisher);
+    return new RabbitMqBus(conn, opts.prefix, log, publisher, opts.queueType ?? "classic");
   }
 
   async declareQueue(queue: string, opts: QueueOptions): Promise<void> {
     const names = this.names(queue);
-    await withChannel(this.conn, (ch) => declareTopology(ch, names, opts));
+    await withChannel(this.conn, (ch) => declareTopology(ch, names, opts, this.queueType));
     this.declared.set(queue, { ...opts });
     for (const name of [names.main, names.retry, names.dead]) this.created.add(name);
   }
@@ -154,7 +157,7 @@ export class RabbitMqBus implements Bus {
   private async redeclare(queue: string, names: QueueNames): Promise<void> {
     const opts = this.declared.get(queue);
     if (opts !== undefined && !this.closed)
-      await withChannel(this.conn, (ch) => declareTopology(ch, names, opts));
+      await withChannel(this.conn, (ch) => declareTopology(ch, names, opts, this.queueType));
   }
 }
 

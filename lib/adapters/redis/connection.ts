@@ -1,4 +1,4 @@
-import { Redis, type RedisOptions } from "ioredis";
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "pino";
 
 /**
@@ -102,4 +102,71 @@ export function redactUrl(url: string): string {
   } catch {
     return "<invalid redis url>";
   }
+}
+
+/**
+ * Opens a ready ioredis `Cluster` from one seed node (`redis.url` with `redis.cluster: true`); the
+ * client learns the other nodes and the slot map from it (CLUSTER SLOTS) and follows MOVED/ASK
+ * redirections and failovers by itself. The URL's password, user and `rediss:` (TLS) apply to every
+ * node. Same timeouts, reconnect backoff, logging and error wording as {@link connectRedis}; the
+ * URL's database number must be 0 or absent (a cluster has only database 0).
+ */
+export async function connectRedisCluster(opts: RedisConnectionOptions): Promise<Cluster> {
+  const where = redactUrl(opts.url);
+  const log = opts.logger.child({ redis: where, cluster: true });
+  const seed = new URL(opts.url);
+  const db = seed.pathname.replace(/^\//, "");
+  if (db !== "" && db !== "0")
+    throw new Error(`redis at ${where}: a Redis Cluster has only database 0, got ${db}`);
+  const options: ClusterOptions = {
+    lazyConnect: true,
+    keyPrefix: opts.keyPrefix ?? "",
+    enableOfflineQueue: true,
+    // Off: ioredis' cluster auto-pipelining picks a command's node from its first argument before
+    // the key prefix is applied (and for EVALSHA that argument is the script's hash), so it mixes
+    // slots of different nodes in one pipeline and fails it. The kv adapter batches by slot itself.
+    enableAutoPipelining: false,
+    clusterRetryStrategy: (times) => Math.min(RETRY_BASE_MS * 2 ** (times - 1), RETRY_MAX_MS),
+    // A failover takes the cluster node timeout (seconds): commands for the lost slots wait and retry
+    // meanwhile, bounded like a single node's (about the same few seconds).
+    retryDelayOnClusterDown: 200,
+    retryDelayOnFailover: 200,
+    redisOptions: {
+      username: seed.username === "" ? undefined : decodeURIComponent(seed.username),
+      password: seed.password === "" ? undefined : decodeURIComponent(seed.password),
+      tls: seed.protocol === "rediss:" ? {} : undefined,
+      maxRetriesPerRequest: MAX_RETRIES_PER_REQUEST,
+      connectTimeout: CONNECT_TIMEOUT_MS,
+      commandTimeout: COMMAND_TIMEOUT_MS,
+      connectionName: "whaleshark",
+    },
+  };
+  const cluster = new Cluster(
+    [{ host: seed.hostname, port: Number(seed.port === "" ? 6379 : seed.port) }],
+    options,
+  );
+  for (const [name, script] of Object.entries(opts.scripts ?? {})) cluster.defineCommand(name, script);
+
+  let lastError: Error | undefined;
+  let wasReady = false;
+  cluster.on("error", (err: Error) => {
+    lastError = err;
+    if (wasReady) log.warn({ err: err.message }, "redis cluster error");
+  });
+  cluster.on("node error", (err: Error, node: string) => {
+    if (wasReady) log.warn({ err: err.message, node }, "redis cluster node error");
+  });
+  cluster.on("ready", () => {
+    if (wasReady) log.info("redis cluster connection restored");
+    wasReady = true;
+  });
+  try {
+    await cluster.connect();
+  } catch (err) {
+    cluster.disconnect();
+    const reason = lastError?.message ?? (err instanceof Error ? err.message : String(err));
+    throw new Error(`redis cluster at ${where} unreachable: ${reason}`, { cause: lastError ?? err });
+  }
+  log.debug("redis cluster connected");
+  return cluster;
 }

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 
 /**
  * Key prefixing. ioredis' `keyPrefix` prepends the prefix to the keys of every
@@ -27,5 +27,25 @@ export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promis
     cursor = next;
     if (keys.length > 0) deleted += await redis.unlink(...keys);
   } while (cursor !== "0");
+  return deleted;
+}
+
+/**
+ * {@link deleteKeysWithPrefix} on a Redis Cluster: SCAN runs per node, so every master is scanned,
+ * and each key is unlinked alone (one UNLINK over keys of different slots is refused with
+ * CROSSSLOT, even on one node). `cluster` must have no `keyPrefix` of its own.
+ */
+export async function deleteClusterKeysWithPrefix(cluster: Cluster, prefix: string): Promise<number> {
+  if (prefix === "") throw new Error("refusing to delete every key: empty prefix");
+  let deleted = 0;
+  for (const node of cluster.nodes("master")) {
+    let cursor = "0";
+    do {
+      const [next, keys] = await node.scan(cursor, "MATCH", prefixPattern(prefix), "COUNT", 500);
+      cursor = next;
+      const counts = await Promise.all(keys.map((key) => node.unlink(key)));
+      deleted += counts.reduce((n, c) => n + c, 0);
+    } while (cursor !== "0");
+  }
   return deleted;
 }

@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import { type Logger, pino } from "pino";
 import type { ClaimAndCount, KvStore } from "../../ports/kv.js";
-import { connectRedis, redactUrl } from "./connection.js";
+import { keySlot } from "./cluster-slot.js";
+import { connectRedis, connectRedisCluster, redactUrl } from "./connection.js";
 import { TickBatch } from "./tick-batch.js";
 
 /** lua/kv-incr-above.lua, defined as the `kvIncrAbove` command (EVALSHA, falling back to EVAL). */
@@ -10,6 +11,10 @@ const INCR_ABOVE_LUA = readFileSync(new URL("./lua/kv-incr-above.lua", import.me
 /** lua/kv-batch.lua, the `kvBatch` command: one turn's single-key operations in one call. */
 const BATCH_LUA = readFileSync(new URL("./lua/kv-batch.lua", import.meta.url), "utf8");
 
+/**
+ * What the adapter calls, on a single node (`Redis`) or a cluster (`Cluster`, whose commands
+ * have the same signatures; typed as `Redis` so one code path serves both).
+ */
 type ScriptedRedis = Redis & {
   kvIncrAbove(key: string, floor: string, by: string): Promise<number>;
   kvBatch(numberOfKeys: number, ...keysThenArgs: string[]): Promise<Array<[number, unknown]>>;
@@ -23,6 +28,12 @@ export interface RedisKvStoreOptions {
   keyPrefix: string;
   /** Connection problems are logged here; silent when absent. */
   logger?: Logger;
+  /**
+   * `url` is one node of a Redis Cluster (config `redis.cluster`): the adapter connects with
+   * ioredis' `Cluster`, runs each turn's batch as one script call per slot and splits
+   * `claimAndCount` over two slots into steps (see there). Default false: one server.
+   */
+  cluster?: boolean;
 }
 
 /**
@@ -32,7 +43,9 @@ export interface RedisKvStoreOptions {
  * Redis together, in call order, as one lua/kv-batch.lua call (tick-batch.ts);
  * expire = PEXPIRE (0: PERSIST), hashes = HGET/HSET/HDEL/HGETALL (HSET keeps
  * the TTL and Redis removes an emptied hash itself). Prefixing is ioredis'
- * `keyPrefix`. Every failure rejects with an error naming the operation and
+ * `keyPrefix`. On a Redis Cluster (`cluster: true`) the batch goes out as one script call per
+ * slot and multi-key reads (mget, hgetallMany, del) are therefore split by slot; see
+ * docs/kv-keys.md for the key layout. Every failure rejects with an error naming the operation and
  * the server (never its password), the driver's error as `cause`. See
  * `connectRedis` for reconnects and how long a command waits while Redis is
  * down.
@@ -41,16 +54,26 @@ export class RedisKvStore implements KvStore {
   private closed = false;
   readonly #batch: TickBatch;
 
+  /** Per counter, the last stepwise claimAndCount's turn to count (see #claimAndCountInSteps). */
+  readonly #counterTurns = new Map<string, Promise<void>>();
+  /** Per counter, the last stepwise claimAndCount's turn to answer its caller (see claimAndCount). */
+  readonly #counterAnswers = new Map<string, Promise<void>>();
+
+  /** On a cluster, the slot of an (unprefixed) key as it reaches Redis; undefined on one server. */
+  readonly #slotOf: ((key: string) => number) | undefined;
+
   private constructor(
     private readonly redis: ScriptedRedis,
     private readonly where: string,
+    cluster?: { keyPrefix: string },
   ) {
-    this.#batch = new TickBatch((keys, args) => redis.kvBatch(keys.length, ...keys, ...args));
+    this.#slotOf = cluster === undefined ? undefined : (key) => keySlot(cluster.keyPrefix + key);
+    this.#batch = new TickBatch((keys, args) => redis.kvBatch(keys.length, ...keys, ...args), this.#slotOf);
   }
 
   /** Connects (rejecting with a clear error when Redis is unreachable) and loads the scripts. */
   static async connect(opts: RedisKvStoreOptions): Promise<RedisKvStore> {
-    const redis = await connectRedis({
+    const connection = {
       url: opts.url,
       keyPrefix: opts.keyPrefix,
       logger: opts.logger ?? pino({ level: "silent" }),
@@ -59,7 +82,19 @@ export class RedisKvStore implements KvStore {
         // Dynamic key count: the first argument says how many keys follow.
         kvBatch: { lua: BATCH_LUA },
       },
-    });
+    };
+    if (opts.cluster === true) {
+      if (opts.keyPrefix.includes("{")) {
+        // A `{` in the prefix would become every untagged key's hash tag: the whole kv in one slot.
+        throw new Error("redis.keyPrefix must not contain { on a Redis Cluster (it would be the hash tag)");
+      }
+      const cluster = await connectRedisCluster(connection);
+      // The Cluster client has the same command methods (see ScriptedRedis).
+      return new RedisKvStore(cluster as unknown as ScriptedRedis, redactUrl(opts.url), {
+        keyPrefix: opts.keyPrefix,
+      });
+    }
+    const redis = await connectRedis(connection);
     return new RedisKvStore(redis as ScriptedRedis, redactUrl(opts.url));
   }
 
@@ -95,16 +130,71 @@ export class RedisKvStore implements KvStore {
 
   claimAndCount(key: string, counter: string, op: ClaimAndCount): Promise<number | null> {
     return this.run("claimAndCount", key, async () => {
-      const args = [
-        "c",
-        op.claim,
-        String(positiveTtl(op.claimTtlMs)),
-        String(checkInteger(op.above, "above")),
-      ];
-      args.push(op.prefix, op.suffix, String(positiveTtl(op.ttlMs)));
+      const claimTtl = String(positiveTtl(op.claimTtlMs));
+      const above = checkInteger(op.above, "above");
+      const ttl = String(positiveTtl(op.ttlMs));
+      if (this.#slotOf !== undefined && this.#slotOf(key) !== this.#slotOf(counter)) {
+        // Answered in call order per counter, as one script reply answers a batch: the caller
+        // (sequence-allocator.ts `counted`) must see the counts in the order they were taken.
+        const answer = takeTurn(this.#counterAnswers, counter);
+        try {
+          return await this.#claimAndCountInSteps(key, counter, op, claimTtl, above, ttl);
+        } finally {
+          await answer.before;
+          answer.end();
+        }
+      }
+      const args = ["c", op.claim, claimTtl, String(above), op.prefix, op.suffix, ttl];
       const count = await this.#batch.add([key, counter], args);
       return count === null ? null : Number(count);
     });
+  }
+
+  /**
+   * claimAndCount on a cluster whose two keys live in different slots, where no script can touch
+   * both (docs/kv-keys.md: a send's dedupe key is the sender's, its counter the conversation's,
+   * so no hash tag can join them). The same writes as the script, in its order, as three steps:
+   * claim (SET NX, the claim's TTL), count (INCRBY 1, only for the winner of the claim), then the
+   * value with the count. What others may see in between is a bare claim, the state the script
+   * leaves at or below the floor (a caller that finds it waits, as for any claim in progress); the
+   * counter still moves only for the caller that claimed. A process dying between the count and
+   * the value leaves a bare claim that expires and one unused count (a gap in the sequence, never
+   * a duplicate); the single-slot script has no such window.
+   */
+  async #claimAndCountInSteps(
+    key: string,
+    counter: string,
+    op: ClaimAndCount,
+    claimTtl: string,
+    above: number,
+    ttl: string,
+  ): Promise<number | null> {
+    // The counts must be taken in call order, as the script takes them (a domain sequences one
+    // connection's sends to a conversation in the order they arrived), but the claims live in
+    // other slots and come back in any order: each call issues its INCRBY only after the calls
+    // before it on the same counter issued theirs (or lost their claim). INCRBYs of one counter
+    // share a slot, so once issued they run in that order.
+    const turn = takeTurn(this.#counterTurns, counter);
+    const claiming = this.#batch.add(key, ["s", op.claim, claimTtl, "1"]);
+    let counting: Promise<unknown> | undefined;
+    try {
+      const claimed = (await claiming.finally(() => turn.before)) === 1;
+      if (!claimed) return null;
+      counting = this.#batch.add(counter, ["i", "1"]);
+    } finally {
+      turn.end();
+    }
+    let count: number;
+    try {
+      count = Number(await counting);
+    } catch (err) {
+      // The counter refused: leave the key as it was (missing), as the script does.
+      await this.#batch.add(key, ["d"]).catch(() => undefined);
+      throw err;
+    }
+    if (count > above)
+      await this.#batch.add(key, ["s", `${op.prefix}${count - above}${op.suffix}`, ttl, "0"]);
+    return count;
   }
 
   incrAbove(key: string, floor: number, by = 1): Promise<number> {
@@ -192,6 +282,23 @@ export class RedisKvStore implements KvStore {
       throw new Error(`kv ${op} ${key} failed (redis at ${this.where}): ${reason}`, { cause: err });
     }
   }
+}
+
+/**
+ * A place in the line of `key` in `turns`: `before` resolves when every earlier holder ended its
+ * turn, `end()` lets the next one go. The map only holds the last holder of each key.
+ */
+function takeTurn(turns: Map<string, Promise<void>>, key: string): { before: Promise<void>; end(): void } {
+  const before = turns.get(key) ?? Promise.resolve();
+  let end = () => {};
+  const mine = new Promise<void>((resolve) => {
+    end = () => {
+      resolve();
+      if (turns.get(key) === mine) turns.delete(key);
+    };
+  });
+  turns.set(key, mine);
+  return { before, end };
 }
 
 function checkInteger(n: number, name: string): number {

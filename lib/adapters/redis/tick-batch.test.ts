@@ -58,4 +58,23 @@ describe("TickBatch", () => {
     expect(calls.map((c) => c.keys.length)).toEqual([MAX_BATCH_OPS, 3]);
     expect(calls.flatMap((c) => c.keys)).toEqual(keys);
   });
+
+  it("on a cluster, makes one call per slot, each in call order", async () => {
+    const { calls, run } = recorder();
+    // Slot = the key's first letter, standing in for CRC16.
+    const batch = new TickBatch(run, (key) => key.charCodeAt(0));
+    const replies = await Promise.all([
+      batch.add("a1", ["g"]),
+      batch.add("b1", ["g"]),
+      batch.add(["a2", "a3"], ["c"]),
+      batch.add("b2", ["d"]),
+      batch.add("c1", ["g"]),
+    ]);
+    expect(replies).toEqual(["v:a1", "v:b1", "v:a2", "v:b2", "v:c1"]);
+    expect(calls).toEqual([
+      { keys: ["a1", "a2", "a3"], args: ["g", "c"] },
+      { keys: ["b1", "b2"], args: ["g", "d"] },
+      { keys: ["c1"], args: ["g"] },
+    ]);
+  });
 });

@@ -28,7 +28,15 @@ export class TickBatch {
   #ops: BatchOp[] = [];
   #scheduled = false;
 
-  constructor(private readonly run: RunBatch) {}
+  /**
+   * @param slotOf on a Redis Cluster, the slot of a key: a script may only touch keys of one slot,
+   *   so each flush then makes one call per slot (operations keep their order within it; keys of
+   *   different slots have no order to keep). Absent on a single node: one call for everything.
+   */
+  constructor(
+    private readonly run: RunBatch,
+    private readonly slotOf?: (key: string) => number,
+  ) {}
 
   /** Queues one operation; resolves with its reply, rejects with its own or the call's error. */
   add(key: string | readonly string[], args: string[]): Promise<unknown> {
@@ -48,30 +56,49 @@ export class TickBatch {
   /** Sends every waiting operation now (before a command that must not overtake them). */
   flush(): void {
     this.#scheduled = false;
-    while (this.#ops.length > 0) {
-      const ops = this.#ops.splice(0, MAX_BATCH_OPS);
-      const keys: string[] = [];
-      const args: string[] = [];
-      const firstKey: number[] = [];
-      for (const op of ops) {
-        firstKey.push(keys.length);
-        for (const k of op.keys) keys.push(k);
-        for (const a of op.args) args.push(a);
-      }
-      this.run(keys, args).then(
-        (replies) => {
-          ops.forEach((op, i) => {
-            const reply = replies[firstKey[i] ?? -1];
-            if (reply === undefined) op.reject(new Error("kv batch: missing reply"));
-            else if (reply[0] === 0) op.resolve(reply[1]);
-            else op.reject(new Error(String(reply[1])));
-          });
-        },
-        (error: unknown) => {
-          const err = error instanceof Error ? error : new Error(String(error));
-          for (const op of ops) op.reject(err);
-        },
-      );
+    const waiting = this.#ops;
+    this.#ops = [];
+    for (const group of this.#bySlot(waiting)) {
+      for (let i = 0; i < group.length; i += MAX_BATCH_OPS) this.#send(group.slice(i, i + MAX_BATCH_OPS));
     }
+  }
+
+  /** The operations in one group per slot (first key's; an operation's keys share it), in call order. */
+  #bySlot(ops: BatchOp[]): BatchOp[][] {
+    const slotOf = this.slotOf;
+    if (slotOf === undefined) return [ops];
+    const groups = new Map<number, BatchOp[]>();
+    for (const op of ops) {
+      const slot = slotOf(op.keys[0] ?? "");
+      const group = groups.get(slot);
+      if (group === undefined) groups.set(slot, [op]);
+      else group.push(op);
+    }
+    return [...groups.values()];
+  }
+
+  #send(ops: BatchOp[]): void {
+    const keys: string[] = [];
+    const args: string[] = [];
+    const firstKey: number[] = [];
+    for (const op of ops) {
+      firstKey.push(keys.length);
+      for (const k of op.keys) keys.push(k);
+      for (const a of op.args) args.push(a);
+    }
+    this.run(keys, args).then(
+      (replies) => {
+        ops.forEach((op, i) => {
+          const reply = replies[firstKey[i] ?? -1];
+          if (reply === undefined) op.reject(new Error("kv batch: missing reply"));
+          else if (reply[0] === 0) op.resolve(reply[1]);
+          else op.reject(new Error(String(reply[1])));
+        });
+      },
+      (error: unknown) => {
+        const err = error instanceof Error ? error : new Error(String(error));
+        for (const op of ops) op.reject(err);
+      },
+    );
   }
 }

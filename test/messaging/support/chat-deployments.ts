@@ -75,9 +75,16 @@ export async function embeddedChat(config: DeepPartial<Config> = {}): Promise<Ch
   }
 }
 
-/** The distributed roles (startCluster) with alice, bob and "club"; devices on the WebSocket port. */
-export async function distributedChat(config: DeepPartial<Config> = {}): Promise<ChatDeployment> {
-  const cluster = await startCluster({ overrides: config });
+/**
+ * The distributed roles (startCluster) with alice, bob and "club"; devices on the WebSocket port.
+ * `redisUrl` puts the kv on another Redis than the shared test server, e.g. a test Redis Cluster
+ * (with `redis: { cluster: true }` in `config`; lib/testing/redis-cluster.ts).
+ */
+export async function distributedChat(
+  config: DeepPartial<Config> = {},
+  opts: { redisUrl?: string } = {},
+): Promise<ChatDeployment> {
+  const cluster = await startCluster({ overrides: config, redisUrl: opts.redisUrl });
   const deployment: ChatDeployment = {
     device: (userId, imei) =>
       cluster.device(userId, imei, { clientType: 3, endpoint: () => cluster.endpoint(0, "ws") }),

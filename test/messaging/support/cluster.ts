@@ -97,8 +97,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         nodeId,
         apps: { [String(APP)]: { privateKey: APP_KEY, adminIds: [ADMIN] } },
         database: { url: database.url },
-        redis: { url: redisUrl, keyPrefix: keys.prefix },
-        amqp: { url: queues.url, prefix: queues.prefix },
+        redis: { ...o.redis, url: redisUrl, keyPrefix: keys.prefix },
+        amqp: { ...o.amqp, url: queues.url, prefix: queues.prefix },
         domain: { host: "127.0.0.1", port: 0, internalSecret: INTERNAL_SECRET, ...o.domain },
         store: { host: "127.0.0.1", port: 0, batchWaitMs: 5, ...o.store },
         gateway: { host: "127.0.0.1", tcpPort: 0, wsPort: 0, grpcPort: 0, ...o.gateway },
@@ -113,8 +113,18 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     poolSize: number,
     targets: Partial<RoleDeps["grpcTargets"]> = {},
   ): Promise<RoleDeps> => {
-    const kv = await RedisKvStore.connect({ url: redisUrl, keyPrefix: keys.prefix, logger });
-    const bus = await RabbitMqBus.connect({ url: queues.url, prefix: queues.prefix, logger });
+    const kv = await RedisKvStore.connect({
+      url: redisUrl,
+      keyPrefix: keys.prefix,
+      cluster: config.redis.cluster,
+      logger,
+    });
+    const bus = await RabbitMqBus.connect({
+      url: queues.url,
+      prefix: queues.prefix,
+      queueType: config.amqp.queueType,
+      logger,
+    });
     buses.push(bus);
     let db: Promise<Database> | undefined;
     closers.push(async () => {
@@ -135,7 +145,12 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   };
 
   try {
-    const kv = await RedisKvStore.connect({ url: redisUrl, keyPrefix: keys.prefix, logger });
+    const kv = await RedisKvStore.connect({
+      url: redisUrl,
+      keyPrefix: keys.prefix,
+      cluster: opts.overrides?.redis?.cluster ?? false,
+      logger,
+    });
     closers.push(() => kv.close());
     const storeConfig = configFor("store-1");
     const store = await startStore(await depsFor(storeConfig, 4), storeConfig);
