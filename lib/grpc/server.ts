@@ -1,6 +1,5 @@
 import { createServer, type Server, type Socket } from "node:net";
 import * as grpc from "@grpc/grpc-js";
-import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
@@ -13,6 +12,7 @@ import { ConnectionLimiter, type ConnectionLimits, peerOf, RefusalLog } from "..
 import { allowedOrigins } from "../net/origin-policy.js";
 import { contractDescriptor } from "./descriptor.js";
 import { InProcessServices } from "./in-process.js";
+import { addLazyReflection } from "./lazy-reflection.js";
 
 /**
  * What server reflection lists: `all` the whole contract (every service of every role: a
@@ -161,7 +161,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
   const health = new HealthImplementation(status);
   health.addToServer(server);
   const listed = reflected(policy.reflection, opts.services);
-  if (listed !== null) new ReflectionService(contractDescriptor(), listed).addToServer(server);
+  if (listed !== null) addLazyReflection(server, contractDescriptor, listed.services);
 
   const log = opts.logger.child({ component: "grpc" });
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
