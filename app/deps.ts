@@ -1,12 +1,6 @@
 import { join } from "node:path";
 import type { Logger } from "pino";
-import { JournaledBus } from "../lib/adapters/journal/index.js";
-import { MemoryBus } from "../lib/adapters/memory/bus.js";
-import { MemoryKvStore } from "../lib/adapters/memory/kv-store.js";
-import { openPgliteDatabase } from "../lib/adapters/pglite/database.js";
-import { openPostgresDatabase } from "../lib/adapters/postgres/database.js";
-import { RabbitMqBus } from "../lib/adapters/rabbitmq/bus.js";
-import { RedisKvStore } from "../lib/adapters/redis/kv-store.js";
+import type { JournaledBus } from "../lib/adapters/journal/index.js";
 import type { Config } from "../lib/config/index.js";
 import type { InProcessServices } from "../lib/grpc/in-process.js";
 import type { Database } from "../lib/ports/db.js";
@@ -42,7 +36,9 @@ export const REPLAY_WAIT_MS = 30_000;
  *   (`dataDir/bus-journal`: durable queues survive a crash and are replayed at
  *   start), PGlite under `dataDir` (migrated on open);
  * - distributed: Redis, RabbitMQ, PostgreSQL (migrated by `whaleshark migrate`).
- * The database opens on first use, so a gateway never connects to it.
+ * The database opens on first use, so a gateway never connects to it. Each adapter's module is
+ * imported only in the profile that uses it (a distributed role loads no PGlite, the embedded
+ * process no Redis or RabbitMQ client): start-up time, bench/RESULTS.md "start-up".
  */
 export async function createDeps(
   config: Config,
@@ -56,6 +52,11 @@ export async function createDeps(
   let bus: RoleDeps["bus"];
   let journaled: JournaledBus | undefined;
   if (config.profile === "embedded") {
+    const [{ MemoryKvStore }, { MemoryBus }, { JournaledBus }] = await Promise.all([
+      import("../lib/adapters/memory/kv-store.js"),
+      import("../lib/adapters/memory/bus.js"),
+      import("../lib/adapters/journal/index.js"),
+    ]);
     kv = new MemoryKvStore();
     journaled = await JournaledBus.open({
       dir: join(config.dataDir, "bus-journal"),
@@ -65,6 +66,10 @@ export async function createDeps(
     bus = journaled;
   } else {
     // loadConfig guarantees the URLs in the distributed profile.
+    const [{ RedisKvStore }, { RabbitMqBus }] = await Promise.all([
+      import("../lib/adapters/redis/kv-store.js"),
+      import("../lib/adapters/rabbitmq/bus.js"),
+    ]);
     kv = await RedisKvStore.connect({
       url: config.redis.url as string,
       keyPrefix: config.redis.keyPrefix,
@@ -126,11 +131,11 @@ async function openDb(
 ): Promise<Database> {
   const handle =
     config.profile === "embedded"
-      ? await openPgliteDatabase({
+      ? await (await import("../lib/adapters/pglite/database.js")).openPgliteDatabase({
           dataDir: config.dataDir,
           sharedBuffersMb: config.database.embeddedSharedBuffersMb,
         })
-      : await openPostgresDatabase({
+      : await (await import("../lib/adapters/postgres/database.js")).openPostgresDatabase({
           url: config.database.url as string,
           poolSize: config.database.poolSize,
           connectTimeoutMs: config.database.connectTimeoutMs,

@@ -1,7 +1,5 @@
 import type { Logger } from "pino";
-import { ConsulDiscovery } from "../lib/adapters/consul/index.js";
 import { StaticDiscovery, StaticRegistry, staticSeed } from "../lib/adapters/static/index.js";
-import { ZookeeperDiscovery } from "../lib/adapters/zookeeper/index.js";
 import type { Config } from "../lib/config/index.js";
 import {
   DISCOVERY_SCHEMES,
@@ -35,7 +33,9 @@ export async function createDiscovery(config: Config, logger: Logger): Promise<P
   const d = config.discovery;
   const log = logger.child({ component: "discovery" });
   let discovery: Discovery;
+  // ZooKeeper's and Consul's clients are imported only where they are used (start-up time).
   if (d.kind === "zookeeper") {
+    const { ZookeeperDiscovery } = await import("../lib/adapters/zookeeper/index.js");
     discovery = await ZookeeperDiscovery.connect({
       connect: d.zookeeperConnect,
       root: d.zookeeperRoot,
@@ -43,6 +43,7 @@ export async function createDiscovery(config: Config, logger: Logger): Promise<P
       logger: log,
     });
   } else if (d.kind === "consul") {
+    const { ConsulDiscovery } = await import("../lib/adapters/consul/index.js");
     discovery = new ConsulDiscovery({
       url: d.consulUrl,
       checkTtlMs: d.consulCheckTtlMs,

@@ -1,14 +1,15 @@
-import { startGateway } from "../gateway/start.js";
 import type { Config } from "../lib/config/index.js";
 import type { RoleDeps, RoleHandle, RoleName } from "../lib/role/role.js";
-import { startDomain } from "../services/domain/start.js";
-import { startStore } from "../services/store/start.js";
 
-/** Every role by name; the only place that knows which folder implements which role. */
+/**
+ * Every role by name; the only place that knows which folder implements which role. Each role's
+ * code is imported when it starts, so a process loads only the roles it runs (start-up time:
+ * bench/RESULTS.md "start-up").
+ */
 export const roles: Record<RoleName, (deps: RoleDeps, config: Config) => Promise<RoleHandle>> = {
-  gateway: startGateway,
-  domain: startDomain,
-  store: startStore,
+  gateway: async (deps, config) => (await import("../gateway/start.js")).startGateway(deps, config),
+  domain: async (deps, config) => (await import("../services/domain/start.js")).startDomain(deps, config),
+  store: async (deps, config) => (await import("../services/store/start.js")).startStore(deps, config),
 };
 
 /** Start order: the edge comes up last, so it never accepts work its services cannot take. */
