@@ -18,6 +18,12 @@ commands:
                               2 gateways as separate processes (see deploy/README.md)
   token --app ID --user ID [--expire SECONDS]
                               print a userSign for that user, signed with the app's key
+  user add ID... [--nickname NAME]
+  friend add ID ID
+  group create NAME --owner ID [--members ID,ID...]
+                              create users, friendships, groups on a running server, signed as
+                              the app's admin (--url HOST:PORT, default 127.0.0.1:18000; --app,
+                              --admin; see README "Admin commands")
   help                        this text
 
 options:
@@ -41,6 +47,13 @@ const COMMAND_NEEDS: Record<string, readonly Need[]> = {
 /** Runs one `whaleshark` command and resolves with the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [command = "help", ...rest] = argv;
+  if (command === "user" || command === "friend" || command === "group") {
+    // Positional arguments and options of their own (app/admin-commands.ts); they need an app only.
+    const { runAdminCommand } = await import("./admin-commands.js");
+    return runAdminCommand(command, rest, (file) =>
+      loadConfig({ ...(file === undefined ? {} : { file }), needs: ["apps"] }),
+    );
+  }
   let args: ReturnType<typeof parse>;
   try {
     args = parse(rest);

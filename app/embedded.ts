@@ -5,9 +5,11 @@ import { configureGrpcServers } from "../lib/grpc/server.js";
 import { roleLogger } from "../lib/log/index.js";
 import { createMetricsRegistry, startRoleMetrics } from "../lib/metrics/index.js";
 import type { RoleHandle } from "../lib/role/role.js";
+import { consoleUrl, startBanner } from "./banner.js";
 import { createDeps } from "./deps.js";
 import { runUntilSignal } from "./lifecycle.js";
 import { startOrder } from "./roles.js";
+import { type SeedOutcome, seedDemo } from "./seed-demo.js";
 
 /**
  * `whaleshark start`: every role in this one process, sharing one set of
@@ -23,6 +25,7 @@ export async function runAllInOne(config: Config, logger: Logger): Promise<numbe
   const deps = await createDeps(config, logger, { inProcess: new InProcessServices() });
   if (config.profile === "embedded") await deps.db(); // migrate before anything listens
   const handles: RoleHandle[] = [];
+  let seed: SeedOutcome;
   try {
     for (const name of startOrder) {
       const role = roleLogger(logger, name);
@@ -31,13 +34,25 @@ export async function runAllInOne(config: Config, logger: Logger): Promise<numbe
       // Jobs replayed from the bus journal are stored before the domain checks resends against them.
       if (name === "store") await deps.recovered?.();
     }
+    // Before "started": whoever waits for that line (people, tests) finds the demo users there.
+    seed = await seedDemo(
+      config,
+      { domainTarget: deps.grpcTargets.domain, inProcess: deps.inProcess },
+      logger,
+    );
   } catch (err) {
     logger.error({ err }, "start-up failed");
     for (const h of handles) await h.stop().catch(() => undefined);
     await deps.close().catch(() => undefined);
     return 1;
   }
-  logger.info({ roles: handles.map((h) => `${h.role}@${h.grpcAddress}`) }, "whaleshark started");
+  logger.info(
+    { roles: handles.map((h) => `${h.role}@${h.grpcAddress}`), console: consoleUrl(config, handles) },
+    "whaleshark started",
+  );
+  // After the log lines before it (pino-pretty writes from a worker thread), so the banner ends them.
+  await new Promise<void>((resolve) => logger.flush(() => resolve()));
+  process.stderr.write(startBanner(config, handles, seed));
   return runUntilSignal(handles, logger, () => deps.close());
 }
 

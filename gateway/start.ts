@@ -6,6 +6,7 @@ import { grpcPolicyOf, startGrpcServer } from "../lib/grpc/server.js";
 import { createMetricsRegistry, startRoleMetrics } from "../lib/metrics/index.js";
 import { ConnectionLimiter } from "../lib/net/connection-limiter.js";
 import { capToDescriptors, openFilesLimit } from "../lib/net/descriptor-limit.js";
+import { PresenceMarks } from "../lib/presence/presence-keys.js";
 import { Pusher } from "../lib/push/pusher.js";
 import { ReceiveAckGate } from "../lib/push/receive-ack.js";
 import type { RoleDeps, RoleHandle } from "../lib/role/role.js";
@@ -16,13 +17,14 @@ import { GrpcHistoryCalls, type HistoryCalls } from "./commands/history-client.j
 import { SendBatcher } from "./commands/send-batcher.js";
 import { SendLoad, sendLoadLimits } from "./commands/send-load.js";
 import { SendRateLimiter, sendRateLimits } from "./commands/send-rate.js";
+import { createGatewayConsole } from "./console/index.js";
 import { startDeliveryConsumer } from "./delivery/consumer.js";
 import { GatewayMetrics } from "./gateway-metrics.js";
 import { Connection } from "./session/connection.js";
 import { connectionHooks } from "./session/connection-hooks.js";
 import { startHeartbeatMonitor } from "./session/heartbeat-monitor.js";
 import { LocalRegistry } from "./session/local-registry.js";
-import { markAlive, startSessionRestorer } from "./session/session-restorer.js";
+import { startSessionRestorer } from "./session/session-restorer.js";
 import { SessionStore } from "./session/session-store.js";
 import { allowedOrigins, originPolicy } from "./transport/origin-policy.js";
 import { startTcpServer } from "./transport/tcp-server.js";
@@ -122,6 +124,7 @@ export async function startGateway(
     sendRate: new SendRateLimiter(sendRateLimits(config)),
     sendLoad: new SendLoad(sendLoadLimits(config)),
     forwardFailures: forwardFailureLog(logger),
+    presence: new PresenceMarks(deps.kv, config.presence.coalesceMs),
   };
   const pending = new Set<Promise<unknown>>();
   const hooks = connectionHooks(ctx, pending);
@@ -179,21 +182,32 @@ export async function startGateway(
   });
   const metricsServer = await startRoleMetrics(config, "gateway", registry, logger);
   const tcp = await startTcpServer({ ...listener, port: g.tcpPort });
+  // The web console answers plain HTTP on the WebSocket port (404 where gateway.console is off).
+  const webConsole = createGatewayConsole({
+    config,
+    registry,
+    origins: originPolicy(origins),
+    logger,
+    domainTarget: deps.grpcTargets.domain,
+    inProcess: deps.inProcess,
+    discovery: deps.discovery,
+  });
   const ws = await startWsServer({
     ...listener,
     port: g.wsPort,
     path: g.wsPath,
     handshakeTimeoutMs: g.handshakeTimeoutMs,
     origins: originPolicy(origins),
+    http: webConsole.handle,
   });
   const heartbeat = startHeartbeatMonitor(ctx.registry, g.heartbeatTimeoutMs);
-  await markAlive(deps.kv, config.nodeId);
-  const restorer = startSessionRestorer({
+  const restorer = await startSessionRestorer({
     kv: deps.kv,
     registry: ctx.registry,
     sessions,
     nodeId: config.nodeId,
     logger,
+    presence: ctx.presence,
   });
   logger.info(
     {
@@ -225,6 +239,7 @@ export async function startGateway(
     await within(listenersClosed, grace);
     chat.close();
     history.close();
+    webConsole.close();
     await grpc.stop(grace);
     await metricsServer?.stop();
     logger.info("gateway stopped");

@@ -42,6 +42,16 @@ if (compiled.status !== 0) {
 }
 for (const asset of ASSETS) cpSync(join(root, asset), join(tmp, asset), { recursive: true });
 
+// The web console the gateway serves (gen/console in the sources, so <build>/gen/console here):
+// bundled afresh from console/ and the SDK, as scripts/gen.sh does.
+const bundled = spawnSync(process.execPath, [join(root, "console/bundle.mjs"), join(tmp, "gen/console")], {
+  stdio: ["ignore", "ignore", "inherit"],
+});
+if (bundled.status !== 0) {
+  rmSync(tmp, { recursive: true, force: true });
+  process.exit(bundled.status ?? 1);
+}
+
 // The compiled command: what bin/whaleshark.js runs, and what a compiled `whaleshark cluster`
 // spawns for its members (app/cluster-member.ts: ../bin/whaleshark.js from app/).
 mkdirSync(join(tmp, "bin"), { recursive: true });
@@ -63,10 +73,18 @@ function walk(dir, prefix = "") {
   );
 }
 const fromTs = walk(tmp)
-  .filter((f) => f.endsWith(".js") && !f.startsWith("bin/"))
+  .filter((f) => f.endsWith(".js") && !f.startsWith("bin/") && !f.startsWith("gen/console/"))
   .map((f) => f.replace(/\.js$/, ".ts"));
 const assets = ASSETS.flatMap((a) => (a.includes(".") ? [a] : walk(join(root, a)).map((f) => `${a}/${f}`)));
-const sources = [...fromTs, ...assets, "tsconfig.json", "tsconfig.build.json"].sort();
+/** What the console bundle is made of: a change to the page or the SDK makes the build stale. */
+const consoleSources = ["console", "sdk"].flatMap((d) =>
+  walk(join(root, d))
+    .filter((f) => !f.endsWith(".test.ts"))
+    .map((f) => `${d}/${f}`),
+);
+const sources = [
+  ...new Set([...fromTs, ...assets, ...consoleSources, "tsconfig.json", "tsconfig.build.json"]),
+].sort();
 for (const s of sources) if (!existsSync(join(root, s))) throw new Error(`build: no source ${s}`);
 writeFileSync(
   join(tmp, "BUILD-INFO.json"),

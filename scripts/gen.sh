@@ -18,3 +18,6 @@ PRISMA_SCHEMA_ENGINE_BINARY=/bin/false prisma generate >/dev/null
 # no "bin" on purpose (npm 11's npx would install the project itself into its cache to link it,
 # which strict-allow-scripts refuses: ESTRICTALLOWSCRIPTS on our postinstall).
 if [ -d node_modules/.bin ]; then ln -sfn ../../bin/whaleshark.js node_modules/.bin/whaleshark; fi
+# The web console (console/, served by the gateway): the SDK's browser build and the page,
+# bundled by esbuild into gen/console (never committed; npm run build copies it into dist/).
+node console/bundle.mjs gen/console >/dev/null

@@ -78,3 +78,12 @@ CFG
   echo $! >"$D/zk.pid"
 fi
 wait_for zookeeper 60 zk_ok
+
+# Chromium for the web console's browser tests (test/console, driven by playwright-core, which
+# downloads no browser): Debian's package, plus fonts so the screenshots show CJK and emoji
+# instead of empty boxes. The test fails, never skips, when /usr/bin/chromium is missing.
+if [[ ! -x /usr/bin/chromium ]]; then apt_install chromium; fi
+if [[ $(id -u) -eq 0 ]] && ! fc-list 2>/dev/null | grep -qi "noto color emoji"; then
+  apt_install fonts-noto-color-emoji fonts-noto-cjk || echo "services: fonts not installed (screenshots may show boxes)"
+fi
+echo "services: chromium ready"

@@ -11,6 +11,7 @@ export const ClientErrorReasons = {
     "no answer within resend.maxPendingMs (or maxAttempts writes): the message may have been stored; it is settled by sync or by resending the same messageId",
   "sync-refused": "the gateway could not answer a catch-up request (error frame 9006, e.g. 71000)",
   "sync-timeout": "no answer to a catch-up request within sync.requestTimeoutMs",
+  "request-timeout": "no answer to a request (e.g. a recall) within its timeout",
 } as const;
 
 /** A catalogued client failure reason. */

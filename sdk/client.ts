@@ -1,6 +1,12 @@
 import { Command } from "../gen/ts/whaleshark/v1/command.js";
 import type { LoginAckPack, MutaLoginPack, ResponseVo } from "../gen/ts/whaleshark/v1/envelope.js";
-import type { GroupChatMessageContent, MessageAck, MessageContent } from "../gen/ts/whaleshark/v1/message.js";
+import type {
+  GroupChatMessageContent,
+  MessageAck,
+  MessageContent,
+  RecallMessageAck,
+  RecallMessageNotifyPack,
+} from "../gen/ts/whaleshark/v1/message.js";
 import type { ServerFrame } from "../lib/wire/index.js";
 import { backoffDelay } from "./backoff.js";
 import { ClientError, type ClientErrorReason } from "./client-error.js";
@@ -11,6 +17,8 @@ import { Inbox } from "./inbox.js";
 import { MessageSync } from "./message-sync.js";
 import { type ClientOptions, heartbeatEvery, type ResolvedOptions, resolveOptions } from "./options.js";
 import { Outbox } from "./outbox.js";
+import { customStatusFault, isPresenceCommand, presenceEvent } from "./presence.js";
+import { type RecallInput, Recalls, validateRecall } from "./recall.js";
 import type { ClientTransport, TransportKind } from "./transport/transport.js";
 
 /** A P2P message to send (MessageContent fields the client fills, spec §5.3). */
@@ -59,6 +67,8 @@ export class WhaleSharkClient {
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #reconnectAttempt = 0;
+  /** Recalls (1050) waiting for their 1051, by messageKey (sdk/recall.ts). */
+  readonly #recalls: Recalls;
 
   constructor(options: ClientOptions) {
     this.#o = resolveOptions(options);
@@ -93,6 +103,7 @@ export class WhaleSharkClient {
       onGap: (conversation) =>
         this.#sync === undefined ? this.#inbox.skip(conversation) : this.#sync.fill(conversation),
     });
+    this.#recalls = new Recalls(this.#o.loginTimeoutMs);
     const policy = this.#o.sync;
     this.#sync =
       policy === undefined
@@ -222,6 +233,37 @@ export class WhaleSharkClient {
     });
   }
 
+  /**
+   * Recalls a message this user sent (MSG_RECALL 1050), within the app's recall window. Resolves
+   * on MSG_RECALL_ACK 1051 with code 200; the conversation's devices (the peer's, the group's,
+   * this user's others) get MSG_RECALL_NOTIFY 1052 (the `recall` event). Rejects with ClientError
+   * `refused` (50004 past the window, 50005 already recalled, 50001 not the sender, …),
+   * `not-connected` (not online: not queued), `request-timeout` (no answer within loginTimeoutMs)
+   * or `connection-lost`. A bad input throws a TypeError before anything is sent.
+   */
+  recall(input: RecallInput): Promise<void> {
+    try {
+      validateRecall(input);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#recalls.start(input.messageKey, () =>
+      this.#send(Command.COMMAND_MSG_RECALL, { ...input, fromId: this.#o.userId }),
+    );
+  }
+
+  /**
+   * Sets this user's custom status text ("" clears it) with the C→S 4001 frame (sdk/presence.ts).
+   * Not answered on success: watchers get 4004 and this user's other devices 4005 after the
+   * server's coalescing window; a refused text comes back as a `serverError` naming 4001. Returns
+   * whether the frame was written (false when not online). A bad text throws a TypeError.
+   */
+  setCustomStatus(text: string): boolean {
+    const fault = customStatusFault(text);
+    if (fault !== undefined) throw new TypeError(fault);
+    return this.#send(Command.COMMAND_USER_ONLINE_STATUS_CHANGE, { customStatus: text });
+  }
+
   /** Logs the device out (LOGOUT 9003: the server deletes its session) and closes for good. */
   async logout(): Promise<void> {
     this.#send(Command.COMMAND_LOGOUT, {});
@@ -346,6 +388,7 @@ export class WhaleSharkClient {
     clearInterval(this.#heartbeat);
     this.#outbox.pause();
     this.#sync?.stop();
+    this.#recalls.failAll(new ClientError("connection-lost"));
     this.#login?.reject(error ?? new ClientError("connection-lost"));
     if (this.#state !== "online") return; // a failed (re)connect attempt: its caller decides
     if (this.#o.reconnect === undefined) {
@@ -403,6 +446,12 @@ export class WhaleSharkClient {
       case Command.COMMAND_MSG_GROUP:
         this.#onMessage(command, data as MessageContent | GroupChatMessageContent);
         return;
+      case Command.COMMAND_MSG_RECALL_ACK:
+        // Settles a recall() waiting for it; still a `notification` too, as before recall() existed
+        // (an app that writes 1050 frames itself reads its 1051 there).
+        this.#recalls.onAck(data as RecallMessageAck);
+        this.#events.emit("notification", { command, data });
+        return;
       case Command.COMMAND_SYNC_MESSAGES_ACK:
       case Command.COMMAND_SYNC_CONVERSATION_ACK:
         this.#sync?.onAnswer(command, data);
@@ -412,6 +461,10 @@ export class WhaleSharkClient {
           const receipt = { command, data } as ClientEvents["receipt"];
           this.#events.emit("receipt", receipt);
         } else {
+          if (command === Command.COMMAND_MSG_RECALL_NOTIFY) {
+            this.#events.emit("recall", data as RecallMessageNotifyPack);
+          }
+          if (isPresenceCommand(command)) this.#events.emit("presence", presenceEvent(command, data));
           this.#events.emit("notification", { command, data });
         }
     }
@@ -467,6 +520,7 @@ export class WhaleSharkClient {
     if (this.#sync === undefined) this.#inbox.flush();
     else this.#sync.close();
     this.#outbox.failAll(new ClientError(reason));
+    this.#recalls.failAll(new ClientError(reason));
     this.#events.emit("close", { error, willReconnect: false });
   }
 

@@ -5,7 +5,9 @@ import type {
   MessageContent,
   MessageReadPack,
   MessageReceiveAckContent,
+  RecallMessageNotifyPack,
 } from "../gen/ts/whaleshark/v1/message.js";
+import type { PresenceEvent } from "./presence.js";
 
 /** Commands delivered as `receipt` events (spec §3.2, §3.3, §5.7). */
 export const RECEIPT_COMMANDS: ReadonlySet<number> = new Set([1107, 1053, 1054, 2053, 2054]);
@@ -69,6 +71,10 @@ export interface ClientEvents {
   kicked: { data: MutaLoginPack };
   /** COMMAND_ERROR 9006: the gateway refused a frame (code, msg, data.command, data.messageId). */
   serverError: ResponseVo;
+  /** MSG_RECALL_NOTIFY 1052: a message was recalled (also emitted as a `notification`). */
+  recall: RecallMessageNotifyPack;
+  /** 4004 / 4005 online-status changes (sdk/presence.ts; also emitted as a `notification`). */
+  presence: PresenceEvent;
   /** Any other server push (group, friendship, user, conversation events, recall notices). */
   notification: { command: number; data: unknown };
   /** The connection ended; `willReconnect` tells whether the client is trying again. */

@@ -20,6 +20,8 @@ const RUN: Verdict = { run: true };
 /** Blocks marked `<!-- name -->` that another test runs whole. */
 const BLOCKS_RUN_ELSEWHERE: Record<string, string> = {
   "http-api-examples": "run whole against `whaleshark start` by test/http/embedded-api.test.ts",
+  "console-admin-commands":
+    "run whole against `whaleshark start` by test/console-server/embedded-console.test.ts",
 };
 
 /** Every other command of the docs' shell blocks (comments and line continuations removed). */

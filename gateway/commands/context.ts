@@ -3,6 +3,7 @@ import type { TokenRevocations } from "../../lib/auth/index.js";
 import type { Config } from "../../lib/config/index.js";
 import type { RefusalLog } from "../../lib/net/connection-limiter.js";
 import type { Bus } from "../../lib/ports/bus.js";
+import type { PresenceMarks } from "../../lib/presence/presence-keys.js";
 import type { Pusher } from "../../lib/push/pusher.js";
 import type { ReceiveAckGate } from "../../lib/push/receive-ack.js";
 import type { GatewayMetrics } from "../gateway-metrics.js";
@@ -45,4 +46,6 @@ export interface GatewayContext {
   readonly sendLoad: SendLoad;
   /** Forwarded calls failing on the server side, logged at warning level with a rate limit (forward.ts). */
   readonly forwardFailures: RefusalLog;
+  /** Marks users whose devices changed for the domain's presence sweep (lib/presence); absent in some tests. */
+  readonly presence?: PresenceMarks;
 }

@@ -14,6 +14,7 @@ import { FORWARDED_COMMANDS, handleForward } from "./forward.js";
 import { handleLogin } from "./login.js";
 import { handleLogout } from "./logout.js";
 import { handlePing, renewIfDue } from "./ping.js";
+import { handleSetStatus } from "./presence-status.js";
 import { handleSync, SYNC_COMMANDS } from "./sync.js";
 
 /**
@@ -79,6 +80,12 @@ async function route(ctx: GatewayContext, conn: Connection, frame: ClientFrame):
     // Answered from the store's history (sync.ts), not the domain.
     const body = decode(ctx, conn, frame);
     if (body !== undefined) await handleSync(ctx, conn, command, body);
+    return;
+  }
+  if (command === Command.COMMAND_USER_ONLINE_STATUS_CHANGE) {
+    // Written to kv for the domain's presence sweep (presence-status.ts), not forwarded.
+    const body = decode(ctx, conn, frame);
+    if (body !== undefined) await handleSetStatus(ctx, conn, body);
     return;
   }
   if (!FORWARDED_COMMANDS.has(command)) {

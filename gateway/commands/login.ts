@@ -131,6 +131,7 @@ export async function handleLogin(
   });
   ctx.registry.bind(conn, record)?.close("replaced");
   ctx.metrics.loggedIn(conn.transport.kind, record.clientType);
+  markPresence(ctx, conn, record);
   try {
     const outcome = await enforceLoginMode(ctx, conn, record, existing);
     conn.log.info(
@@ -151,4 +152,13 @@ export async function handleLogin(
     userId: record.userId,
   };
   conn.sendData(Command.COMMAND_LOGIN_ACK, LoginAckPack.toJSON(ack) as object);
+}
+
+/** Tells presence (lib/presence) the user's devices changed; best effort, logged. */
+export function markPresence(ctx: GatewayContext, conn: Connection, s: SessionRecord): Promise<void> {
+  if (ctx.presence === undefined) return Promise.resolve();
+  return ctx.presence.changed(s.appId, s.userId).catch((err: unknown) => {
+    ctx.metrics.error("presence-mark-failed");
+    conn.log.warn({ err }, "cannot mark the user's presence");
+  });
 }

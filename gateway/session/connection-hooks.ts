@@ -2,6 +2,7 @@ import { SessionCloseReason } from "../../gen/ts/whaleshark/v1/chat_service.js";
 import { Command } from "../../gen/ts/whaleshark/v1/command.js";
 import type { GatewayContext } from "../commands/context.js";
 import { handleFrame } from "../commands/dispatch.js";
+import { markPresence } from "../commands/login.js";
 import type { CloseReason } from "../transport/transport.js";
 import type { Connection, ConnectionHooks, FrameLane } from "./connection.js";
 
@@ -69,6 +70,9 @@ export function connectionHooks(ctx: GatewayContext, pending: Set<Promise<unknow
           }),
         );
       }
+      // Every end of a session (logout, kick, replaced, heartbeat timeout, disconnect) may change
+      // the user's online status; the domain's presence sweep re-reads the sessions (lib/presence).
+      track(markPresence(ctx, conn, s));
       const session = {
         appId: s.appId,
         userId: s.userId,

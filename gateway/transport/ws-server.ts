@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { type RawData, WebSocket, WebSocketServer } from "ws";
@@ -21,6 +21,11 @@ export interface WsListenerOptions extends ListenerOptions {
   handshakeTimeoutMs: number;
   /** Which browser origins may open a WebSocket (`gateway.allowedOrigins`, origin-policy.ts). */
   origins: OriginPolicy;
+  /**
+   * Plain HTTP requests (not upgrades) this listener also answers, e.g. the web console
+   * (gateway/console); returns false for a request it does not take, which then gets 426.
+   */
+  http?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 /** WebSocket close codes (RFC 6455 §7.4) sent for each close reason. */
@@ -144,8 +149,8 @@ const acceptedAt = new WeakMap<Socket, number>();
  * Limits hold before any HTTP work: the connection caps are checked at the TCP accept, so sockets
  * that never finish (or never start) their upgrade request count against them (answered 429 per
  * IP, 503 in all, then closed); the request's headers must be complete within `handshakeTimeoutMs`
- * (408). Other HTTP requests get 426 and the socket is closed; a wrong path 404, a refused Origin
- * 403.
+ * (408). Other HTTP requests go to `options.http` (the web console) when it takes them, else get
+ * 426 and the socket is closed; an upgrade on a wrong path gets 404, from a refused Origin 403.
  */
 export async function startWsServer(options: WsListenerOptions): Promise<RunningListener> {
   const log = options.logger;
@@ -165,7 +170,8 @@ export async function startWsServer(options: WsListenerOptions): Promise<Running
       // live that much longer than configured).
       connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(timeout / 4))),
     },
-    (_req, res) => {
+    (req, res) => {
+      if (options.http?.(req, res) === true) return;
       res
         .writeHead(426, { "content-type": "text/plain", upgrade: "websocket", connection: "close" })
         .end("websocket only\n");

@@ -29,8 +29,8 @@ describe("loadConfig", () => {
     expect(config.dataDir).toBe("./data");
     expect(config.nodeId).toMatch(new RegExp(`-${process.pid}$`));
     expect(config.workerId).toBeUndefined();
-    expect(config.log).toEqual({ level: "info", pretty: false });
-    expect(config.apps).toEqual({ "10001": { privateKey: "bantanger" } });
+    expect(config.log).toEqual({ level: "info" });
+    expect(config.apps).toEqual({ "10001": { privateKey: "bantanger", adminIds: ["admin"] } });
     expect(config.auth).toEqual({ login: "sign", userSignTtlSeconds: 604_800, maxClockSkewMs: 60_000 });
     expect(config.redis.keyPrefix).toBe("ws:");
     expect(config.amqp.prefix).toBe("whaleshark");

@@ -30,13 +30,15 @@ const ATOMIC = new Set(["apps"]);
 
 /**
  * Defaults that depend on the profile. Only embedded has a demo app: the original's key, so the
- * original's tokens verify (spec §6.2). Distributed has none on purpose: starting a real cluster
+ * original's tokens verify (spec §6.2), with one admin, `admin`. Distributed has none on purpose: starting a real cluster
  * with a published key would let anyone sign in.
  */
 function profileDefaults(profile: unknown): PlainObject {
   const common = { nodeId: `${hostname().replace(/[^A-Za-z0-9._-]/g, "-")}-${process.pid}` };
   if (profile === "distributed") return common;
-  return { ...common, apps: { "10001": { privateKey: "bantanger" } } };
+  // `admin` is the demo app's documented administrator (README): the console's demo login and the
+  // demo seeding act as it, and `whaleshark user add` signs as it.
+  return { ...common, apps: { "10001": { privateKey: "bantanger", adminIds: ["admin"] } } };
 }
 
 /**

@@ -104,7 +104,11 @@ export const configSchema = z
       workerId: int(0, 31).optional(),
       log: section({
         level: z.enum(LOG_LEVELS, { error: `one of ${LOG_LEVELS.join(", ")}` }).default("info"),
-        pretty: z.boolean({ error: "true or false" }).default(false),
+        /**
+         * Human-readable lines through pino-pretty (a dev dependency). Unset: pretty when stdout is a
+         * terminal, JSON lines otherwise (pino's convention); JSON also when pino-pretty is not installed.
+         */
+        pretty: z.boolean({ error: "true or false" }).optional(),
       }),
       /** Apps by appId. No default here: the embedded profile adds the original's demo app. */
       apps: z
@@ -247,6 +251,17 @@ export const configSchema = z
         shedSendsAfterMs: int(0, 60_000).default(1000),
         /** Sends waiting for the domain at once past which new ones are shed likewise (0 = no bound). */
         shedSendsAtDepth: int(0, 10_000_000).default(20_000),
+        /**
+         * The web console on the WebSocket port's HTTP side (`/`, `/console/...`; gateway/console).
+         * Unset: on in the embedded profile, off in the distributed one (every console path 404).
+         */
+        console: z.boolean({ error: "true or false" }).optional(),
+        /**
+         * The HTTP API address the console page calls, as a browser reaches it (e.g.
+         * https://api.example.com). Unset: in the embedded profile http://<the page's host>:<domain.port>;
+         * in the distributed one none (the page then reads nothing through the HTTP API).
+         */
+        consoleHttpApi: url(["http", "https"]).optional(),
       }),
       /** Prometheus `/metrics` endpoints, one per role so the embedded profile can run all three. */
       metrics: section({
@@ -322,6 +337,23 @@ export const configSchema = z
         dedupeTtlMs: int(1000, 86_400_000).default(300_000),
         /** Sequences reserved in the database per write of a conversation's high-water mark (DESIGN.md §4). */
         sequenceStep: int(1, 1_000_000).default(1000),
+      }),
+      /** Online status (services/domain/presence, lib/presence): 4001 / 4004 / 4005, PresenceService. */
+      presence: section({
+        /** 4004 also to the user's friends (always to live subscribers; never to group members). */
+        notifyFriends: z.boolean({ error: "true or false" }).default(true),
+        /** Changes of one user within this window are pushed once, as the last state (a flapping device). */
+        coalesceMs: int(0, 60_000).default(1000),
+        /** Most live subscribers one user may have (PresenceService.Subscribe refuses past it with 20004). */
+        maxSubscribers: int(1, 1_000_000).default(1000),
+        /** Most users one user may subscribe to at once (20004 past it). */
+        maxSubscriptions: int(1, 100_000).default(500),
+        /** A subscription's TTL when Subscribe gives none. */
+        defaultSubscriptionTtlMs: int(1000, 30 * 86_400_000).default(3_600_000),
+        /** Longest TTL Subscribe accepts (90001 past it). */
+        maxSubscriptionTtlMs: int(1000, 30 * 86_400_000).default(86_400_000),
+        /** How often each domain looks for users due for evaluation (lib/presence/presence-keys.ts). */
+        sweepIntervalMs: int(50, 10_000).default(500),
       }),
       /**
        * Webhooks to the app server (spec §7). One flag per event (fixes D8); `url` unset = none fire.
@@ -405,6 +437,26 @@ export const configSchema = z
         consulDeregisterAfterMs: int(60_000, 86_400_000).default(60_000),
         /** Gateway route model (spec §4.6 imRouteModel): 1 RANDOM, 2 LOOP (round robin), 3 HASH (consistent hash of userId). */
         routeModel: int(1, 3).default(3),
+      }),
+      /** The web console's demo conveniences (gateway/console, README "Web console"). */
+      console: section({
+        /**
+         * POST /console/demo-login issues a userSign of the console's app for any user id typed into
+         * the page, creating the user: a demo switch, never for a real deployment. Unset: on in the
+         * embedded profile, off in the distributed one (refused with 403 unless set true).
+         */
+        demoLogin: z.boolean({ error: "true or false" }).optional(),
+        /** The app the console logs in to (its config.json `appId`; the embedded demo app). */
+        appId: int(1, INT32_MAX).default(10001),
+      }),
+      /** Data written at start-up. */
+      seed: section({
+        /**
+         * On the first start of an embedded data dir, create the demo users alice, bob and carol,
+         * their friendships and the group "WhaleShark demo" (app/seed-demo.ts). Unset: on in the
+         * embedded profile; the distributed profile never seeds.
+         */
+        demo: z.boolean({ error: "true or false" }).optional(),
       }),
       shutdown: section({
         /** How long a graceful stop waits for connections and in-flight work before forcing. */

@@ -13,6 +13,7 @@ const SPEC_10_1: ReadonlyArray<readonly [number, string]> = [
   [20001, "USER_IS_NOT_EXIST"],
   [20002, "SERVER_GET_USER_ERROR"],
   [20003, "MODIFY_USER_ERROR"],
+  [20004, "PRESENCE_LIMIT_EXCEEDED"], // WhaleShark's own: presence subscription limits
   [30000, "FRIENDSHIP_IMPORT_SIZE_BEYOND"],
   [30001, "ADD_FRIEND_ERROR"],
   [30002, "TO_IS_YOUR_FRIEND"],

@@ -31,6 +31,13 @@ export const ErrorCatalogue = {
   USER_IS_NOT_EXIST: { code: 20001, grpc: GrpcStatus.NOT_FOUND, message: "用户不存在" },
   SERVER_GET_USER_ERROR: { code: 20002, grpc: GrpcStatus.INTERNAL, message: "服务获取用户失败" },
   MODIFY_USER_ERROR: { code: 20003, grpc: GrpcStatus.INTERNAL, message: "更新用户失败" },
+  // WhaleShark's own (the original had no online status): a presence subscription past
+  // presence.maxSubscriptions / presence.maxSubscribers (services/domain/presence/subscriptions.ts).
+  PRESENCE_LIMIT_EXCEEDED: {
+    code: 20004,
+    grpc: GrpcStatus.RESOURCE_EXHAUSTED,
+    message: "在线状态订阅数量超过上限",
+  },
   // 3xxxx friendships, friend requests, friend groups (FriendShipErrorCode). 30013 was never assigned.
   FRIENDSHIP_IMPORT_SIZE_BEYOND: {
     code: 30000,

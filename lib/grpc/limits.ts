@@ -36,6 +36,9 @@ export const REQUEST_LIST_LIMITS: Readonly<Record<string, Readonly<Record<string
   "GroupService/GetJoinedGroups": { group_type: { max: 10 } },
   "HistoryService/BatchSyncMessage": { conversations: { max: 100 } }, // the original's numbering, as below
   "HistoryService/BatchSyncMessages": { conversations: { max: 100 } },
+  "PresenceService/QueryPresence": { user_ids: { max: 100 } },
+  "PresenceService/Subscribe": { user_ids: { max: 100 } },
+  "PresenceService/Unsubscribe": { user_ids: { max: 100 } },
   "UserService/DeleteUsers": { user_id: { max: 100 } },
   "UserService/GetUserInfo": { user_ids: { max: 100 } },
   "UserService/ImportUsers": { user_data: { max: 100, error: "USER_IMPORT_SIZE_BEYOND" } },

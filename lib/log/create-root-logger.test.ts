@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { connectionLogger, createRootLogger, roleLogger } from "./index.js";
+import { connectionLogger, createRootLogger, prettyInstalled, roleLogger, wantsPretty } from "./index.js";
 
 /** A destination that keeps every line in memory. */
 function memoryStream() {
@@ -50,5 +50,22 @@ describe("createRootLogger", () => {
     expect(frame).toMatchObject({ role: "gateway", connId: "c-1", appId: 10001, userId: "u1", imei: "web" });
     expect(anonymous?.connId).toBe("c-2");
     expect(anonymous).not.toHaveProperty("userId");
+  });
+});
+
+describe("pretty or JSON", () => {
+  it("is pretty on a terminal and JSON otherwise unless log.pretty says", () => {
+    expect(wantsPretty({ level: "info" }, true)).toBe(true);
+    expect(wantsPretty({ level: "info" }, false)).toBe(false);
+    expect(wantsPretty({ level: "info", pretty: false }, true)).toBe(false);
+    expect(wantsPretty({ level: "info", pretty: true }, false)).toBe(true);
+  });
+
+  it("falls back to JSON when pino-pretty is not installed", () => {
+    expect(prettyInstalled()).toBe(true); // a dev dependency of this checkout
+    const missing = (id: string): string => {
+      throw Object.assign(new Error(`Cannot find module '${id}'`), { code: "MODULE_NOT_FOUND" });
+    };
+    expect(prettyInstalled(missing)).toBe(false);
   });
 });

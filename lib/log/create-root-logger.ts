@@ -1,11 +1,15 @@
+import { createRequire } from "node:module";
 import { hostname } from "node:os";
 import { type DestinationStream, type LevelWithSilent, type Logger, pino } from "pino";
 
 /** The logging part of the config (`config.log`). */
 export interface LogSettings {
   level: LevelWithSilent;
-  /** Human-readable output through pino-pretty (a dev dependency; for local runs only). */
-  pretty: boolean;
+  /**
+   * Human-readable output through pino-pretty (a dev dependency). Unset: pretty when stdout is a
+   * terminal, JSON lines otherwise (pino's convention). JSON whenever pino-pretty is not installed.
+   */
+  pretty?: boolean | undefined;
 }
 
 /** The text every redacted value is replaced with. */
@@ -38,11 +42,13 @@ export const REDACT_PATHS: readonly string[] = [
  * @param base fields bound to every line
  * @param destination where lines go (tests pass a memory stream); default stdout. When given,
  *   `pretty` is ignored because pino-pretty runs as its own transport to stdout.
+ * @param isTerminal whether stdout is a terminal (tests); decides `pretty` when it is unset
  */
 export function createRootLogger(
   settings: LogSettings,
   base?: object,
   destination?: DestinationStream,
+  isTerminal: boolean = process.stdout.isTTY === true,
 ): Logger {
   const options = {
     level: settings.level,
@@ -51,6 +57,30 @@ export function createRootLogger(
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   if (destination !== undefined) return pino(options, destination);
-  if (settings.pretty) return pino({ ...options, transport: { target: "pino-pretty" } });
+  if (wantsPretty(settings, isTerminal) && prettyInstalled()) {
+    // One line per record, local clock time, without the pid and host a terminal user knows.
+    const pretty = { singleLine: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" };
+    return pino({ ...options, transport: { target: "pino-pretty", options: pretty } });
+  }
   return pino(options);
+}
+
+/** Whether `settings` asks for pretty lines: explicitly, or by default on a terminal. */
+export function wantsPretty(settings: LogSettings, isTerminal: boolean): boolean {
+  return settings.pretty ?? isTerminal;
+}
+
+/**
+ * Whether pino-pretty can be loaded: it is a dev dependency, absent from a production install
+ * (the Docker image), where asking for it would fail at start instead of logging JSON.
+ */
+export function prettyInstalled(
+  resolve: (id: string) => string = createRequire(import.meta.url).resolve,
+): boolean {
+  try {
+    resolve("pino-pretty");
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -11,6 +11,7 @@ import {
   sessionKey,
 } from "../sessions/session-record.js";
 import { DeliveryBatchBuilder } from "./delivery-batch.js";
+import { createKvEpoch, KV_EPOCH_KEY, KvEpochWatch } from "./kv-epoch.js";
 
 /**
  * The push path (spec §5.6, DESIGN.md §2 step 5): "send this command and
@@ -33,6 +34,29 @@ import { DeliveryBatchBuilder } from "./delivery-batch.js";
  * (spec §8). A user without sessions is no error (fixes D29). The result
  * lists the devices targeted, which messaging uses as "was the receiver
  * online" (spec §5.6 sendToUserAllClient).
+ *
+ * Pushes during a kv loss (issue 15): when kv loses its data (a Redis
+ * flush or restart), every session record is gone until the gateways write
+ * theirs back (gateway/session/session-restorer.ts, checks 4 times a second),
+ * and a push in between finds nobody. So every session read also reads the
+ * kv epoch (kv-epoch.ts), in the same kv batch and after the session hashes,
+ * so a read that saw the sessions wiped also sees the epoch wiped or
+ * changed. From the turn that sees the loss until {@link LOSS_WINDOW_MS}
+ * later, every push item is KEPT with the devices it reached. Every
+ * {@link RETRY_EVERY_MS} one turn (the next one, or its own when nothing is
+ * pushed) reads the sessions of every kept item's user; every other turn
+ * reads only its own users' sessions, as without a loss, and also looks at
+ * the items kept for those users. Either way a kept item is sent to the
+ * devices that have reappeared and it has not reached yet (a device is its
+ * clientType and imei, whatever its node, so it is never sent the same item
+ * twice by this), ahead of the turn's own pushes and in the order the items
+ * were pushed, so a device still gets each conversation in order. Bounds:
+ * time, the window (after it, what is left is given up: those devices catch
+ * up through sync, as before); memory, at most {@link MAX_KEPT} items (items
+ * beyond it are not kept; each holds a reference to its payload, shared
+ * with the caller, and a small set); kv, one read of the kept users per
+ * RETRY_EVERY_MS. The push's own promise still resolves at its first turn:
+ * a retry is fire-and-forget, its failures logged.
  */
 
 /** The payload of a close-only delivery (command 0 writes nothing). */
@@ -74,6 +98,13 @@ export interface TargetedDevice {
   nodeId: string;
 }
 
+/** How long after a kv loss is seen pushes are kept for retry (see {@link Pusher}). */
+export const LOSS_WINDOW_MS = 10_000;
+/** How often kept pushes are retried while nothing else is pushed. */
+export const RETRY_EVERY_MS = 200;
+/** At most this many push items kept at once; items beyond it are not kept. */
+export const MAX_KEPT = 20_000;
+
 /** One definition for gateways and publishers (lib/sessions). */
 export { DELIVERY_QUEUE_OPTIONS };
 
@@ -86,6 +117,17 @@ export interface PusherOptions {
   sessionTtlMs: number;
   /** Current time in ms (tests). */
   now?: () => number;
+  /** Overrides of {@link LOSS_WINDOW_MS}, {@link RETRY_EVERY_MS}, {@link MAX_KEPT} (tests). */
+  lossWindowMs?: number;
+  retryEveryMs?: number;
+  maxKept?: number;
+}
+
+/** A push item kept for retry after a kv loss, with the devices (clientType:imei) it reached. */
+interface KeptItem {
+  appId: number;
+  item: PushItem;
+  reached: Set<string>;
 }
 
 /** One pushAll call waiting for its turn's flush. */
@@ -106,6 +148,18 @@ export class Pusher {
   readonly #declared = new Map<string, number>();
   /** pushAll calls of the current turn, flushed together. */
   #pending: PendingPush[] = [];
+  readonly #epoch = new KvEpochWatch();
+  /** Until when (ms) push items are kept for retry: a kv loss was seen LOSS_WINDOW_MS before. */
+  #keepUntil = 0;
+  /** Kept items by the session key of their user, each list in push order. */
+  readonly #kept = new Map<string, KeptItem[]>();
+  #keptCount = 0;
+  #retryTimer: NodeJS.Timeout | undefined;
+  /** The next turn reads the sessions of every kept item's user (set every RETRY_EVERY_MS). */
+  #retryDue = false;
+  /** Since start: deliveries sent by retries of kept items, and kept items given up (metrics, tests). */
+  retriedDeliveries = 0;
+  keptGivenUp = 0;
 
   constructor(opts: PusherOptions) {
     this.#opts = opts;
@@ -188,24 +242,53 @@ export class Pusher {
     return closed;
   }
 
+  /** Push items kept for retry right now (tests, metrics). */
+  get keptCount(): number {
+    return this.#keptCount;
+  }
+
   async #flush(): Promise<void> {
     const pushes = this.#pending;
     this.#pending = [];
     let sessions: Map<string, SessionRecord[]>;
     try {
-      sessions = await this.#sessionsOf(pushes);
+      sessions = await this.#sessionsOf(pushes, this.#keptKeysToRead());
     } catch (error) {
       for (const p of pushes) p.reject(error);
+      this.#scheduleRetry();
       return;
     }
     const now = this.#now();
     const turn = new TurnBatches();
+    const { sessionTtlMs } = this.#opts;
+    const devicesOf = (appId: number, item: PushItem) =>
+      pick(sessions.get(sessionKey(appId, item.userId)) ?? [], item.target, now, sessionTtlMs);
+    // Kept items first, so a device that reappeared gets them before this turn's newer pushes:
+    // the items kept for every user this turn read, also those kept by a turn whose read finished
+    // while this one's was under way (they were pushed earlier, so they go first).
+    const retried: Array<{ kept: KeptItem; device: string; nodeId: string }> = [];
+    const keptHere =
+      this.#keptCount === 0 ? [] : [...sessions.keys()].flatMap((key) => this.#kept.get(key) ?? []);
+    for (const k of keptHere) {
+      for (const record of devicesOf(k.appId, k.item)) {
+        const device = deviceOf(record);
+        if (k.reached.has(device)) continue;
+        k.reached.add(device);
+        turn.add(k.appId, k.item, record);
+        retried.push({ kept: k, device, nodeId: record.nodeId });
+      }
+    }
+    const keeping = now < this.#keepUntil;
     for (const push of pushes) {
       for (const item of push.items) {
-        const records = sessions.get(sessionKey(push.appId, item.userId)) ?? [];
-        for (const device of pick(records, item.target, now, this.#opts.sessionTtlMs)) {
-          turn.add(push, item, device);
+        const reached = new Set<string>();
+        for (const record of devicesOf(push.appId, item)) {
+          turn.add(push.appId, item, record);
+          push.nodes.add(record.nodeId);
+          push.targeted.push({ ...deviceFields(record), userId: item.userId });
+          reached.add(deviceOf(record));
         }
+        if (keeping) this.#keep({ appId: push.appId, item, reached });
       }
     }
     const failures = new Map<string, unknown>();
@@ -216,19 +299,90 @@ export class Pusher {
         }),
       ),
     );
+    for (const r of retried) {
+      if (failures.has(r.nodeId))
+        r.kept.reached.delete(r.device); // the next retry tries it again
+      else this.retriedDeliveries++;
+    }
     for (const push of pushes) {
       const failed = [...push.nodes].find((node) => failures.has(node));
       if (failed === undefined) push.resolve(push.targeted);
       else push.reject(failures.get(failed));
     }
+    this.#scheduleRetry();
   }
 
-  /** The session records of every user the pushes name (by session key), read in one kv round trip. */
-  async #sessionsOf(pushes: readonly PendingPush[]): Promise<Map<string, SessionRecord[]>> {
-    const keys = new Set<string>();
+  /**
+   * The session keys of the kept items this turn reads besides its own: all of them when a retry
+   * is due, none otherwise. When the window is over, gives the kept items up (their devices sync).
+   */
+  #keptKeysToRead(): readonly string[] {
+    if (this.#now() >= this.#keepUntil && this.#keptCount > 0) {
+      this.keptGivenUp += this.#keptCount;
+      this.#opts.logger.info(
+        { kept: this.#keptCount, retriedDeliveries: this.retriedDeliveries },
+        "kv-loss retry window over: kept pushes released",
+      );
+      this.#kept.clear();
+      this.#keptCount = 0;
+    }
+    if (!this.#retryDue) return [];
+    this.#retryDue = false;
+    return [...this.#kept.keys()];
+  }
+
+  #keep(kept: KeptItem): void {
+    if (this.#keptCount >= (this.#opts.maxKept ?? MAX_KEPT)) {
+      this.keptGivenUp++;
+      return;
+    }
+    const key = sessionKey(kept.appId, kept.item.userId);
+    const list = this.#kept.get(key);
+    if (list === undefined) this.#kept.set(key, [kept]);
+    else list.push(kept);
+    this.#keptCount++;
+  }
+
+  /** Makes a retry of every kept item due in RETRY_EVERY_MS. */
+  #scheduleRetry(): void {
+    if (this.#retryTimer !== undefined || this.#keptCount === 0) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#retryDue = true;
+      if (this.#pending.length === 0) void this.#flush(); // else the turn under way does it
+    }, this.#opts.retryEveryMs ?? RETRY_EVERY_MS);
+    this.#retryTimer.unref();
+  }
+
+  /**
+   * The session records of every user the pushes name and of `keptKeys` (session keys), read in
+   * one kv batch, and the kv epoch read after them in the same batch (see the class comment):
+   * a loss it shows opens the keep window.
+   */
+  async #sessionsOf(
+    pushes: readonly PendingPush[],
+    keptKeys: readonly string[],
+  ): Promise<Map<string, SessionRecord[]>> {
+    const keys = new Set<string>(keptKeys);
     for (const push of pushes) for (const item of push.items) keys.add(sessionKey(push.appId, item.userId));
     const unique = [...keys];
-    const hashes = await this.#opts.kv.hgetallMany(unique);
+    const { kv } = this.#opts;
+    // Both asked in the same turn, hashes first: one kv batch, in this order.
+    const [hashes, epoch] = await Promise.all([kv.hgetallMany(unique), kv.get(KV_EPOCH_KEY)]);
+    if (this.#epoch.observe(epoch)) {
+      const windowMs = this.#opts.lossWindowMs ?? LOSS_WINDOW_MS;
+      this.#keepUntil = this.#now() + windowMs;
+      this.#opts.logger.warn(
+        { windowMs },
+        "kv lost its data (epoch gone or changed): pushes are kept and retried as sessions come back",
+      );
+    }
+    if (epoch === null) {
+      // Not awaited: this turn must not fall behind the turns read after it (kept items go first).
+      createKvEpoch(kv, Date.now()).catch((err: unknown) =>
+        this.#opts.logger.warn({ err }, "could not re-create the kv epoch; the next push retries"),
+      );
+    }
     const sessions = new Map<string, SessionRecord[]>();
     unique.forEach((key, i) => {
       const records: SessionRecord[] = [];
@@ -270,8 +424,8 @@ class TurnBatches {
   /** The JSON of one item is encoded once, however many devices receive it. */
   readonly #encoded = new Map<unknown, Buffer>();
 
-  /** Adds `item` for one of its devices to that device's node batch, and records the target on `push`. */
-  add(push: PendingPush, item: PushItem, device: SessionRecord): void {
+  /** Adds `item` for one of its devices to that device's node batch. */
+  add(appId: number, item: PushItem, device: SessionRecord): void {
     let dataJson = this.#encoded.get(item.data);
     if (dataJson === undefined) {
       dataJson = Buffer.from(JSON.stringify(item.data ?? null), "utf8");
@@ -282,22 +436,28 @@ class TurnBatches {
       batch = new DeliveryBatchBuilder();
       this.byNode.set(device.nodeId, batch);
     }
-    const { clientType, imei, nodeId } = device;
     batch.add(
       {
-        appId: push.appId,
+        appId,
         userId: item.userId,
-        clientType,
-        imei,
+        clientType: device.clientType,
+        imei: device.imei,
         command: item.command,
         closeAfter: false,
         connectionId: "",
       },
       dataJson,
     );
-    push.nodes.add(nodeId);
-    push.targeted.push({ userId: item.userId, clientType, imei, nodeId });
   }
+}
+
+/** What names a device for the kept items' "reached" sets: not its node, which changes on reconnect. */
+function deviceOf(r: SessionRecord): string {
+  return `${r.clientType}:${r.imei}`;
+}
+
+function deviceFields(r: SessionRecord): Omit<TargetedDevice, "userId"> {
+  return { clientType: r.clientType, imei: r.imei, nodeId: r.nodeId };
 }
 
 function pick(records: SessionRecord[], target: PushTarget, now: number, ttlMs: number): SessionRecord[] {

@@ -7,6 +7,7 @@ import { FriendshipServiceService } from "../../gen/ts/whaleshark/v1/friendship_
 import { GroupMemberServiceService } from "../../gen/ts/whaleshark/v1/group_member_service.js";
 import { GroupServiceService } from "../../gen/ts/whaleshark/v1/group_service.js";
 import { MessageServiceService } from "../../gen/ts/whaleshark/v1/message_service.js";
+import { PresenceServiceService } from "../../gen/ts/whaleshark/v1/presence_service.js";
 import { RouteServiceService } from "../../gen/ts/whaleshark/v1/route_service.js";
 import { UserServiceService } from "../../gen/ts/whaleshark/v1/user_service.js";
 import type { AppAuthenticator, InternalAuthenticator } from "../../lib/grpc/auth.js";
@@ -22,6 +23,8 @@ import { groupMemberHandlers } from "./group-member/group-member-service.js";
 import { chatServiceHandlers } from "./messaging/chat-service.js";
 import { messageServiceHandlers } from "./messaging/message-service.js";
 import type { Messaging } from "./messaging/messaging.js";
+import type { Presence } from "./presence/presence.js";
+import { presenceHandlers } from "./presence/presence-service.js";
 import { type RouteServiceDeps, routeServiceHandlers } from "./route/route-service.js";
 import { userHandlers } from "./users/user-service.js";
 
@@ -36,6 +39,8 @@ export interface DomainWiring {
   messaging?: Messaging;
   /** Live gateways and the route model for RouteService; without them it answers UNIMPLEMENTED. */
   routes?: RouteServiceDeps;
+  /** Online status (presence/presence.ts); without it PresenceService answers UNIMPLEMENTED. */
+  presence?: Presence;
 }
 
 /**
@@ -82,6 +87,9 @@ export function domainServices(wiring?: DomainWiring): MountedService[] {
     },
     app("RouteService", RouteServiceService, () =>
       wiring?.routes === undefined ? {} : routeServiceHandlers(wiring.routes),
+    ),
+    app("PresenceService", PresenceServiceService, () =>
+      wiring?.presence === undefined ? {} : presenceHandlers(wiring.presence),
     ),
   ];
 }

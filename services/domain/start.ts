@@ -10,6 +10,7 @@ import { ChangeTokens } from "./cache/change-tokens.js";
 import { Callbacks } from "./callbacks/callbacks.js";
 import type { DomainEnv } from "./core/env.js";
 import { createMessaging } from "./messaging/messaging.js";
+import { Presence } from "./presence/presence.js";
 import { domainServices } from "./services.js";
 import { RevocationMirror } from "./users/token-revocations.js";
 
@@ -66,6 +67,14 @@ export async function startDomain(deps: RoleDeps, config: Config): Promise<RoleH
   // RouteService answers from the gateways registered in discovery (spec §4.6).
   const gateways = GatewayDirectory.watch(deps.discovery, serviceNames(config.discovery.servicePrefix));
   const routes = { gateways, routeModel: config.discovery.routeModel as RouteModel };
+  // Online status: evaluates users the gateways marked and pushes 4004 / 4005 (presence/presence.ts).
+  const presence = new Presence({
+    kv: deps.kv,
+    pusher: env.pusher,
+    db: deps.db,
+    logger,
+    settings: { ...config.presence, onlineWindowMs: onlineWindowMs(config) },
+  });
   await revocationMirror.start();
   // The domain's own series (its HTTP API per route); app/embedded.ts serves them on /metrics.
   const registry = createMetricsRegistry({ role: "domain", nodeId: config.nodeId });
@@ -74,17 +83,19 @@ export async function startDomain(deps: RoleDeps, config: Config): Promise<RoleH
     role: "domain",
     host: config.domain.host,
     port: config.domain.port,
-    services: domainServices({ env, appAuth, internalAuth, logger, messaging, routes }),
+    services: domainServices({ env, appAuth, internalAuth, logger, messaging, routes, presence }),
     logger,
     inProcess: deps.inProcess,
     registry,
   });
+  presence.start();
   return {
     role: "domain",
     grpcAddress: grpc.address,
     registry,
     stop: async () => {
       await grpc.stop(config.shutdown.graceMs);
+      await presence.stop();
       revocationMirror.stop();
       await messaging.close();
       gateways.close();

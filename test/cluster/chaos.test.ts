@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TestCluster } from "../support/cluster.js";
-import { seed } from "./support/app-client.js";
-import { type Device, Devices } from "./support/devices.js";
+import {
+  ackLatency,
+  type LoadSetup,
+  latencyWindows,
+  quantile,
+  recoveredAt as recoveredFrom,
+  showWindows,
+  sleep,
+  startLoad,
+} from "./support/chaos.js";
 import { expectDelivered, expectStoredOnce, type Sent, stream } from "./support/stream.js";
 
 /**
@@ -30,49 +37,29 @@ const AFTER_MS = 14_000;
 /** The last part of the load whose ACK latency must have recovered. */
 const TAIL_MS = 3_000;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function quantile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-}
-
 describe("chaos: the domain SIGKILLed and restarted under a steady load", () => {
-  let cluster: TestCluster;
-  let devices: Devices;
-  let senders: Array<{ device: Device; toId: string }> = [];
-  let receivers: Device[] = [];
+  let load: LoadSetup;
 
   beforeAll(async () => {
-    cluster = await TestCluster.create();
-    await cluster.startAll(["store", 1], ["domain", 1], ["gateway", 1]);
-    const S = Array.from({ length: PAIRS }, (_, i) => `cs${i}`);
-    const R = Array.from({ length: PAIRS }, (_, i) => `cr${i}`);
-    await seed(cluster, { users: [...S, ...R], friends: S.map((s, i) => [s, R[i] as string]) });
-    devices = new Devices(cluster);
-    senders = await Promise.all(
-      S.map(async (s, i) => ({
-        device: await devices.connect({ userId: s, imei: `${s}-phone`, resend: {} }),
-        toId: R[i] as string,
-      })),
-    );
-    receivers = await Promise.all(
-      R.map((r) => devices.connect({ userId: r, imei: `${r}-phone`, resend: {} })),
-    );
+    load = await startLoad({
+      members: [
+        ["store", 1],
+        ["domain", 1],
+        ["gateway", 1],
+      ],
+      pairs: PAIRS,
+      tag: "c",
+    });
   }, 90_000);
 
   afterAll(async () => {
-    devices?.closeAll();
-    await cluster?.close();
+    await load?.close();
   }, 30_000);
 
   it("loses nothing ACKed, pushes each message about once, and the ACK latency recovers", async () => {
-    // Every ACK frame the senders got, by code (refusals included: 71000 domain down, 60006 shed).
-    const answers = new Map<number, number>();
-    for (const { device } of senders)
-      device.client.on("ack", ({ ack }) => answers.set(ack.code, (answers.get(ack.code) ?? 0) + 1));
+    const { cluster, senders, receivers, ackCodes: answers } = load;
     let stopAt = Number.POSITIVE_INFINITY;
-    const load = stream(senders, {
+    const running = stream(senders, {
       rounds: 1,
       everyMs: EVERY_MS,
       tag: "chaos",
@@ -86,7 +73,7 @@ describe("chaos: the domain SIGKILLed and restarted under a steady load", () => 
     await cluster.start("domain", 1); // resolves once it is registered: listening
     const listeningAt = Date.now();
     stopAt = listeningAt + AFTER_MS;
-    const sent = await load.done;
+    const sent = await running.done;
     const endAt = Math.max(...sent.map((s) => s.startedAt));
 
     // Nothing ACKed lost or stored twice; every receiver got its messages once, in order.
@@ -96,7 +83,7 @@ describe("chaos: the domain SIGKILLed and restarted under a steady load", () => 
 
     const pushes = receivers.reduce((n, r) => n + r.pushes, 0);
     const writes = senders.reduce((n, s) => n + s.device.sendWrites, 0);
-    const latency = (list: Sent[]) => list.map((s) => s.ackedAt - s.startedAt);
+    const latency = (list: Sent[]) => list.map(ackLatency);
     const caught = sent.filter((s) => s.startedAt >= killedAt && s.startedAt < listeningAt);
     const tail = sent.filter((s) => s.startedAt > endAt - TAIL_MS);
     const [caughtP50, tailP50, tailP99] = [
@@ -105,17 +92,8 @@ describe("chaos: the domain SIGKILLed and restarted under a steady load", () => 
       quantile(latency(tail), 0.99),
     ];
     // Measured, not asserted: when p99 came back under 100 ms for good, per one-second window.
-    const windows: Array<{ at: number; p50: number; p99: number }> = [];
-    for (let at = listeningAt; at < endAt; at += 1_000) {
-      const inWindow = sent.filter((s) => s.startedAt >= at && s.startedAt < at + 1_000);
-      if (inWindow.length > 0)
-        windows.push({ at, p50: quantile(latency(inWindow), 0.5), p99: quantile(latency(inWindow), 0.99) });
-    }
-    let recoveredAt: number | undefined;
-    for (const w of windows) {
-      if (w.p99 >= 100) recoveredAt = undefined;
-      else recoveredAt ??= w.at;
-    }
+    const windows = latencyWindows(sent, listeningAt, endAt);
+    const recoveredAt = recoveredFrom(windows);
     const firstAckAfterKill = Math.min(
       ...sent.filter((s) => s.ackedAt > killedAt + 50).map((s) => s.ackedAt),
     );
@@ -130,7 +108,7 @@ describe("chaos: the domain SIGKILLed and restarted under a steady load", () => 
         recoveredAt === undefined
           ? "p99 < 100 ms not reached for good before the load ended"
           : `p99 < 100 ms for good from ${recoveredAt - listeningAt} ms after registering`,
-        `(windows p50/p99: ${windows.map((w) => `${w.p50}/${w.p99}`).join(" ")});`,
+        `(windows p50/p99: ${showWindows(windows)});`,
         `ACK frames by code: ${JSON.stringify(Object.fromEntries(answers))}`,
       ].join(" "),
     );

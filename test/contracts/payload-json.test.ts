@@ -328,6 +328,7 @@ const CASES: readonly PayloadCase[] = [
   payload("UserStatusChangeNotifyPack", user.UserStatusChangeNotifyPack, {
     appId: 10001,
     clientType: 4,
+    customStatus: "away", // WhaleShark's addition (presence)
     imei: "win-1",
     status: 2,
     userId: "10001",

@@ -178,8 +178,8 @@ describe("Redis loses all its data in the middle of a stream", () => {
   }, 30_000);
 
   it("delivers again once the gateways have written their sessions back, and the SDK fills the gap", async () => {
-    // Sessions vanished with the flush; each gateway notices within a second (its kv marker is
-    // gone: gateway/session/session-restorer.ts) and writes every live session back, so live
+    // Sessions vanished with the flush; each gateway notices within a second (the kv epoch is
+    // gone or changed: gateway/session/session-restorer.ts) and writes every live session back, so live
     // pushes resume within 2 s of the loss, without waiting for the connections' renewals.
     await new Promise((r) => setTimeout(r, Math.max(0, flushAt + 2_000 - Date.now())));
     const finals = await Promise.all(

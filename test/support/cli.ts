@@ -9,7 +9,9 @@ export const whalesharkBin = fileURLToPath(new URL("../../bin/whaleshark.js", im
 
 /**
  * Environment for a CLI run that cannot collide with anything else: its own
- * data folder and every listener on an ephemeral port.
+ * data folder, every listener on an ephemeral port, and no demo data (tests
+ * create their own users; pass `WHALESHARK_SEED__DEMO: "true"` for alice, bob,
+ * carol and the demo group).
  */
 export async function isolatedEnv(extra: Record<string, string> = {}): Promise<NodeJS.ProcessEnv> {
   const dataDir = await mkdtemp(join(tmpdir(), "whaleshark-test-"));
@@ -26,6 +28,7 @@ export async function isolatedEnv(extra: Record<string, string> = {}): Promise<N
     WHALESHARK_METRICS__GATEWAY_PORT: "0",
     WHALESHARK_METRICS__DOMAIN_PORT: "0",
     WHALESHARK_METRICS__STORE_PORT: "0",
+    WHALESHARK_SEED__DEMO: "false",
     ...extra,
   };
 }

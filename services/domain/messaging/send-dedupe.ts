@@ -3,6 +3,7 @@ import type { MessageBody as BodyRow } from "../../../gen/prisma/client.js";
 import { ImError } from "../../../lib/errors/index.js";
 import type { Database } from "../../../lib/ports/db.js";
 import type { KvStore } from "../../../lib/ports/kv.js";
+import { createKvEpoch, KV_EPOCH_KEY } from "../../../lib/push/kv-epoch.js";
 import { type ChatMessage, fromBodyRow } from "./chat-message.js";
 
 /**
@@ -26,9 +27,12 @@ import { type ChatMessage, fromBodyRow } from "./chat-message.js";
  * key that was not kept.
  *
  * When kv alone can answer "new" (issue 8: the database lookup was the
- * largest cost of a send): kv keeps an epoch, `dedupe:epoch`, the time it
- * started holding dedupe records (created on first use, so a wiped Redis gets
- * a new one), read in the same MGET as the send's key. A send whose
+ * largest cost of a send): kv keeps an epoch (lib/push/kv-epoch.ts, shared
+ * with the push path's kv-loss detection), the time it started holding data
+ * (created on first use, so a wiped Redis gets a new one), read in the same
+ * MGET as the send's key. Whoever creates it, it is no earlier than the
+ * first dedupe record written after a loss, since a send reads it (and
+ * creates it when missing) before writing its record. A send whose
  * client-side `messageTime` lies in
  *   [max(epoch, now − ttlMs) + {@link RECENT_MARGIN_MS}, now + {@link CLOCK_AHEAD_MS}]
  * and is missing from kv was never accepted, so the database is not asked.
@@ -50,8 +54,6 @@ import { type ChatMessage, fromBodyRow } from "./chat-message.js";
 export const RECENT_MARGIN_MS = 6_000;
 /** How far ahead of the server's clock a client's messageTime may be for kv alone to answer. */
 export const CLOCK_AHEAD_MS = 5_000;
-/** The kv key of the dedupe epoch. */
-const EPOCH_KEY = "dedupe:epoch";
 
 /**
  * A kv entry: `pending` is a claim (no message yet), or, with `m` and `at`,
@@ -142,7 +144,7 @@ export class SendDedupe {
     const deadline = Date.now() + this.#opts.waitMs;
     let epoch: string | null;
     for (;;) {
-      const [value, epochValue] = await this.#opts.kv.mget([key, EPOCH_KEY]);
+      const [value, epochValue] = await this.#opts.kv.mget([key, KV_EPOCH_KEY]);
       epoch = epochValue ?? null;
       const entry = parse(value ?? null);
       if (entry?.s === "accepted") return { state: "accepted", message: entry.m };
@@ -181,7 +183,7 @@ export class SendDedupe {
     let since = Number(epoch);
     if (epoch === null || !Number.isSafeInteger(since)) {
       // kv is new or was wiped: it starts holding records now (a racing caller may have set it first).
-      await this.#opts.kv.set(EPOCH_KEY, String(now), { ifAbsent: true });
+      await createKvEpoch(this.#opts.kv, now);
       since = now;
     }
     if (messageTime <= 0) return false;

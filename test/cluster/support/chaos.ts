@@ -1,0 +1,140 @@
+import { pino } from "pino";
+import { connectRedis } from "../../../lib/adapters/redis/connection.js";
+import { prefixPattern } from "../../../lib/adapters/redis/keys.js";
+import type { RoleName } from "../../../lib/role/role.js";
+import { TestCluster } from "../../support/cluster.js";
+import { seed } from "./app-client.js";
+import { type Device, Devices } from "./devices.js";
+import type { Sent } from "./stream.js";
+
+/**
+ * What the chaos tests (test/cluster/chaos*.test.ts, issue 15) share: a cluster of role processes
+ * with PAIRS sender/receiver devices under the SDK's own resend policy, the ACK-latency figures
+ * they print, and the faults that are not process kills (a kv wipe).
+ */
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function quantile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+}
+
+/** From the first send of a message to its final ACK, ms. */
+export const ackLatency = (s: Sent) => s.ackedAt - s.startedAt;
+
+/** A running chaos cluster and its devices. */
+export interface LoadSetup {
+  cluster: TestCluster;
+  devices: Devices;
+  /** Sender `<tag>s<i>` with its peer `<tag>r<i>`. */
+  senders: Array<{ device: Device; toId: string }>;
+  receivers: Device[];
+  /** Every ACK frame the senders got, by code (refusals included: 71000 domain down, 60006 shed). */
+  ackCodes: Map<number, number>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts `members` (e.g. store, domain, two gateways), seeds `pairs` friend pairs and connects
+ * one device per user, each routed as a real client is (HASH over the live gateways) and each
+ * with the SDK's default resend policy (`resend: {}`).
+ */
+export async function startLoad(opts: {
+  members: Array<[RoleName, number]>;
+  pairs: number;
+  /** Prefix of the user ids, so two tests' users never look alike in logs. */
+  tag: string;
+}): Promise<LoadSetup> {
+  const cluster = await TestCluster.create();
+  let devices: Devices | undefined;
+  try {
+    await cluster.startAll(...opts.members);
+    const S = Array.from({ length: opts.pairs }, (_, i) => `${opts.tag}s${i}`);
+    const R = Array.from({ length: opts.pairs }, (_, i) => `${opts.tag}r${i}`);
+    await seed(cluster, { users: [...S, ...R], friends: S.map((s, i) => [s, R[i] as string]) });
+    const d = new Devices(cluster);
+    devices = d;
+    const senders = await Promise.all(
+      S.map(async (s, i) => ({
+        device: await d.connect({ userId: s, imei: `${s}-phone`, resend: {} }),
+        toId: R[i] as string,
+      })),
+    );
+    const receivers = await Promise.all(
+      R.map((r) => d.connect({ userId: r, imei: `${r}-phone`, resend: {} })),
+    );
+    const ackCodes = new Map<number, number>();
+    for (const { device } of senders)
+      device.client.on("ack", ({ ack }) => ackCodes.set(ack.code, (ackCodes.get(ack.code) ?? 0) + 1));
+    return {
+      cluster,
+      devices: d,
+      senders,
+      receivers,
+      ackCodes,
+      close: async () => {
+        d.closeAll();
+        await cluster.close();
+      },
+    };
+  } catch (error) {
+    devices?.closeAll();
+    await cluster.close();
+    throw error;
+  }
+}
+
+/** The ACK latency of the sends started in one window. */
+export interface LatencyWindow {
+  at: number;
+  p50: number;
+  p99: number;
+}
+
+/** Per `sizeMs` window of start time from `from` to `to`: p50 and p99 ACK latency (empty ones left out). */
+export function latencyWindows(sent: Sent[], from: number, to: number, sizeMs = 1_000): LatencyWindow[] {
+  const windows: LatencyWindow[] = [];
+  for (let at = from; at < to; at += sizeMs) {
+    const latencies = sent.filter((s) => s.startedAt >= at && s.startedAt < at + sizeMs).map(ackLatency);
+    if (latencies.length > 0)
+      windows.push({ at, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99) });
+  }
+  return windows;
+}
+
+/** The start of the first window from which every window's p99 is under `boundMs`, if any. */
+export function recoveredAt(windows: LatencyWindow[], boundMs = 100): number | undefined {
+  let at: number | undefined;
+  for (const w of windows) {
+    if (w.p99 >= boundMs) at = undefined;
+    else at ??= w.at;
+  }
+  return at;
+}
+
+/** `p50/p99` of every window, for the printed report. */
+export const showWindows = (windows: LatencyWindow[]) => windows.map((w) => `${w.p50}/${w.p99}`).join(" ");
+
+/**
+ * "Redis lost all its data", for this cluster's keys only (the test server is shared, STYLE.md
+ * §6): every key under the cluster's prefix is deleted by ONE `DEL`, so the loss is atomic like a
+ * FLUSHDB or a restart without persistence (a SCAN-and-delete in batches would let a reader see
+ * half a wipe). Resolves with how many keys were deleted.
+ */
+export async function wipeKv(cluster: TestCluster): Promise<number> {
+  const { url, prefix } = cluster.resources.keys;
+  const redis = await connectRedis({ url, logger: pino({ level: "silent" }) });
+  try {
+    const keys: string[] = [];
+    let cursor = "0";
+    do {
+      const [next, found] = await redis.scan(cursor, "MATCH", prefixPattern(prefix), "COUNT", 1000);
+      cursor = next;
+      keys.push(...found);
+    } while (cursor !== "0");
+    return keys.length === 0 ? 0 : await redis.del(...keys);
+  } finally {
+    await redis.quit();
+  }
+}
