@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from "prom-client";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { Command } from "../gen/ts/whaleshark/v1/command.js";
 import { type HotCount, HotCounter } from "../lib/metrics/index.js";
 import type { CloseReason, TransportKind, TransportObserver } from "./transport/transport.js";
@@ -69,6 +69,8 @@ export class GatewayMetrics implements TransportObserver {
   readonly queueDrops: Counter<"transport">;
   readonly forwards: Counter<"method" | "outcome">;
   readonly deliveries: Counter<"result">;
+  /** From the domain's publish of a delivery batch to this gateway taking it (delivery.proto). */
+  readonly deliveryLag: Histogram;
   readonly #framesIn: Record<TransportKind, CommandCounts>;
   readonly #framesOut: Record<TransportKind, CommandCounts>;
   readonly #bytesIn: Record<TransportKind, HotCount>;
@@ -178,6 +180,12 @@ export class GatewayMetrics implements TransportObserver {
       name: `${p}deliveries_total`,
       help: "Deliveries from the bus: written to a connection, or dropped (unknown-target, encode-failed)",
       labelNames: ["result"],
+      registers,
+    });
+    this.deliveryLag = new Histogram({
+      name: `${p}delivery_lag_seconds`,
+      help: "Delivery batches by the time from the domain's publish to this gateway taking them off the bus",
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
     this.#framesIn = { tcp: new CommandCounts(framesIn, "tcp"), ws: new CommandCounts(framesIn, "ws") };

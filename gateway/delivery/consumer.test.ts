@@ -110,6 +110,23 @@ describe("delivery consumer", () => {
     expect(await count("written")).toBe(3);
   });
 
+  it("observes each batch's delivery lag from its publish time, and none for a batch without one", async () => {
+    connect("a", "tcp");
+    const lag = async () => (await metrics.deliveryLag.get()).values;
+    const countOf = async () => (await lag()).find((v) => v.metricName?.endsWith("_count"))?.value ?? 0;
+    const sumOf = async () => (await lag()).find((v) => v.metricName?.endsWith("_sum"))?.value ?? 0;
+    await publish({ payloads: [], deliveries: [{ ...target("a"), dataJson: Buffer.from("{}") }] });
+    expect(await countOf()).toBe(0);
+    await publish({
+      payloads: [],
+      deliveries: [{ ...target("a"), dataJson: Buffer.from("{}") }],
+      publishedAtMs: Date.now() - 1500,
+    });
+    expect(await countOf()).toBe(1);
+    expect(await sumOf()).toBeGreaterThanOrEqual(1.5);
+    expect(await sumOf()).toBeLessThan(5);
+  });
+
   it("still takes deliveries that carry their own data_json (no payload index)", async () => {
     const tcp = connect("a", "tcp");
     await publish({

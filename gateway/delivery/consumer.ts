@@ -101,6 +101,9 @@ export async function startDeliveryConsumer(options: DeliveryConsumerOptions): P
       log.warn({ err, bytes: msg.body.length }, "malformed delivery batch dropped");
       return;
     }
+    if (batch.publishedAtMs !== undefined) {
+      metrics.deliveryLag.observe(Math.max(0, Date.now() - batch.publishedAtMs) / 1000);
+    }
     let unresolved = 0;
     for (const d of batch.deliveries) {
       const data = deliveryData(batch, d);

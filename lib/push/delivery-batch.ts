@@ -12,7 +12,8 @@ export type DeliveryTarget = Omit<Delivery, "dataJson" | "payloadIndex">;
  * same data (the Pusher encodes each item's data once).
  */
 export class DeliveryBatchBuilder {
-  readonly batch: DeliveryBatch = { deliveries: [], payloads: [] };
+  /** Stamped when the batch is begun: the gateway's delivery lag is measured from it. */
+  readonly batch: DeliveryBatch = { deliveries: [], payloads: [], publishedAtMs: Date.now() };
   readonly #indexOf = new Map<Uint8Array, number>();
 
   add(target: DeliveryTarget, data: Buffer): void {
