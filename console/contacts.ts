@@ -1,3 +1,4 @@
+import { PresenceApi, PresenceStatus } from "../sdk/index.js";
 import { p2pKey } from "./chat-store.js";
 import type { Chat } from "./context.js";
 import { byId, fill, h } from "./dom.js";
@@ -27,6 +28,41 @@ function enumValue(value: unknown, names: string[]): number {
 
 let wired = false;
 
+/**
+ * Friends' online status (README "Online status"): queried when the list is drawn, then kept by
+ * the `presence` events the server pushes to friends (4004); each event names one device, so the
+ * user's status is asked again rather than guessed from it.
+ */
+const online = new Map<string, boolean>();
+
+function presenceBadge(userId: string): HTMLElement {
+  const known = online.get(userId);
+  const text = known === undefined ? "" : known ? "online" : "offline";
+  return h(
+    "span",
+    { class: "presence", "data-presence": text || undefined, "aria-label": text || undefined },
+    text,
+  );
+}
+
+function redrawBadge(userId: string): void {
+  const row = document.querySelector(`[data-friend="${CSS.escape(userId)}"] .presence`);
+  row?.replaceWith(presenceBadge(userId));
+}
+
+async function refreshPresence(chat: Chat, userIds: string[]): Promise<void> {
+  if (userIds.length === 0) return;
+  try {
+    const users = await new PresenceApi(chat.api).query(userIds.slice(0, 100));
+    for (const u of users) {
+      online.set(u.userId, u.status === PresenceStatus.ONLINE);
+      redrawBadge(u.userId);
+    }
+  } catch {
+    // Online status is a nicety: a server without it (or a failed call) leaves the badges empty.
+  }
+}
+
 /** The Contacts view: friends, friend requests (accept, reject), the blacklist. */
 export async function showContacts(chat: Chat): Promise<void> {
   const say = (text: string) => fill(byId("contacts-status"), text);
@@ -42,6 +78,9 @@ export async function showContacts(chat: Chat): Promise<void> {
   };
   if (!wired) {
     wired = true;
+    chat.client.on("presence", (event) => {
+      if (event.command === 4004) void refreshPresence(chat, [event.data.userId]);
+    });
     byId<HTMLFormElement>("add-friend-form").addEventListener("submit", (event) => {
       event.preventDefault();
       const toId = byId<HTMLInputElement>("add-friend").value.trim();
@@ -110,6 +149,7 @@ export async function showContacts(chat: Chat): Promise<void> {
           "li",
           { "data-friend": f.toId },
           h("span", {}, f.toId ?? "", f.remark ? ` (${f.remark})` : ""),
+          presenceBadge(f.toId ?? ""),
           h("button", { type: "button", onclick: () => chat.open(p2pKey(f.toId ?? "")) }, "Chat"),
           h(
             "button",
@@ -124,6 +164,10 @@ export async function showContacts(chat: Chat): Promise<void> {
           ),
         ),
       ),
+  );
+  void refreshPresence(
+    chat,
+    friendships.filter((f) => status(f) === 1 && !blacked(f)).map((f) => f.toId ?? ""),
   );
   fill(
     byId("blacklist"),

@@ -172,7 +172,15 @@ describe("the web console in Chromium against whaleshark start", () => {
     await expect.poll(() => bob.locator("#messages li[data-recalled]").count(), { timeout: WAIT }).toBe(1);
     await expect(bob.locator("#messages").textContent()).resolves.not.toContain("👋");
     await shot(bob, "p2p-recalled");
-  }, 40_000);
+
+    // Online status: alice's contacts show her friend bob online, and offline once his page is
+    // gone (the server's 4004 push to friends, after its coalescing window).
+    await alice.getByRole("tab", { name: "Contacts" }).click();
+    const bobStatus = alice.locator('[data-friend="bob"] .presence');
+    await expect.poll(() => bobStatus.textContent(), { timeout: WAIT }).toBe("online");
+    await bob.close();
+    await expect.poll(() => bobStatus.textContent(), { timeout: 2 * WAIT }).toBe("offline");
+  }, 60_000);
 
   it("a group of three chats; a second tab of alice sees what the first sends", async () => {
     const alice = await signIn("alice");

@@ -184,6 +184,18 @@ describe.each(PROFILES)("presence ($name profile)", ({ admin, start }) => {
     await presence("erin").subscribe({ userIds: ["dave"], ttlSeconds: 60 }); // a slot is free again
   }, 30_000);
 
+  it("pushes a device whose connection closed without a logout (a closed tab) offline to the friend", async () => {
+    const tablet = chat.device("alice", "tablet");
+    await tablet.connect();
+    await until("bob sees the tablet online", () =>
+      about(bob, 4004, "alice", "tablet").some((p) => p.status === 1),
+    );
+    tablet.close();
+    await until("bob sees the tablet offline", () =>
+      about(bob, 4004, "alice", "tablet").some((p) => p.status === 2),
+    );
+  }, 30_000);
+
   it("pushes a logout offline to the friend, and nothing more to an unsubscribed user", async () => {
     await presence("cathy").unsubscribe({ userIds: ["alice"] });
     const cathyBefore = seen(cathy, 4004).length;
