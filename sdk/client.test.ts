@@ -98,6 +98,20 @@ describe.each(VARIANTS)("WhaleSharkClient over $name", ({ transport, encoding })
     expect(gateway.framesOf(1103)[0]?.data).toMatchObject({ fromId: "alice", toId: "bob", messageId: "m1" });
   });
 
+  it("sends an app's own resend with the first attempt's messageTime, and refuses a bad one before sending", async () => {
+    const c = client({ transport: transport(), encoding });
+    await c.connect();
+    await c.sendP2P({ toId: "bob", messageBody: "again", messageId: "m9", messageTime: 1_700_000_123_456 });
+    expect(gateway.framesOf(1103)[0]?.data).toMatchObject({
+      messageId: "m9",
+      messageTime: 1_700_000_123_456,
+    });
+    await expect(c.sendP2P({ toId: "bob", messageBody: "x", messageTime: -1 })).rejects.toThrow(
+      /messageTime/,
+    );
+    expect(gateway.framesOf(1103)).toHaveLength(1);
+  });
+
   it("receives pushed messages once, dropping redeliveries by messageKey, and acks each with 1107", async () => {
     const c = client({ transport: transport(), encoding });
     const seen: ChatMessage[] = [];

@@ -28,6 +28,14 @@ export interface P2PMessageInput {
   extra?: string;
   /** Idempotency key; a fresh UUID when omitted. Reuse it only to resend the same message. */
   messageId?: string;
+  /**
+   * The message's time, epoch ms; now when omitted. When an app resends a message itself (same
+   * messageId, e.g. from its own outbox after a restart), pass the first attempt's time too: the
+   * server recognises a resend by messageId, and after its kv lost its data it asks the database
+   * only for sends whose time says they may have been accepted before (README "What an ACK
+   * means"). The SDK's own resends reuse the first frame, time included.
+   */
+  messageTime?: number;
 }
 
 /** A group message to send (GroupChatMessageContent fields the client fills, spec §5.4). */
@@ -36,6 +44,8 @@ export interface GroupMessageInput {
   messageBody: string;
   extra?: string;
   messageId?: string;
+  /** As {@link P2PMessageInput.messageTime}. */
+  messageTime?: number;
 }
 
 interface PendingLogin {
@@ -285,8 +295,12 @@ export class WhaleSharkClient {
     if (this.#state === "idle" || this.#state === "closed") {
       return Promise.reject(new ClientError("not-connected"));
     }
+    const { messageTime, ...rest } = fields as { messageTime?: number };
+    if (messageTime !== undefined && (!Number.isSafeInteger(messageTime) || messageTime <= 0)) {
+      return Promise.reject(new TypeError(`messageTime must be epoch ms above 0, got ${messageTime}`));
+    }
     const id = messageId ?? this.#o.newMessageId();
-    const data = { ...fields, fromId: this.#o.userId, messageId: id, messageTime: Date.now() };
+    const data = { ...rest, fromId: this.#o.userId, messageId: id, messageTime: messageTime ?? Date.now() };
     let frame: Uint8Array;
     try {
       frame = encodeRequest(this.#header, command, data);
@@ -370,7 +384,8 @@ export class WhaleSharkClient {
     // Pending sends go out again with their original messageIds (spec §5.5 retry model).
     this.#outbox.flush();
     this.#events.emit("connected", { loginAck, reconnected: reconnect });
-    // Catch up with what was missed while offline (DESIGN §4 "Sync"), unless a listener closed us.
+    // Catch up with what was missed while offline (docs/architecture.md §4 "Sync"), unless a listener
+    // closed us.
     if (this.#state === "online") this.#sync?.start();
   }
 

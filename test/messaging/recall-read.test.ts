@@ -141,6 +141,9 @@ describe("recall and read receipts reach exactly the right devices", () => {
 
   it("refuses a late recall with 50004 and a recall by the receiver with 40014, notifying nobody", async () => {
     const { key, sequence } = await p2p("too late to take back");
+    // The ACK came once the job was durable; the store writes the row in its next batch.
+    const stored = () => cluster.database.db.messageBody.findUnique({ where: { messageKey: BigInt(key) } });
+    await eventually(async () => (await stored()) !== null, 10_000, "the message stored");
     const row = await cluster.database.db.messageBody.findUniqueOrThrow({
       where: { messageKey: BigInt(key) },
     });

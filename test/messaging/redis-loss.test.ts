@@ -8,7 +8,7 @@ import type { TestDevice } from "./support/device.js";
 /**
  * Redis loses everything (FLUSHALL on a redis-server of this test's own) while six SDK clients
  * stream P2P messages through a gateway, the domain and the store (RabbitMQ, PostgreSQL).
- * DESIGN.md §4: sequences keep increasing per conversation (the durable high-water mark), nothing
+ * docs/architecture.md §4: sequences keep increasing per conversation (the durable high-water mark), nothing
  * ACKed is lost, a retry of a message ACKed before the loss gets its original ACK (the database's
  * unique key answers when the kv cache is gone), and deliveries resume once the gateways have
  * written their sessions again.
@@ -28,6 +28,8 @@ interface Sent {
   from: string;
   to: string;
   messageId: string;
+  /** The first attempt's time: a resend carries it (sdk P2PMessageInput.messageTime). */
+  messageTime: number;
   ack: MessageAck;
   phase: "before" | "during" | "after";
 }
@@ -71,13 +73,22 @@ describe("Redis loses all its data in the middle of a stream", () => {
     for (let i = 0; i < count; i++) {
       const messageId = `${from}-${sent.filter((s) => s.from === from).length}-${phase()}`;
       const started = phase();
+      const messageTime = Date.now();
       const ack = await device(from).client.sendP2P({
         toId: partner(from),
         messageBody: messageId,
         messageId,
+        messageTime,
       });
       const ended = phase();
-      sent.push({ from, to: partner(from), messageId, ack, phase: started === ended ? started : "during" });
+      sent.push({
+        from,
+        to: partner(from),
+        messageId,
+        messageTime,
+        ack,
+        phase: started === ended ? started : "during",
+      });
     }
   };
 
@@ -159,10 +170,12 @@ describe("Redis loses all its data in the middle of a stream", () => {
         await web.connect();
         webs.set(s.from, web);
       }
+      // An app's own resend from another device: the same messageId and the first attempt's time.
       const again = await web.client.sendP2P({
         toId: s.to,
         messageBody: s.messageId,
         messageId: s.messageId,
+        messageTime: s.messageTime,
       });
       expect(again.data).toEqual(s.ack.data);
     }
