@@ -1,11 +1,12 @@
 import { parseArgs } from "node:util";
 import {
-  AdminCalls,
+  AppClient,
+  AppClientOptionError,
   createGroup,
   ensureUsers,
   isUnreachable,
   makeFriends,
-} from "../gateway/console/admin-calls.js";
+} from "../lib/app-client/index.js";
 import { type Config, ConfigError } from "../lib/config/index.js";
 import { errorCodeOf } from "../lib/grpc/errors.js";
 
@@ -70,7 +71,7 @@ function identityOf(config: Config, values: { app?: string; admin?: string }) {
   if (adminId === undefined) {
     throw new UsageError(`app ${appId} has no admin: set apps.${appId}.adminIds or pass --admin ID`);
   }
-  return { appId: Number(appId), adminId, privateKey: app.privateKey };
+  return { appId: Number(appId), identity: { userId: adminId, privateKey: app.privateKey } };
 }
 
 /** A user id as the domain takes it (users.user_id is VARCHAR(50)). */
@@ -102,16 +103,16 @@ export async function runAdminCommand(
   }
   const [verb, ...args] = parsed.positionals;
   const name = `whaleshark ${command} ${verb ?? ""}`.trim();
-  let admin: AdminCalls | undefined;
+  let admin: AppClient | undefined;
   let target = "";
   try {
     const config = loadConfig(parsed.values.config);
     const action = actionOf(command, verb, args, parsed.values);
     target = targetOf(parsed.values.url, config);
-    admin = new AdminCalls(target, identityOf(config, parsed.values), 10_000);
+    admin = new AppClient({ target, ...identityOf(config, parsed.values), timeoutMs: 10_000 });
     return await action(admin, io);
   } catch (err) {
-    if (err instanceof UsageError) {
+    if (err instanceof UsageError || err instanceof AppClientOptionError) {
       io.err(`${name}: ${err.message}\n${adminUsage}\n`);
       return 2;
     }
@@ -135,7 +136,7 @@ export async function runAdminCommand(
   }
 }
 
-type Action = (admin: AdminCalls, io: Out) => Promise<number>;
+type Action = (admin: AppClient, io: Out) => Promise<number>;
 
 function actionOf(
   command: string,

@@ -31,7 +31,7 @@ export interface ProcessDeps extends RoleDeps {
 export const REPLAY_WAIT_MS = 30_000;
 
 /**
- * The one place that picks a technology for each port (STYLE.md §1):
+ * The one place that picks a technology for each port (docs/style.md §1):
  * - embedded: in-memory kv, the in-memory bus behind an fdatasync'ed journal
  *   (`dataDir/bus-journal`: durable queues survive a crash and are replayed at
  *   start), PGlite under `dataDir` (migrated on open);

@@ -1,8 +1,8 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
-import { AdminCalls, createGroup, ensureUsers, makeFriends } from "../gateway/console/admin-calls.js";
 import { DEMO_USERS } from "../gateway/console/settings.js";
+import { AppClient, createGroup, ensureUsers, makeFriends } from "../lib/app-client/index.js";
 import type { Config } from "../lib/config/index.js";
 import { errorCodeOf } from "../lib/grpc/errors.js";
 import type { InProcessServices } from "../lib/grpc/in-process.js";
@@ -50,12 +50,12 @@ export async function seedDemo(
     logger.warn({ appId }, "demo data not seeded: the console's app has no admin (apps.<appId>.adminIds)");
     return { seeded: false, reason: "no-admin" };
   }
-  const admin = new AdminCalls(
-    deps.domainTarget,
-    { appId, adminId, privateKey: app.privateKey },
-    10_000,
-    deps.inProcess,
-  );
+  const admin = new AppClient({
+    target: deps.domainTarget,
+    appId,
+    identity: { userId: adminId, privateKey: app.privateKey },
+    ...(deps.inProcess === undefined ? {} : { local: deps.inProcess }),
+  });
   try {
     const users = await ensureUsers(admin, DEMO_USERS);
     if (users.refused.length > 0) throw new Error(`demo users refused: ${users.refused.join(", ")}`);

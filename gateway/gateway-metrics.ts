@@ -40,7 +40,7 @@ class CommandCounts {
 }
 
 /**
- * The gateway's Prometheus series (issue item 8), all `whaleshark_gateway_*`, registered in the
+ * The gateway's Prometheus series (docs/architecture.md §7), all `whaleshark_gateway_*`, registered in the
  * role's own registry. Every error path of the gateway lands in `errors_total{kind}`; `kind` is
  * one of a fixed set of words (frame and body error reasons, `before-login`, `unknown-command`,
  * `from-mismatch`, `forward-failed`, `delivery-malformed`, `handler-failed`, ...), so label
@@ -71,6 +71,8 @@ export class GatewayMetrics implements TransportObserver {
   readonly deliveries: Counter<"result">;
   /** From the domain's publish of a delivery batch to this gateway taking it (delivery.proto). */
   readonly deliveryLag: Histogram;
+  /** From a send frame (1103 / 2104) being handled to its ACK (1046 / 2047) being queued. */
+  readonly sendAck: Histogram<"method" | "outcome">;
   readonly #framesIn: Record<TransportKind, CommandCounts>;
   readonly #framesOut: Record<TransportKind, CommandCounts>;
   readonly #bytesIn: Record<TransportKind, HotCount>;
@@ -185,6 +187,13 @@ export class GatewayMetrics implements TransportObserver {
     this.deliveryLag = new Histogram({
       name: `${p}delivery_lag_seconds`,
       help: "Delivery batches by the time from the domain's publish to this gateway taking them off the bus",
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.sendAck = new Histogram({
+      name: `${p}send_ack_seconds`,
+      help: "Sends by the time from their frame to their ACK, by method and outcome (ok, failed); 60006 refusals are not timed",
+      labelNames: ["method", "outcome"],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });

@@ -67,8 +67,8 @@ async function within(p: Promise<unknown>, ms: number): Promise<void> {
 }
 
 /**
- * Starts the gateway role (DESIGN §2, issue 3): the TCP (`gateway.tcpPort`, 19001) and WebSocket
- * (`gateway.wsPort`, 19002, `gateway.wsPath`) listeners with the original's frame protocol, this
+ * Starts the gateway role (docs/architecture.md §2, issue 3): the TCP (`gateway.tcpPort`, 19001) and
+ * WebSocket (`gateway.wsPort`, 19002, `gateway.wsPath`) listeners with the original's frame protocol, this
  * node's delivery consumer (`deliveryQueue(nodeId)`), the heartbeat monitor, its gRPC endpoint
  * (health, plus reflection per `grpc.reflection`, on `gateway.grpcHost`) and its `/metrics`
  * endpoint. Both client listeners share one connection budget (`gateway.maxConnections`,

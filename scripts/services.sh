@@ -87,3 +87,8 @@ if [[ $(id -u) -eq 0 ]] && ! fc-list 2>/dev/null | grep -qi "noto color emoji"; 
   apt_install fonts-noto-color-emoji fonts-noto-cjk || echo "services: fonts not installed (screenshots may show boxes)"
 fi
 echo "services: chromium ready"
+
+# promtool for the monitoring test (test/deploy/monitoring.test.ts checks and unit-tests the alert
+# rules with it): Debian's prometheus package, whose server is not started here (nor needed).
+if ! command -v promtool >/dev/null; then apt_install prometheus; fi
+echo "services: promtool ready"

@@ -2,12 +2,14 @@
 export interface Sequenced {
   /** The conversation, e.g. `p2p:bob` or `group:g1` (see conversationOf). */
   readonly conversation: string;
-  /** Its messageSequence: per pair (P2P) or per group, strictly increasing (DESIGN §4 "Order"). */
+  /**
+   * Its messageSequence: per pair (P2P) or per group, strictly increasing (docs/architecture.md §4 "Order").
+   */
   readonly sequence: number;
 }
 
 /**
- * Releases each conversation's messages in messageSequence order (DESIGN §4: order per
+ * Releases each conversation's messages in messageSequence order (docs/architecture.md §4: order per
  * conversation; gaps allowed, clients fill or skip them through sync).
  *
  * Contract, per conversation:
@@ -19,9 +21,10 @@ export interface Sequenced {
  * - an item at the next sequence is released at once, followed by every held item that has
  *   become next;
  * - an item at a sequence already passed (one whose gap was given up on or advanced past: e.g. a
- *   message its domain published only after its holder died, DESIGN §4; the caller de-duplicated
- *   copies by messageKey already) is released at once flagged `late`: it can no longer come in
- *   order, so the application is told to put it in its place instead of below the newer ones.
+ *   message its domain published only after its holder died, docs/architecture.md §4; the caller
+ *   de-duplicated copies by messageKey already) is released at once flagged `late`: it can no
+ *   longer come in order, so the application is told to put it in its place instead of below the
+ *   newer ones.
  *   Nothing is ever released unflagged below a sequence already released;
  * - an item further ahead is held: the caller is told the conversation has a gap, fetches the
  *   missing messages (offering them here) and, when they cannot be found (a sequence the server

@@ -1,7 +1,7 @@
 /**
  * A set that remembers at most `capacity` keys, forgetting the least recently seen first. The
- * client keeps the messageKeys it delivered here to drop redeliveries (DESIGN §4: delivery is at
- * least once; the SDK drops duplicates), in bounded memory.
+ * client keeps the messageKeys it delivered here to drop redeliveries (docs/architecture.md §4: delivery is
+ * at least once; the SDK drops duplicates), in bounded memory.
  */
 export class LruSet<K> {
   // A Map iterates in insertion order, so re-inserting on access keeps the oldest key first.

@@ -107,7 +107,7 @@ export function inConversationOrder(userId: string, messages: SyncedMessage[]): 
 }
 
 /**
- * The catch-up of one client (DESIGN §4 "Sync", issue 6 item 8), one request at a time:
+ * The catch-up of one client (docs/architecture.md §4 "Sync"), one request at a time:
  * - after every login, SYNC_MESSAGES pages from the cursor (minus the overlap) until completed,
  *   while live pushes wait in the inbox so that each conversation's missed messages come first;
  *   then once more after `settleMs`; a failed catch-up is retried with backoff;
@@ -283,8 +283,8 @@ export class MessageSync {
 
   /**
    * The gap is still there. When the store already holds messages after it, the missing sequence
-   * was most likely never used (DESIGN §4: gaps are allowed): one more look covers a write still
-   * in flight, then it is skipped. Otherwise the store may lag: ask again, `gapAttempts` times.
+   * was most likely never used (docs/architecture.md §4: gaps are allowed): one more look covers a write
+   * still in flight, then it is skipped. Otherwise the store may lag: ask again, `gapAttempts` times.
    */
   #fillAgain(conversation: string, storedBeyond = false): void {
     const fill = this.#fills.get(conversation) ?? { retries: 0, last: false };

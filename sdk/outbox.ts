@@ -1,5 +1,5 @@
+import { ErrorCode } from "../gen/ts/whaleshark/v1/error_code.js";
 import type { MessageAck } from "../gen/ts/whaleshark/v1/message.js";
-import { ErrorCatalogue } from "../lib/errors/catalogue.js";
 import { type BackoffPolicy, backoffDelay } from "./backoff.js";
 import { ClientError } from "./client-error.js";
 
@@ -34,7 +34,7 @@ export interface ResendPolicy extends BackoffPolicy {
 }
 
 /** The ACK code of a send refused for rate: wait `data.retryAfterMs`, then resend (gateway/commands/send-rate.ts). */
-export const SEND_RATE_EXCEEDED = ErrorCatalogue.SEND_RATE_EXCEEDED.code;
+export const SEND_RATE_EXCEEDED: number = ErrorCode.ERROR_CODE_SEND_RATE_EXCEEDED;
 /** Default of {@link ResendPolicy.maxRateLimitedMs}. */
 export const RATE_LIMITED_MAX_MS = 30_000;
 /** Default of {@link ResendPolicy.maxPendingMs}. */
@@ -132,8 +132,8 @@ export class RttEstimator {
  * so a slow server is not sent a second copy of every send. Attempts are counted only for writes
  * that reached an open connection, and the first delay starts at the first real write; while
  * disconnected the timers stop (`pause`), the queue stays, and `flush` rewrites the window after a
- * reconnect, then goes on with the queue. The server dedupes by messageId (DESIGN §4), so a resend
- * never stores a message twice.
+ * reconnect, then goes on with the queue. The server dedupes by messageId (docs/architecture.md §4), so a
+ * resend never stores a message twice.
  *
  * Failures. A refusal with a final code means the message was not stored. A send that is still
  * unanswered `maxPendingMs` after its first write (or after `maxAttempts` writes) fails with

@@ -22,6 +22,10 @@ const BLOCKS_RUN_ELSEWHERE: Record<string, string> = {
   "http-api-examples": "run whole against `whaleshark start` by test/http/embedded-api.test.ts",
   "console-admin-commands":
     "run whole against `whaleshark start` by test/console-server/embedded-console.test.ts",
+  "monitoring-checks": "run whole (promtool on deploy/monitoring) by test/deploy/monitoring.test.ts",
+  "package-commands":
+    "run by test/packages/*-package.test.ts (npm pack into a temp folder, the tarball installed into an empty project)",
+  "buf-python-template": "run by test/packages/buf-templates.test.ts (template and output in a temp folder)",
 };
 
 /** Every other command of the docs' shell blocks (comments and line continuations removed). */
@@ -77,6 +81,15 @@ const COMMANDS: Record<string, Verdict> = {
   },
   "kubectl apply -k deploy/k8s": {
     skip: "no Kubernetes cluster; test/deploy validates the manifests offline",
+  },
+  "docker compose -f deploy/docker-compose.yml -f deploy/docker-compose.clustered.yml up --build": {
+    skip: "no Docker engine; test/deploy/clustered-deploy.test.ts validates the merged files offline",
+  },
+  "kubectl apply -f my-secret.yaml": {
+    skip: "no Kubernetes cluster; test/deploy/clustered-deploy.test.ts checks the example Secrets",
+  },
+  "kubectl apply -k deploy/k8s-clustered": {
+    skip: "no Kubernetes cluster; test/deploy/clustered-deploy.test.ts validates the overlay offline",
   },
 };
 

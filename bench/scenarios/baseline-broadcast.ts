@@ -1,7 +1,8 @@
+import { importGroup, importUsers } from "../../lib/app-client/index.js";
 import { Histogram } from "../lib/histogram.js";
 import type { GroupSendResult } from "../load/agent-protocol.js";
 import { type AgentHandle, split } from "../load/agents.js";
-import type { GatewayEndpoint } from "../target/target.js";
+import { type GatewayEndpoint, SETUP_PARALLEL } from "../target/target.js";
 import { withCpu } from "./baseline-echo.js";
 import { clientSpecs, openOnAgents, r2, type ScenarioContext, userIds } from "./context.js";
 import { fanOutData, fanOutRow, measureFanOut } from "./fan-out.js";
@@ -51,8 +52,8 @@ export async function broadcastComparison(
   try {
     const admin = ctx.target.admin();
     try {
-      await admin.importUsers(members);
-      await admin.importGroup(groupId, members[0] as string, members);
+      await importUsers(admin, members, { parallel: SETUP_PARALLEL, requireAll: true });
+      await importGroup(admin, { groupId, ownerId: members[0] as string, memberIds: members });
     } finally {
       admin.close();
     }

@@ -1,3 +1,4 @@
+import { importFriendships, importUsers } from "../../lib/app-client/index.js";
 import type { BenchOptions } from "../cli.js";
 import {
   cpuShare,
@@ -11,7 +12,7 @@ import type { BenchReport } from "../lib/report.js";
 import type { AgentCounters, ClientSpec, OpenResult, OpenSpec } from "../load/agent-protocol.js";
 import { type AgentHandle, totalCounters } from "../load/agents.js";
 import { type BenchTransportKind, sourceAddress } from "../load/transports.js";
-import type { BenchTarget, GatewayEndpoint } from "../target/target.js";
+import { type BenchTarget, type GatewayEndpoint, SETUP_PARALLEL } from "../target/target.js";
 
 /** Everything a scenario works with; it adds its tables, data and notes to `report`. */
 export interface ScenarioContext {
@@ -59,8 +60,8 @@ export async function importFriends(
 ): Promise<void> {
   const admin = ctx.target.admin();
   try {
-    await admin.importUsers(users);
-    await admin.importFriendships(pairs);
+    await importUsers(admin, users, { parallel: SETUP_PARALLEL, requireAll: true });
+    await importFriendships(admin, pairs, { parallel: SETUP_PARALLEL });
   } finally {
     admin.close();
   }

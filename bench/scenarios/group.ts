@@ -1,6 +1,7 @@
+import { importGroup, importUsers } from "../../lib/app-client/index.js";
 import type { GroupSendResult } from "../load/agent-protocol.js";
 import { type AgentHandle, split } from "../load/agents.js";
-import type { GatewayEndpoint } from "../target/target.js";
+import { type GatewayEndpoint, SETUP_PARALLEL } from "../target/target.js";
 import { clientSpecs, openOnAgents, type ScenarioContext, startCpuMeter, total, userIds } from "./context.js";
 import { fanOutData, fanOutRow, measureFanOut } from "./fan-out.js";
 
@@ -18,8 +19,8 @@ export async function runGroupScenario(ctx: ScenarioContext): Promise<void> {
   ctx.progress.note(`group: importing ${members.length} users and group ${groupId}`);
   const admin = target.admin();
   try {
-    await admin.importUsers(members);
-    await admin.importGroup(groupId, members[0] as string, members);
+    await importUsers(admin, members, { parallel: SETUP_PARALLEL, requireAll: true });
+    await importGroup(admin, { groupId, ownerId: members[0] as string, memberIds: members });
   } finally {
     admin.close();
   }

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { BenchAdmin } from "./admin.js";
+import { AppClient } from "../../lib/app-client/index.js";
 
-/** The two deployment profiles a scenario runs against (DESIGN §7). */
+/** The two deployment profiles a scenario runs against (docs/architecture.md §3). */
 export type Profile = "embedded" | "distributed";
 
 /** One gateway's client endpoints. */
@@ -43,7 +43,7 @@ export interface BenchTarget {
   /** Where the server processes' logs are. */
   logDir: string;
   /** A gRPC client for set-up as the app admin; close it when done. */
-  admin(): BenchAdmin;
+  admin(): AppClient;
   /** Stops every process and removes what the run created (database, keys, queues, data dir). */
   stop(): Promise<void>;
 }
@@ -115,7 +115,19 @@ export async function startTarget(options: TargetOptions): Promise<BenchTarget> 
   return startDistributed(options);
 }
 
-/** A BenchAdmin factory for a target. */
-export function adminFactory(app: BenchApp, address: string): () => BenchAdmin {
-  return () => new BenchAdmin({ address, ...app });
+/**
+ * Set-up clients for a target: the app-server client signed as the app admin, with a long deadline
+ * (an import of thousands of users on a loaded 2-core box).
+ */
+export function adminFactory(app: BenchApp, address: string): () => AppClient {
+  return () =>
+    new AppClient({
+      target: address,
+      appId: app.appId,
+      identity: { userId: app.adminId, privateKey: app.privateKey },
+      timeoutMs: 60_000,
+    });
 }
+
+/** Concurrent set-up calls: enough to hide round trips, few enough not to swamp a 2-core box. */
+export const SETUP_PARALLEL = 4;

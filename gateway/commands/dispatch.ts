@@ -18,8 +18,8 @@ import { handleSetStatus } from "./presence-status.js";
 import { handleSync, SYNC_COMMANDS } from "./sync.js";
 
 /**
- * Routes one client frame (spec §3.7) and enforces the bad-input rules of issue item 5 (fixes
- * D21, D26). Every refusal answers COMMAND_ERROR 9006 and is counted in `errors_total{kind}`:
+ * Routes one client frame (spec §3.7) and enforces the bad-input rules of docs/architecture.md §4 "Bad input"
+ * (fixes D21, D26). Every refusal answers COMMAND_ERROR 9006 and is counted in `errors_total{kind}`:
  *
  * | input                                   | code  | connection |
  * |-----------------------------------------|-------|------------|

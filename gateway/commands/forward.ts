@@ -21,15 +21,110 @@ import type { GatewayContext } from "./context.js";
 import { type ErrorInfo, errorInfo, errorInfoOfCall, errorInfoOfCode, sendError } from "./error-frame.js";
 import { refusedForRate } from "./send-rate.js";
 
-/** C→S commands the gateway relays to the domain's ChatService (spec §3.7, chat_service.proto). */
-export const FORWARDED_COMMANDS: ReadonlySet<number> = new Set([
-  Command.COMMAND_MSG_P2P,
-  Command.COMMAND_MSG_GROUP,
-  Command.COMMAND_MSG_RECEIVE_ACK,
-  Command.COMMAND_MSG_READ,
-  Command.COMMAND_MSG_GROUP_READ,
-  Command.COMMAND_MSG_RECALL,
+/** The login's device fields, written over the body's before a chat call (D26). */
+type Device = { appId: number; clientType: number; imei: string; fromId: string };
+
+/**
+ * How the gateway relays one C→S chat command to the domain's ChatService (spec §3.7,
+ * chat_service.proto): the RPC method (metrics and logs), how the body becomes the call's content
+ * (the payload type, with the login's device fields), and what the call is — a `send` goes through
+ * the gateway's send batches and is answered with `ack`; any other names its ChatService call.
+ * A forwarded command is one row here (plus its rule in the domain); docs/architecture.md §8.
+ */
+interface ForwardRule {
+  method: string;
+  content(body: JsonObject, device: Device): object;
+  /** Sends (1103, 2104): batched, joined when resent, rate-limited and shed (send-rate.ts). */
+  send?: true;
+  /** The call of a non-send command; resolves with the answer's `data`, if it has one. */
+  call?(ctx: GatewayContext, session: SessionContext, content: object): Promise<unknown>;
+  /** The command that answers it, success or failure; without one only a failure is answered (9006). */
+  ack?: {
+    command: Command;
+    frame(head: AckHead, data: unknown, content: object, messageId?: string): object;
+  };
+}
+
+type AckHead = { code: number; msg: string; ok: boolean };
+
+const messageAck = (head: AckHead, data: unknown, messageId: string | undefined): object =>
+  MessageAck.toJSON(
+    MessageAck.fromPartial({
+      ...head,
+      data: (head.ok && data !== undefined ? data : { messageId: messageId ?? "" }) as MessageAck["data"],
+    }),
+  ) as object;
+
+const markRead = (conversationType: 0 | 1): ForwardRule => ({
+  method: "MarkRead",
+  content: (body, device) => ({ ...MessageReadContent.fromJSON(body), ...device, conversationType }),
+  call: async (ctx, session, content) => {
+    await ctx.chat.markRead({ session, content: content as MessageReadContent });
+    return undefined;
+  },
+});
+
+/** Every forwarded command, by code. */
+const FORWARDED: ReadonlyMap<number, ForwardRule> = new Map<number, ForwardRule>([
+  [
+    Command.COMMAND_MSG_P2P,
+    {
+      method: "SendP2PMessage",
+      content: (body, device) => ({ ...MessageContent.fromJSON(body), ...device }),
+      send: true,
+      ack: {
+        command: Command.COMMAND_MSG_ACK,
+        frame: (head, data, _content, messageId) => messageAck(head, data, messageId),
+      },
+    },
+  ],
+  [
+    Command.COMMAND_MSG_GROUP,
+    {
+      method: "SendGroupMessage",
+      content: (body, device) => ({ ...GroupChatMessageContent.fromJSON(body), ...device }),
+      send: true,
+      ack: {
+        command: Command.COMMAND_GROUP_MSG_ACK,
+        frame: (head, data, _content, messageId) => messageAck(head, data, messageId),
+      },
+    },
+  ],
+  [
+    Command.COMMAND_MSG_RECEIVE_ACK,
+    {
+      method: "ReceiveAck",
+      content: (body, device) => ({ ...MessageReceiveAckContent.fromJSON(body), ...device }),
+      call: receiveAck,
+    },
+  ],
+  [Command.COMMAND_MSG_READ, markRead(0)],
+  [Command.COMMAND_MSG_GROUP_READ, markRead(1)],
+  [
+    Command.COMMAND_MSG_RECALL,
+    {
+      method: "RecallMessage",
+      content: (body, device) => ({ ...RecallMessageContent.fromJSON(body), ...device }),
+      call: async (ctx, session, content) =>
+        (await ctx.chat.recallMessage({ session, content: content as RecallMessageContent })).data,
+      ack: {
+        command: Command.COMMAND_MSG_RECALL_ACK,
+        frame: (head, data, content) =>
+          RecallMessageAck.toJSON(
+            RecallMessageAck.fromPartial({
+              ...head,
+              data: (head.ok && data !== undefined
+                ? data
+                : { messageKey: (content as RecallMessageContent).messageKey }) as RecallMessageAck["data"],
+            }),
+          ) as object,
+      },
+    },
+  ],
 ]);
+
+/** C→S commands the gateway relays to the domain's ChatService. */
+export const FORWARDED_COMMANDS: ReadonlySet<number> = new Set(FORWARDED.keys());
 
 const SUCCESS = ErrorCatalogue.SUCCESS;
 
@@ -57,7 +152,7 @@ function foreignFromId(body: JsonObject, userId: string): boolean {
 }
 
 /**
- * Relays one chat frame to the domain (issue item 6, DESIGN §2 steps 1–4) and answers it:
+ * Relays one chat frame to the domain (docs/architecture.md §2 steps 1–4) and answers it:
  * - 1103 → 1046 MSG_ACK; 2104 → 2047 GROUP_MSG_ACK, both through the gateway's send batches
  *   (send-batcher.ts: ChatService.SendMessages, a connection's conversation in frame order);
  *   1050 → RecallMessage → 1051 MSG_RECALL_ACK. The ACK is `{code:200, data, msg:"success",
@@ -91,7 +186,10 @@ export async function handleForward(
     );
     return;
   }
-  const send = command === Command.COMMAND_MSG_P2P || command === Command.COMMAND_MSG_GROUP;
+  const rule = FORWARDED.get(command);
+  if (rule === undefined) return; // dispatch.ts sends only FORWARDED_COMMANDS here
+  const send = rule.send === true;
+  const startedAt = performance.now();
   // A resend of a send this gateway works on or accepted already joins it or gets its answer: it
   // takes no token, is never shed, and costs the domain nothing (no second push either).
   const key = send ? sendKey(s, command, body) : undefined;
@@ -100,29 +198,8 @@ export async function handleForward(
   if (send && known === undefined && refusedForRate(ctx, conn, command, messageId)) return;
   const session = sessionContext(s);
   const device = { appId: s.appId, clientType: s.clientType, imei: s.imei, fromId: s.userId };
-  const method = methodOf(command);
-  let content: object;
-  switch (command) {
-    case Command.COMMAND_MSG_P2P:
-      content = { ...MessageContent.fromJSON(body), ...device };
-      break;
-    case Command.COMMAND_MSG_GROUP:
-      content = { ...GroupChatMessageContent.fromJSON(body), ...device };
-      break;
-    case Command.COMMAND_MSG_RECEIVE_ACK:
-      content = { ...MessageReceiveAckContent.fromJSON(body), ...device };
-      break;
-    case Command.COMMAND_MSG_READ:
-    case Command.COMMAND_MSG_GROUP_READ:
-      content = {
-        ...MessageReadContent.fromJSON(body),
-        ...device,
-        conversationType: command === Command.COMMAND_MSG_READ ? 0 : 1,
-      };
-      break;
-    default:
-      content = { ...RecallMessageContent.fromJSON(body), ...device };
-  }
+  const method = rule.method;
+  const content = rule.content(body, device);
   if (hasBadNumber(content)) {
     ctx.metrics.error("body-bad-field");
     sendError(conn, errorInfo("PARAMETER_ERROR", "a numeric field is not an integer"), command, messageId);
@@ -137,7 +214,7 @@ export async function handleForward(
       if (result.code !== 0) throw new ItemRefused(result);
       data = result.data;
     } else {
-      data = await call(ctx, command, session, content);
+      data = await rule.call?.(ctx, session, content);
     }
     ctx.metrics.forwards.inc({ method, outcome: "ok" });
   } catch (error) {
@@ -148,7 +225,11 @@ export async function handleForward(
       ctx.forwardFailures.refused(conn.transport.remote, String(failure.code));
     conn.log.debug({ err: error, command, code: failure.code }, "forwarded call failed");
   }
-  answer(conn, command, data, failure, messageId, content);
+  if (send) {
+    const outcome = failure === undefined ? "ok" : "failed";
+    ctx.metrics.sendAck.observe({ method, outcome }, (performance.now() - startedAt) / 1000);
+  }
+  answer(conn, rule, command, data, failure, messageId, content);
 }
 
 /** Failures of the servers, not of the request: 71000 (no domain reachable, past the deadline), 90000. */
@@ -165,21 +246,6 @@ const SERVER_SIDE_CODES: ReadonlySet<number> = new Set([
  */
 export function forwardFailureLog(logger: Logger): RefusalLog {
   return new RefusalLog(logger, "forward", Date.now, "forwarded calls failing on the server side");
-}
-
-function methodOf(command: number): string {
-  switch (command) {
-    case Command.COMMAND_MSG_P2P:
-      return "SendP2PMessage";
-    case Command.COMMAND_MSG_GROUP:
-      return "SendGroupMessage";
-    case Command.COMMAND_MSG_RECEIVE_ACK:
-      return "ReceiveAck";
-    case Command.COMMAND_MSG_RECALL:
-      return "RecallMessage";
-    default:
-      return "MarkRead";
-  }
 }
 
 /** One item of a batch the domain refused: its code and text, as a failed single call carries them. */
@@ -243,74 +309,52 @@ function text(value: unknown): string {
   return value === undefined || value === null ? "" : String(value);
 }
 
-/** Makes the call; resolves with the response's `data` (undefined for calls without one). */
-async function call(ctx: GatewayContext, command: number, session: SessionContext, content: object) {
-  switch (command) {
-    case Command.COMMAND_MSG_RECEIVE_ACK: {
-      // Checked and relayed here when kv can answer (lib/push/receive-ack.ts ReceiveAckGate: one
-      // MGET, no gRPC round trip per delivered message); otherwise ChatService.ReceiveAck checks
-      // it against the database. Either way a receipt for a message the sender did not send this
-      // user, or across a block, is dropped without an answer (the domain's receipts.ts says why);
-      // only a malformed one (no to_id) is answered, 9006 / 90001.
-      const c = content as MessageReceiveAckContent;
-      const ack = {
-        appId: session.appId,
-        receiverId: session.userId,
-        device: { clientType: session.clientType, imei: session.imei },
-        toId: c.toId,
-        messageKey: c.messageKey,
-        messageSequence: c.messageSequence,
-      };
-      try {
-        checkReceiveAck(ack);
-        const decision = await ctx.receipts.decide(ack);
-        if (decision === "relay") await relayReceiveAck(ctx.pusher, ack);
-        if (decision !== "ask-domain") return undefined;
-      } catch (error) {
-        throw toServiceError(error); // answered like a refusal from the domain
-      }
-      await ctx.chat.receiveAck({ session, content: c });
-      return undefined;
-    }
-    case Command.COMMAND_MSG_RECALL:
-      return (await ctx.chat.recallMessage({ session, content: content as RecallMessageContent })).data;
-    default:
-      await ctx.chat.markRead({ session, content: content as MessageReadContent });
-      return undefined;
+/**
+ * 1107: checked and relayed here when kv can answer (lib/push/receive-ack.ts ReceiveAckGate: one
+ * MGET, no gRPC round trip per delivered message); otherwise ChatService.ReceiveAck checks it
+ * against the database. Either way a receipt for a message the sender did not send this user, or
+ * across a block, is dropped without an answer (the domain's receipts.ts says why); only a
+ * malformed one (no to_id) is answered, 9006 / 90001.
+ */
+async function receiveAck(ctx: GatewayContext, session: SessionContext, content: object): Promise<undefined> {
+  const c = content as MessageReceiveAckContent;
+  const ack = {
+    appId: session.appId,
+    receiverId: session.userId,
+    device: { clientType: session.clientType, imei: session.imei },
+    toId: c.toId,
+    messageKey: c.messageKey,
+    messageSequence: c.messageSequence,
+  };
+  try {
+    checkReceiveAck(ack);
+    const decision = await ctx.receipts.decide(ack);
+    if (decision === "relay") await relayReceiveAck(ctx.pusher, ack);
+    if (decision !== "ask-domain") return undefined;
+  } catch (error) {
+    throw toServiceError(error); // answered like a refusal from the domain
   }
+  await ctx.chat.receiveAck({ session, content: c });
+  return undefined;
 }
 
 /** Writes the command's answer: its ACK (success or error), or 9006 for a failed call without ACK. */
 function answer(
   conn: Connection,
+  rule: ForwardRule,
   command: number,
   data: unknown,
   failure: ErrorInfo | undefined,
   messageId: string | undefined,
   content: object,
 ): void {
-  const head =
+  if (rule.ack === undefined) {
+    if (failure !== undefined) sendError(conn, failure, command, messageId);
+    return;
+  }
+  const head: AckHead =
     failure === undefined
       ? { code: SUCCESS.code, msg: SUCCESS.message, ok: true }
-      : { ...failure, ok: false };
-  switch (command) {
-    case Command.COMMAND_MSG_P2P:
-    case Command.COMMAND_MSG_GROUP: {
-      const ackData = failure === undefined && data !== undefined ? data : { messageId: messageId ?? "" };
-      const ack = MessageAck.fromPartial({ ...head, data: ackData as MessageAck["data"] });
-      const ackCommand =
-        command === Command.COMMAND_MSG_P2P ? Command.COMMAND_MSG_ACK : Command.COMMAND_GROUP_MSG_ACK;
-      conn.sendData(ackCommand, MessageAck.toJSON(ack) as object);
-      return;
-    }
-    case Command.COMMAND_MSG_RECALL: {
-      const key = (content as RecallMessageContent).messageKey;
-      const ackData = failure === undefined && data !== undefined ? data : { messageKey: key };
-      const ack = RecallMessageAck.fromPartial({ ...head, data: ackData as RecallMessageAck["data"] });
-      conn.sendData(Command.COMMAND_MSG_RECALL_ACK, RecallMessageAck.toJSON(ack) as object);
-      return;
-    }
-    default:
-      if (failure !== undefined) sendError(conn, failure, command, messageId);
-  }
+      : { code: failure.code, msg: failure.msg, ok: false };
+  conn.sendData(rule.ack.command, rule.ack.frame(head, data, content, messageId));
 }

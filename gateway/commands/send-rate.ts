@@ -96,7 +96,7 @@ interface ConnectionRate {
 }
 
 /**
- * The send rate limits of one gateway (DESIGN §6: message rates per connection are bounded;
+ * The send rate limits of one gateway (docs/architecture.md §6: message rates per connection are bounded;
  * issue 13 item 3): a token bucket per connection and one per user over that user's
  * connections here. A send that finds either empty is refused at once, without any call to the
  * domain, with the ms after which the buckets hold enough for it and the connection's other

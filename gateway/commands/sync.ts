@@ -63,7 +63,7 @@ function withinBudget(rows: HistoryMessage[]): { messages: SyncedMessage[]; all:
 const isCursor = (n: number) => Number.isSafeInteger(n) && n >= 0;
 
 /**
- * SYNC_MESSAGES 9007 and SYNC_CONVERSATION 9009 (sync.proto; DESIGN §4 "Sync", issue 6 item 8).
+ * SYNC_MESSAGES 9007 and SYNC_CONVERSATION 9009 (sync.proto; docs/architecture.md §4 "Sync").
  * The caller is the connection's login, never the body (D26): the gateway calls the store's
  * HistoryService with the internal secret and `operater` = the logged-in user.
  * - 9007 `{lastMessageKey, maxLimit}` → SyncDeviceMessages → 9008 SyncMessagesAckPack.

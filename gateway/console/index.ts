@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
+import { AppClient, ensureUsers } from "../../lib/app-client/index.js";
 import type { Config } from "../../lib/config/index.js";
 import type { InProcessServices } from "../../lib/grpc/in-process.js";
 import type { Discovery } from "../../lib/ports/discovery.js";
 import { serviceNames } from "../../lib/routing/index.js";
 import type { OriginPolicy } from "../transport/origin-policy.js";
-import { AdminCalls, ensureUsers } from "./admin-calls.js";
 import { createConsoleHandler } from "./handler.js";
 import { OpsSampler } from "./ops.js";
 import { consoleSettings } from "./settings.js";
@@ -47,12 +47,13 @@ export function createGatewayConsole(deps: GatewayConsoleDeps): GatewayConsole {
   const adminId = app?.adminIds?.[0];
   const admin =
     settings.enabled && settings.demoLogin && app !== undefined && adminId !== undefined
-      ? new AdminCalls(
-          deps.domainTarget,
-          { appId: settings.appId, adminId, privateKey: app.privateKey },
-          config.gateway.forwardTimeoutMs,
-          deps.inProcess,
-        )
+      ? new AppClient({
+          target: deps.domainTarget,
+          appId: settings.appId,
+          identity: { userId: adminId, privateKey: app.privateKey },
+          timeoutMs: config.gateway.forwardTimeoutMs,
+          ...(deps.inProcess === undefined ? {} : { local: deps.inProcess }),
+        })
       : undefined;
   // A user seen once needs no second ImportUsers; bounded so typing ids cannot grow it forever.
   const known = new Set<string>();

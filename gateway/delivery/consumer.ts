@@ -80,7 +80,7 @@ function deliver(
 }
 
 /**
- * Consumes this node's delivery queue (`deliveryQueue(nodeId)`, DESIGN §2 step 6, issue item 7):
+ * Consumes this node's delivery queue (`deliveryQueue(nodeId)`, docs/architecture.md §2 step 6):
  * each bus message is one DeliveryBatch holding every frame of one push for this node, each
  * distinct payload once. Each Delivery goes to exactly the local connections it names (a connection id, a device, or every
  * device of the user); a target this node no longer holds is dropped and counted

@@ -6,7 +6,7 @@ import { DELIVERY_QUEUE_OPTIONS, deliveryQueue } from "../../lib/sessions/sessio
 export { DELIVERY_QUEUE_OPTIONS };
 
 /**
- * Publishes one DeliveryBatch per node (DESIGN §2 step 5: one bus message per node, never per
+ * Publishes one DeliveryBatch per node (docs/architecture.md §2 step 5: one bus message per node, never per
  * device). It does not declare the queues: a missing queue means its node is gone. Resolves with
  * the nodes whose publish failed; never rejects, since a kick to a dead node must not fail a login.
  */

@@ -29,7 +29,7 @@ export const CloseReasons = {
 export type CloseReason = keyof typeof CloseReasons;
 
 /**
- * One client connection's byte pipe (STYLE 9): the session code writes whole server frames and
+ * One client connection's byte pipe (docs/style.md §9): the session code writes whole server frames and
  * never knows which transport it holds.
  *
  * Contract:

@@ -1,4 +1,4 @@
-/** Public surface of the configuration module (DESIGN §7). */
+/** Public surface of the configuration module (docs/architecture.md §7). */
 export { ConfigError } from "./config-error.js";
 export type { DeepPartial } from "./deep.js";
 export { DEFAULT_CONFIG_FILE } from "./file-source.js";

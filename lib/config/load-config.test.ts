@@ -82,6 +82,9 @@ describe("loadConfig", () => {
       batchSize: 500,
       batchWaitMs: 20,
       maxAttempts: 5,
+      groupConversationFlushMs: 1_000,
+      retentionDays: 0,
+      retentionIntervalMs: 600_000,
     });
     expect(config.discovery).toEqual({
       kind: "static",

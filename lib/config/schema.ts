@@ -1,9 +1,9 @@
 import { z } from "zod";
 
 /**
- * The one configuration schema (DESIGN §7, STYLE 11). Every object is strict, so an unknown key is
- * an error instead of a silently ignored typo. Each check carries an "expected ..." phrase as its
- * message; {@link ConfigError} turns it into one line naming the key, its source and the bad value.
+ * The one configuration schema (docs/architecture.md §7, docs/style.md §11). Every object is strict, so an
+ * unknown key is an error instead of a silently ignored typo. Each check carries an "expected ..." phrase as
+ * its message; {@link ConfigError} turns it into one line naming the key, its source and the bad value.
  * Units are in the key names (`Ms`, `Seconds`, `Bytes`).
  */
 
@@ -325,7 +325,9 @@ export const configSchema = z
         /** 1: a deleted conversation is pushed (5000) to the owner's other devices; 2: not (spec §11). */
         deleteConversationSyncMode: int(1, 2).default(1),
       }),
-      /** Chat messages (spec §5.3–§5.7, DESIGN.md §4): send checks, idempotency, sequences, recall. */
+      /**
+       * Chat messages (spec §5.3–§5.7, docs/architecture.md §4): send checks, idempotency, sequences, recall.
+       */
       messaging: section({
         /** Refuse P2P sends between users who are not friends both ways (spec §5.3 sendMessageCheckFriend). */
         checkFriendship: z.boolean({ error: "true or false" }).default(true),
@@ -335,7 +337,10 @@ export const configSchema = z
         recallWindowMs: int(0, 2_592_000_000).default(120_000),
         /** How long kv remembers a send's ACK by (appId, fromId, messageId); the database covers later retries. */
         dedupeTtlMs: int(1000, 86_400_000).default(300_000),
-        /** Sequences reserved in the database per write of a conversation's high-water mark (DESIGN.md §4). */
+        /**
+         * Sequences reserved in the database per write of a conversation's high-water mark
+         * (docs/architecture.md §4).
+         */
         sequenceStep: int(1, 1_000_000).default(1000),
       }),
       /** Online status (services/domain/presence, lib/presence): 4001 / 4004 / 4005, PresenceService. */
@@ -395,6 +400,18 @@ export const configSchema = z
         batchWaitMs: int(0, 60_000).default(20),
         /** Attempts before a job that keeps failing moves to the dead-letter queue. */
         maxAttempts: int(1, 100).default(5),
+        /**
+         * How often members' group conversations follow their groups' new messages, in ms: a group
+         * moves its members' rows at most once per this (services/store/consumer/group-conversations.ts).
+         */
+        groupConversationFlushMs: int(50, 60_000).default(1_000),
+        /**
+         * Days a message is kept: older ones (body and history rows) are deleted by the store in small
+         * batches (services/store/retention). 0 keeps every message (the default).
+         */
+        retentionDays: int(0, 36_500).default(0),
+        /** Time between two retention sweeps, in ms. */
+        retentionIntervalMs: int(1_000, 86_400_000).default(600_000),
       }),
       discovery: section({
         /** Registry: static (config addresses, in-process), zookeeper (ephemeral znodes) or consul (agent, TTL checks). */

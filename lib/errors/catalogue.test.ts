@@ -51,6 +51,7 @@ const SPEC_10_1: ReadonlyArray<readonly [number, string]> = [
   [40018, "GROUP_IS_DESTROY"],
   [40019, "GROUP_FORBID_APPLY"], // WhaleShark's own: joining groups
   [40020, "JOIN_REQUEST_IS_NOT_EXIST"], // WhaleShark's own: joining groups
+  [40021, "GROUP_FORBID_PRIVATE_CHAT"], // WhaleShark's own: group privateChat
   [50000, "CONVERSATION_UPDATE_PARAM_ERROR"],
   [50001, "CONVERSATION_CREATE_FAIL"],
   [50002, "FROMER_IS_MUTE"],

@@ -118,6 +118,8 @@ export const ErrorCatalogue = {
   // WhaleShark's (issue 16: joining groups; the original had no join requests).
   GROUP_FORBID_APPLY: { code: 40019, grpc: GrpcStatus.PERMISSION_DENIED, message: "该群不允许申请加入" },
   JOIN_REQUEST_IS_NOT_EXIST: { code: 40020, grpc: GrpcStatus.NOT_FOUND, message: "入群申请不存在" },
+  // WhaleShark's (issue 16: group privateChat, never enforced by the original, D33).
+  GROUP_FORBID_PRIVATE_CHAT: { code: 40021, grpc: GrpcStatus.PERMISSION_DENIED, message: "该群禁止成员私聊" },
   // 50000-50001 conversations (ConversationErrorCode); 50002-52001 messages (MessageErrorCode).
   // The original gave MESSAGEBODY_IS_NOT_EXIST the same 50003 as FROMER_IS_FORBIBBEN and never used it;
   // it moves to 50006 so every code is unique, and 50003 keeps its used meaning (sender disabled).
@@ -173,7 +175,7 @@ export type ErrorName = keyof typeof ErrorCatalogue;
 export const ERROR_NAMES = Object.keys(ErrorCatalogue) as ErrorName[];
 
 /**
- * The written code ranges (STYLE 10): every code lies in exactly one. New codes go into the range
+ * The written code ranges (docs/style.md §10): every code lies in exactly one. New codes go into the range
  * of their area and take a number never used before.
  */
 export const CODE_RANGES = [

@@ -18,7 +18,7 @@ export interface ImErrorOptions {
 }
 
 /**
- * The one application error (STYLE 10): a catalogue entry plus an optional detail, cause and data.
+ * The one application error (docs/style.md §10): a catalogue entry plus an optional detail, cause and data.
  * Services throw it; the edges translate it (gRPC status, ResponseVO, gateway ACK) and nothing else.
  * `name` is the catalogue name, so a stack trace starts with e.g. "USER_IS_NOT_EXIST: 用户不存在".
  */

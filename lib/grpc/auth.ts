@@ -8,6 +8,7 @@ import {
 } from "../auth/index.js";
 import { ImError } from "../errors/index.js";
 import type { KvStore } from "../ports/kv.js";
+import { APP_ADMIN_USER_TYPE, AUTH_METADATA } from "./auth-metadata.js";
 import { permissionDenied } from "./errors.js";
 
 /**
@@ -40,8 +41,7 @@ import { permissionDenied } from "./errors.js";
  * see {@link resolveInternalSecret}.
  */
 
-/** Metadata keys of an app-server call (lowercase, as gRPC metadata keys are). */
-export const AUTH_METADATA = { appId: "appid", identifier: "identifier", userSign: "usersign" } as const;
+export { APP_ADMIN_USER_TYPE, AUTH_METADATA } from "./auth-metadata.js";
 
 /** Metadata key of the gateway-internal shared secret. */
 export const INTERNAL_SECRET_METADATA = "x-whaleshark-internal";
@@ -92,9 +92,6 @@ export interface AppAuthenticatorOptions {
    */
   openLogin?: boolean;
 }
-
-/** user_type of an app admin (spec §10.2 UserTypeEnum). */
-export const APP_ADMIN_USER_TYPE = 100;
 
 function single(metadata: Metadata, key: string): string {
   const value = metadata.get(key)[0];

@@ -3,7 +3,7 @@ import { ErrorCatalogue, type ErrorName, GrpcStatus, ImError, isImError } from "
 
 /**
  * Translation of application errors into gRPC statuses: the gRPC edge of the
- * error catalogue (common.proto §3, STYLE 10: errors are translated only at
+ * error catalogue (common.proto §3, docs/style.md §10: errors are translated only at
  * the edges).
  *
  * - An {@link ImError} becomes its catalogue gRPC status, its message as the

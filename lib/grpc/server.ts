@@ -133,7 +133,7 @@ export interface RunningGrpcServer {
 
 /**
  * Starts a gRPC server with our services plus the two every server carries
- * (DESIGN.md §5): the standard health service (`grpc.health.v1.Health`, "" and
+ * (docs/architecture.md §5): the standard health service (`grpc.health.v1.Health`, "" and
  * each service SERVING) and server reflection as the policy says.
  *
  * The port is a plain TCP listener in front of grpc-js (its connection injector,

@@ -1,7 +1,7 @@
 /**
  * messageKey: the time-ordered int64 id of a stored message (spec §5.10), laid out like the
  * original `SnowflakeIdWorker`: `((epochSeconds − 1546300800) << 21) | (workerId << 16) | seq16`.
- * Offline-message ZSETs are scored by it and the sdk drops duplicates by it (DESIGN §4).
+ * Offline-message ZSETs are scored by it and the sdk drops duplicates by it (docs/architecture.md §4).
  *
  * The fields are combined with multiplication and addition, never 32-bit bit operators: the time
  * part needs 32 bits of its own, and a key is a JS number that stays below 2^53 until about 2155.

@@ -10,7 +10,7 @@ export interface ConnectionIds {
 }
 
 /**
- * A child logger bound to one connection's ids (STYLE 12), so every line about it can be found by
+ * A child logger bound to one connection's ids (docs/style.md §12), so every line about it can be found by
  * connId or by user. Make a new one after LOGIN rather than mutating bindings.
  */
 export function connectionLogger(parent: Logger, ids: ConnectionIds): Logger {

@@ -16,8 +16,8 @@ export interface LogSettings {
 export const REDACTED = "[redacted]";
 
 /**
- * Paths whose values never reach a log line (DESIGN §6, STYLE 12): userSign tokens, private keys,
- * passwords (spec D27), authorization headers and URLs (connection strings may hold passwords).
+ * Paths whose values never reach a log line (docs/architecture.md §6, docs/style.md §12): userSign tokens,
+ * private keys, passwords (spec D27), authorization headers and URLs (connection strings may hold passwords).
  * Pino paths match one level of nesting per `*`, so top-level and one-level-nested forms are listed.
  */
 export const REDACT_PATHS: readonly string[] = [

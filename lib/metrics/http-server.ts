@@ -36,8 +36,8 @@ export interface RunningMetricsServer {
 export const METRICS_PATH = "/metrics";
 
 /**
- * Serves `registry` in the Prometheus text format on `GET /metrics` (DESIGN §7: metrics on every
- * process). Any other path is 404 and any other method 405, so the port exposes nothing else.
+ * Serves `registry` in the Prometheus text format on `GET /metrics` (docs/architecture.md §7: metrics on
+ * every process). Any other path is 404 and any other method 405, so the port exposes nothing else.
  * A failing collector answers 500 with a fixed text; the error itself goes to the log only.
  *
  * The port holds up against sockets it never asked for: connections are capped in all and per

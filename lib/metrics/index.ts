@@ -1,4 +1,7 @@
-/** Public surface of the metrics module: a registry per role and its `/metrics` endpoint (DESIGN §7). */
+/**
+ * Public surface of the metrics module: a registry per role and its `/metrics` endpoint
+ * (docs/architecture.md §7).
+ */
 
 export { type HotCount, HotCounter } from "./hot-counter.js";
 export {

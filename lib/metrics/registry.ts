@@ -14,8 +14,8 @@ export interface MetricsRegistryOptions {
 }
 
 /**
- * A fresh Prometheus registry for one role of one process (DESIGN §7). Never prom-client's global
- * default: the embedded profile runs several roles in one process and tests start several gateways
+ * A fresh Prometheus registry for one role of one process (docs/architecture.md §7). Never prom-client's
+ * global default: the embedded profile runs several roles in one process and tests start several gateways
  * side by side, and each needs its own series without name collisions.
  */
 export function createMetricsRegistry(options: MetricsRegistryOptions): Registry {

@@ -32,8 +32,8 @@ export function limiterKey(ip: string): string {
 
 /**
  * Open connections per client address and in total, for listeners that must stay up under a
- * flood (DESIGN §6): a connection is counted from the moment the kernel hands it over (before any
- * protocol work, so sockets still in a WebSocket or HTTP/2 handshake count), until its socket
+ * flood (docs/architecture.md §6): a connection is counted from the moment the kernel hands it over (before
+ * any protocol work, so sockets still in a WebSocket or HTTP/2 handshake count), until its socket
  * closes. One limiter may be shared by several listeners (the gateway's TCP and WebSocket ports
  * share one budget).
  */

@@ -37,7 +37,7 @@ function gate(): { promise: Promise<void>; open(): void } {
 
 /**
  * The semantics of `Bus` (lib/ports/bus.ts), registered as one vitest
- * `describe`, run against every adapter (STYLE.md §5). Queue names are
+ * `describe`, run against every adapter (docs/style.md §5). Queue names are
  * logical; the fixture's bus gives them a prefix of its own per test.
  */
 export function busContract(name: string, factory: () => Promise<BusFixture>): void {

@@ -1,6 +1,6 @@
 /**
  * The bus port: durable work queues (persistence jobs) and per-node delivery
- * queues (gateway fan-out), DESIGN.md §2–§4.
+ * queues (gateway fan-out), docs/architecture.md §2–§4.
  *
  * Semantics every adapter keeps (checked by `bus.contract.ts`):
  * - Point-to-point queues addressed by logical name; the adapter adds its own

@@ -3,7 +3,7 @@ import { Prisma } from "../../gen/prisma/client.js";
 import { type Database, type DatabaseHandle, isUniqueViolation, type OpenDatabase } from "./db.js";
 
 /**
- * The db port's contract (STYLE.md §5): every adapter runs this suite on a
+ * The db port's contract (docs/style.md §5): every adapter runs this suite on a
  * freshly migrated, empty database. It creates and reads every model, and
  * checks the guarantees of db.ts: unique violations (P2002), idempotent
  * inserts, foreign keys, BIGINT round trips and transactions that roll back.

@@ -1,7 +1,7 @@
 import { Prisma, type PrismaClient } from "../../gen/prisma/client.js";
 
 /**
- * The db port: the Prisma client generated from prisma/schema.prisma (DESIGN.md §3).
+ * The db port: the Prisma client generated from prisma/schema.prisma (docs/architecture.md §3).
  *
  * The database is PostgreSQL's dialect everywhere: PostgreSQL 15 through
  * `@prisma/adapter-pg` in the distributed profile, PGlite (PostgreSQL in WASM,

@@ -1,5 +1,5 @@
 /**
- * The discovery port: which processes of a service are alive, and where (DESIGN.md §3). Roles
+ * The discovery port: which processes of a service are alive, and where (docs/architecture.md §3). Roles
  * register themselves at start-up and deregister on shutdown; the gRPC name resolvers
  * (`zk:///`, `consul:///`) and the gateway routing call (spec §4.6) watch it.
  *

@@ -13,7 +13,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 /**
  * The semantics of `KvStore` (lib/ports/kv.ts), registered as one vitest
  * `describe`. Every adapter's test calls it with its own factory, so the memory
- * store and Redis cannot drift apart (STYLE.md §5). TTLs are short (tens of ms)
+ * store and Redis cannot drift apart (docs/style.md §5). TTLs are short (tens of ms)
  * to keep the suite fast; the assertions leave room for timer jitter.
  */
 export function kvContract(name: string, factory: () => Promise<KvFixture>): void {

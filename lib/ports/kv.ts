@@ -1,5 +1,5 @@
 /**
- * The kv port: sessions, routes, sequences, de-duplication and caches (DESIGN.md §3).
+ * The kv port: sessions, routes, sequences, de-duplication and caches (docs/architecture.md §3).
  *
  * Semantics every adapter keeps (checked by `kv.contract.ts`):
  * - Keys and values are strings. The adapter applies its own key prefix
@@ -14,7 +14,7 @@
  *   the reverse) rejects, as Redis's WRONGTYPE does. `set` replaces either.
  * - NOT durable. Redis may restart empty (it keeps nothing on disk here), and
  *   the memory adapter dies with its process. Whatever must survive lives in
- *   the database; kv only speeds it up (DESIGN.md §4: sequences restart above
+ *   the database; kv only speeds it up (docs/architecture.md §4: sequences restart above
  *   their durable high-water mark with `incrAbove`).
  * Deliberately absent: key scans, transactions over several keys, pub/sub
  * (cross-node signals travel on the bus).

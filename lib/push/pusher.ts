@@ -14,7 +14,7 @@ import { DeliveryBatchBuilder } from "./delivery-batch.js";
 import { createKvEpoch, KV_EPOCH_KEY, KvEpochWatch } from "./kv-epoch.js";
 
 /**
- * The push path (spec §5.6, DESIGN.md §2 step 5): "send this command and
+ * The push path (spec §5.6, docs/architecture.md §2 step 5): "send this command and
  * payload to user X's devices: all of them / all but the calling device /
  * one device". It reads the session hashes of every user named in one kv
  * round trip (`hgetallMany`: a Redis pipeline for a whole group), keeps the

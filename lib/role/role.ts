@@ -6,7 +6,7 @@ import type { Bus } from "../ports/bus.js";
 import type { Discovery } from "../ports/discovery.js";
 import type { KvStore } from "../ports/kv.js";
 
-/** The three process roles of DESIGN.md §2. */
+/** The three process roles of docs/architecture.md §2. */
 export type RoleName = "gateway" | "domain" | "store";
 
 /** A started role; `stop()` drains it (stops accepting, finishes in-flight work). */
@@ -26,7 +26,7 @@ export interface RoleHandle {
 
 /**
  * What a composition root hands every role. Roles take their adapters from
- * here and never decide which technology backs a port (STYLE.md §1): app/
+ * here and never decide which technology backs a port (docs/style.md §1): app/
  * picks memory + PGlite for the embedded profile, Redis + RabbitMQ +
  * PostgreSQL for the distributed one.
  */

@@ -44,7 +44,7 @@ export function sessionField(clientType: number, imei: string): string {
  * How every delivery queue is declared, by its gateway and by every publisher
  * (a broker refuses a redeclare with other arguments, so there is one
  * definition). Not durable: a device that misses a push catches up through
- * sync (DESIGN.md §4), so pushes skip the broker's disk. Deleted five minutes
+ * sync (docs/architecture.md §4), so pushes skip the broker's disk. Deleted five minutes
  * after its gateway stopped consuming, so a dead node's queue does not pile up.
  */
 export const DELIVERY_QUEUE_OPTIONS: QueueOptions = { durable: false, expiresMs: 5 * 60_000 };

@@ -20,7 +20,7 @@ export interface TestQueuePrefix {
 
 /**
  * A unique queue prefix on the shared test broker, so parallel runs never
- * consume each other's messages and nothing shared is deleted (STYLE.md §6).
+ * consume each other's messages and nothing shared is deleted (docs/style.md §6).
  */
 export function createTestQueuePrefix(): TestQueuePrefix {
   const prefix = `ws_test_${randomBytes(6).toString("hex")}`;

@@ -20,7 +20,7 @@ export interface TestKeyPrefix {
 
 /**
  * A unique key prefix on the shared test server, so parallel runs never see
- * each other's keys and nothing is ever flushed (STYLE.md §6).
+ * each other's keys and nothing is ever flushed (docs/style.md §6).
  */
 export function createTestKeyPrefix(): TestKeyPrefix {
   const prefix = `ws_test_${randomBytes(6).toString("hex")}:`;

@@ -49,7 +49,7 @@ export const PAYLOAD_TYPES: ReadonlyMap<number, PayloadCodec> = new Map<number, 
   [Command.COMMAND_MUTALOGIN, codec("MutaLoginPack", envelope.MutaLoginPack)],
   // The gateway's refusal of a frame, `{code, data, msg, ok:false}` (command.proto, D21, D26).
   [Command.COMMAND_ERROR, codec("ResponseVo", envelope.ResponseVo)],
-  // Catching up by cursor over the connection (sync.proto, DESIGN §4 "Sync", D1).
+  // Catching up by cursor over the connection (sync.proto, docs/architecture.md §4 "Sync", D1).
   [Command.COMMAND_SYNC_MESSAGES, codec("SyncMessagesPack", sync.SyncMessagesPack)],
   [Command.COMMAND_SYNC_MESSAGES_ACK, codec("SyncMessagesAckPack", sync.SyncMessagesAckPack)],
   [Command.COMMAND_SYNC_CONVERSATION, codec("SyncConversationPack", sync.SyncConversationPack)],

@@ -15,7 +15,7 @@ export interface TransportSink {
 }
 
 /**
- * One open client connection: it only moves bytes and frames (STYLE 9), the client core does not
+ * One open client connection: it only moves bytes and frames (docs/style.md §9), the client core does not
  * know which transport it holds except for `kind`, which decides the JSON push shape (spec §2.2
  * data only over TCP, §2.3 the whole pack over WebSocket).
  */

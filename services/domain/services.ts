@@ -44,7 +44,7 @@ export interface DomainWiring {
 }
 
 /**
- * The gRPC services the domain role serves (DESIGN.md §2: business rules,
+ * The gRPC services the domain role serves (docs/architecture.md §2: business rules,
  * messaging, routing). Every app-facing call is authenticated
  * (lib/grpc/auth.ts); a method without a handler answers UNIMPLEMENTED.
  * Without `wiring` every service is mounted with no handlers (contract

@@ -12,6 +12,16 @@ import type { RoleDeps, RoleHandle } from "../../lib/role/role.js";
 import { startStoreConsumer } from "./consumer/store-consumer.js";
 import { historyGrpcHandlers } from "./history/history-grpc.js";
 import { HistoryService } from "./history/history-service.js";
+import { startRetention } from "./retention/message-retention.js";
+
+/**
+ * Retention deletes this many messages per transaction, pausing between them so the store's own
+ * batch writes keep their share of the database; a sweep stops after RETENTION_MAX_BATCHES and the
+ * rest waits for the next one.
+ */
+const RETENTION_BATCH = 1000;
+const RETENTION_PAUSE_MS = 20;
+const RETENTION_MAX_BATCHES = 1000;
 
 /**
  * Starts the store role: the persistence consumer (bus `store.p2p` /
@@ -63,6 +73,16 @@ export async function startStore(deps: RoleDeps, config: Config): Promise<RoleHa
     batchWaitMs: config.store.batchWaitMs,
     maxAttempts: config.store.maxAttempts,
     registry,
+    groupConversationFlushMs: config.store.groupConversationFlushMs,
+  });
+  const retention = startRetention({
+    db,
+    logger,
+    retentionDays: config.store.retentionDays,
+    intervalMs: config.store.retentionIntervalMs,
+    batchSize: RETENTION_BATCH,
+    maxBatches: RETENTION_MAX_BATCHES,
+    pauseMs: RETENTION_PAUSE_MS,
   });
   let grpc: Awaited<ReturnType<typeof startGrpcServer>>;
   let metrics: Awaited<ReturnType<typeof startRoleMetrics>>;
@@ -87,6 +107,7 @@ export async function startStore(deps: RoleDeps, config: Config): Promise<RoleHa
       throw err;
     });
   } catch (err) {
+    await retention.stop();
     await consumer.stop();
     throw err;
   }
@@ -94,6 +115,7 @@ export async function startStore(deps: RoleDeps, config: Config): Promise<RoleHa
     role: "store",
     grpcAddress: grpc.address,
     stop: async () => {
+      await retention.stop();
       await consumer.stop();
       await grpc.stop(config.shutdown.graceMs);
       await metrics?.stop();

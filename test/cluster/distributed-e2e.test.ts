@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_ID, DOMAIN_TARGET, TestCluster } from "../support/cluster.js";
-import { AppClient, seed } from "./support/app-client.js";
+import { appClient, seed } from "./support/app-client.js";
 import { type Device, Devices, endpoint, eventually, userRoutedTo } from "./support/devices.js";
 
 /**
@@ -37,7 +37,7 @@ describe("distributed profile: SDK users on different gateways", () => {
   it("exchange P2P and group messages (ACKs, sync copies, 1107, read receipts), a new device catches up, each stored once", async () => {
     const [tcp1, tcp2] = [endpoint(cluster, "gateway-1", "tcp"), endpoint(cluster, "gateway-2", "tcp")];
     const ws2 = endpoint(cluster, "gateway-2", "ws");
-    const router = new AppClient(cluster, ADMIN_ID, DOMAIN_TARGET);
+    const router = appClient(cluster, ADMIN_ID, DOMAIN_TARGET);
     const alice = await userRoutedTo(router, "alice", tcp1);
     const bob = await userRoutedTo(router, "bob", tcp2);
     router.close();

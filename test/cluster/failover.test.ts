@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeMessageKey } from "../../lib/ids/index.js";
 import { decodeSession, sessionField, sessionKey } from "../../lib/sessions/session-record.js";
 import { ADMIN_ID, APP_ID, DOMAIN_TARGET, TestCluster } from "../support/cluster.js";
-import { AppClient, seed } from "./support/app-client.js";
+import { appClient, seed } from "./support/app-client.js";
 import { type Device, Devices, endpoint, eventually, userRoutedTo } from "./support/devices.js";
 import { expectDelivered, expectStoredOnce, killInFlight, type Sent, stream } from "./support/stream.js";
 
@@ -142,7 +142,7 @@ describe("a cluster with a killed process", () => {
 
   it("a gateway killed with hundreds of sends in flight: its sessions expire, its clients reconnect through routing to the other and sync", async () => {
     const [tcp1, tcp2] = [endpoint(cluster, "gateway-1", "tcp"), endpoint(cluster, "gateway-2", "tcp")];
-    const router = new AppClient(cluster, ADMIN_ID, DOMAIN_TARGET);
+    const router = appClient(cluster, ADMIN_ID, DOMAIN_TARGET);
     const [vic, ghost, pal] = [
       await userRoutedTo(router, "vic", tcp1),
       await userRoutedTo(router, "ghost", tcp1),

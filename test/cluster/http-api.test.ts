@@ -3,7 +3,7 @@ import type { RunningMember } from "../../app/local-cluster.js";
 import { UserServiceService } from "../../gen/ts/whaleshark/v1/user_service.js";
 import { send } from "../http/http-client.js";
 import { ADMIN_ID, APP_ID, NAMES, TestCluster } from "../support/cluster.js";
-import { AppClient } from "./support/app-client.js";
+import { appClient } from "./support/app-client.js";
 
 /**
  * The HTTP API in the distributed profile: store, domain and gateway as separate `whaleshark`
@@ -112,7 +112,7 @@ describe("distributed profile: the HTTP API on each role's port", () => {
     );
     expect(connect).toMatchObject({ status: 200, body: { userDataItem: [{ userId: "hana" }] } });
     const grpcAddress = domain.replace("http://", "");
-    const grpcClient = new AppClient(cluster, "hana", grpcAddress);
+    const grpcClient = appClient(cluster, "hana", grpcAddress);
     const info = await grpcClient.call(UserServiceService.getUserInfo, { userIds: ["hana"] });
     grpcClient.close();
     expect(info.userDataItem.map((u) => u.userId)).toEqual(["hana"]);

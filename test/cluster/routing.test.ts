@@ -2,10 +2,11 @@ import type { ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RouteModel } from "../../gen/ts/whaleshark/v1/enums.js";
 import { RouteServiceService } from "../../gen/ts/whaleshark/v1/route_service.js";
+import type { AppClient } from "../../lib/app-client/index.js";
 import { errorCodeOf } from "../../lib/grpc/errors.js";
 import { ConsistentHashRing } from "../../lib/routing/index.js";
 import { ADMIN_ID, NAMES, TestCluster } from "../support/cluster.js";
-import { AppClient } from "./support/app-client.js";
+import { appClient } from "./support/app-client.js";
 import { endpoint, eventually, route } from "./support/devices.js";
 
 /**
@@ -59,7 +60,7 @@ describe("consistent-hash routing on two domain processes", () => {
     await cluster.startAll(["domain", 1], ["domain", 2], ["gateway", 1], ["gateway", 2], ["gateway", 3]);
     domains = ["domain-1", "domain-2"].map((d) => {
       const at = cluster.member(d).instances[NAMES.domain];
-      return new AppClient(cluster, ADMIN_ID, `${at?.host}:${at?.port}`);
+      return appClient(cluster, ADMIN_ID, `${at?.host}:${at?.port}`);
     });
     await domainsSeeGateways(3);
   }, 60_000);

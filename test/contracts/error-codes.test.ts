@@ -82,6 +82,7 @@ const ADDED: ReadonlyArray<readonly [name: string, code: number]> = [
   ["SEND_RATE_EXCEEDED", 60006], // the gateway's send rate limit (gateway/commands/send-rate.ts)
   ["GROUP_FORBID_APPLY", 40019], // joining groups: nobody may apply (group-member/join-requests.ts)
   ["JOIN_REQUEST_IS_NOT_EXIST", 40020], // joining groups: no pending request to decide
+  ["GROUP_FORBID_PRIVATE_CHAT", 40021], // group privateChat (messaging/send-checks.ts checkPrivateChat)
   ["PRESENCE_LIMIT_EXCEEDED", 20004], // presence subscription limits (services/domain/presence)
 ];
 

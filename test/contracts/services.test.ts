@@ -97,7 +97,7 @@ const ADDITIONS: readonly string[] = [
   "UserService/RevokeTokens",
 ];
 
-/** The gateway's calls for a logged-in connection (DESIGN.md §2). */
+/** The gateway's calls for a logged-in connection (docs/architecture.md §2). */
 const CHAT_CALLS = [
   "SendP2PMessage",
   "SendGroupMessage",

@@ -5,7 +5,7 @@ import { sessionKey } from "../../lib/sessions/session-record.js";
 import { APP_ID, type Infra, login, memoryInfra, metric, startTestGateway } from "./support/harness.js";
 import { RawClient } from "./support/raw-client.js";
 
-/** Accept-time limits of both listeners (DESIGN §6) and the gateway's graceful stop. */
+/** Accept-time limits of both listeners (docs/architecture.md §6) and the gateway's graceful stop. */
 let infra: Infra;
 let gateway: GatewayHandle | undefined;
 const clients: RawClient[] = [];

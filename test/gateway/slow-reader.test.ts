@@ -15,7 +15,7 @@ import { RawClient } from "./support/raw-client.js";
 
 /**
  * Done-when of issue 3: a slow reader is disconnected at the outbound bound
- * (`gateway.sendQueueMaxBytes`) while other connections keep flowing (STYLE 9: bounded send
+ * (`gateway.sendQueueMaxBytes`) while other connections keep flowing (docs/style.md §9: bounded send
  * queues; the memory of a client that stops reading never grows past the bound).
  */
 const QUEUE_BYTES = 64 * 1024;

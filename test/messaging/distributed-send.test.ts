@@ -16,7 +16,7 @@ import { type StoreConsumer, startStoreConsumer } from "../../services/store/con
  * The messaging core on the distributed adapters: Redis (kv), RabbitMQ (bus,
  * publisher confirms) and PostgreSQL, with the store's real persistence
  * consumer writing what the domain accepted. Checks the guarantees of
- * DESIGN.md §4 end to end below the gateway: every ACKed message is stored
+ * docs/architecture.md §4 end to end below the gateway: every ACKed message is stored
  * exactly once with the ACK's key and sequence, resends get the first ACK
  * (also after Redis lost everything), and sequences keep increasing.
  */

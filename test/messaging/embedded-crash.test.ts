@@ -10,7 +10,7 @@ import { TestDevice } from "./support/device.js";
 import { settled } from "./support/settle.js";
 
 /**
- * An ACK in the embedded profile survives a crash of the process (DESIGN.md §3–4): `whaleshark
+ * An ACK in the embedded profile survives a crash of the process (docs/architecture.md §3–4): `whaleshark
  * start` on a fresh data folder, with a store that lags behind, takes P2P messages from one sender
  * (200 that are stored, then a burst of the rest of 1,500 with hundreds in flight), is SIGKILLed
  * once 40 % are ACKed, and is started again on the same folder. A brand-new device of

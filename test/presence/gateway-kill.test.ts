@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningMember } from "../../app/local-cluster.js";
 import { PresenceServiceService } from "../../gen/ts/whaleshark/v1/presence_service.js";
+import type { AppClient } from "../../lib/app-client/index.js";
 import { type PresenceEvent, WhaleSharkClient } from "../../sdk/index.js";
 import { tcpTransport } from "../../sdk/transport/tcp.js";
-import { AppClient, seed } from "../cluster/support/app-client.js";
+import { appClient, seed } from "../cluster/support/app-client.js";
 import { type Device, Devices, endpoint, eventually } from "../cluster/support/devices.js";
 import { send } from "../http/http-client.js";
 import { APP_ID, DOMAIN_TARGET, NAMES, TestCluster } from "../support/cluster.js";
@@ -53,7 +54,7 @@ describe("presence across two gateways, one SIGKILLed (distributed processes)", 
     domainHttp = `http://${i.host}:${i.port}`;
     await seed(cluster, { users: ["alice", "bob", "carol"], friends: [["alice", "bob"]] });
     devices = new Devices(cluster);
-    carolApi = new AppClient(cluster, "carol", DOMAIN_TARGET);
+    carolApi = appClient(cluster, "carol", DOMAIN_TARGET);
   }, 120_000);
 
   afterAll(async () => {

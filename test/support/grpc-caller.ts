@@ -1,4 +1,5 @@
 import * as grpc from "@grpc/grpc-js";
+import { AppClient } from "../../lib/app-client/index.js";
 import { generateUserSign } from "../../lib/auth/index.js";
 
 type Method<M> = M extends {
@@ -74,10 +75,10 @@ export function callerOf<D extends object>(
 }
 
 /**
- * A client of one gRPC service at `address`, signing every call as `identity` (metadata appid,
- * identifier, usersign), so the server's authentication runs as for any app server. Fields a test
- * leaves out take the decoded-empty defaults. Each call's deadline is `deadlineMs` from its start.
- * `close()` the returned channel when done.
+ * A client of one gRPC service at `address`: the app-server client (lib/app-client) signing every
+ * call as `identity`, so the server's authentication runs as for any app server. Fields a test
+ * leaves out take the decoded-empty defaults. Each call's deadline is `deadlineMs` from its start;
+ * no retries, so a test sees each failure as it happens. `close()` the channel when done.
  */
 export function grpcCaller<D extends object>(
   address: string,
@@ -85,9 +86,13 @@ export function grpcCaller<D extends object>(
   identity: AppIdentity,
   deadlineMs = 15_000,
 ): { call: Caller<D>; close(): void } {
-  const client = new grpc.Client(address, grpc.credentials.createInsecure());
-  return {
-    call: callerOf(client, definition, appMetadata(identity), deadlineMs),
-    close: () => client.close(),
-  };
+  const client = new AppClient({
+    target: address,
+    appId: identity.appId,
+    identity: { userId: identity.userId, privateKey: identity.privateKey },
+    timeoutMs: deadlineMs,
+    retry: false,
+  });
+  // ServiceCaller<D> is Caller<D> with an optional per-call options argument.
+  return { call: client.callerOf(definition) as unknown as Caller<D>, close: () => client.close() };
 }

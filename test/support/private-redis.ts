@@ -29,7 +29,7 @@ export async function freePort(): Promise<number> {
 
 /**
  * Starts `redis-server` as a child on a free port, without persistence (`--save "" --appendonly
- * no`), and waits until it answers PING. Tests that must lose Redis data (FLUSHALL, DESIGN.md §4
+ * no`), and waits until it answers PING. Tests that must lose Redis data (FLUSHALL, docs/architecture.md §4
  * "a restart of Redis which may lose all its data") use this instead of the shared server, where
  * flushing is forbidden. The caller must `stop()` it.
  */

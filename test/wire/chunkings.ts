@@ -1,5 +1,5 @@
 /**
- * Ways to cut a byte stream into chunks, for streaming-decoder tests (STYLE §8: every case is fed as
+ * Ways to cut a byte stream into chunks, for streaming-decoder tests (docs/style.md §8: every case is fed as
  * one chunk, byte by byte, and split at every boundary).
  */
 

@@ -26,7 +26,7 @@ export interface ConsulDiscoveryOptions {
 }
 
 /**
- * Discovery on a Consul agent's HTTP API (DESIGN.md §3). It uses four endpoints: service
+ * Discovery on a Consul agent's HTTP API (docs/architecture.md §3). It uses four endpoints: service
  * register / deregister, TTL check pass, and blocking `health/service?passing` queries.
  *
  * - An instance is the agent service `<service>:<id>` (Consul service ids are unique per agent,

@@ -32,7 +32,7 @@ export interface ReplayProgress {
 }
 
 /**
- * Makes durable queues of any bus durable on disk (DESIGN.md §3: the embedded
+ * Makes durable queues of any bus durable on disk (docs/architecture.md §3: the embedded
  * profile's "log replayed at start"). For a queue declared `durable: true`,
  * `publish` first appends the message to an fdatasync'ed journal (journal.ts,
  * group commit) and only then hands it to the inner bus, so it resolves, as

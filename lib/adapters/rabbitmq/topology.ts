@@ -146,7 +146,7 @@ function message(err: unknown): string {
 /**
  * Deletes the named physical queues (missing ones are fine), each on a channel
  * of its own. For tests on a shared broker, which remove exactly what they
- * created (STYLE.md §6).
+ * created (docs/style.md §6).
  */
 export async function deleteQueues(conn: AmqpConnection, names: Iterable<string>): Promise<void> {
   for (const name of names) {

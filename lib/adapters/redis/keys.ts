@@ -15,7 +15,7 @@ export function prefixPattern(prefix: string): string {
 
 /**
  * Deletes every key starting with `prefix` (SCAN + UNLINK in batches), never
- * anything else: tests clean up their own prefix on a shared server (STYLE.md
+ * anything else: tests clean up their own prefix on a shared server (docs/style.md
  * §6). `redis` must have no `keyPrefix` of its own. Resolves with the count.
  */
 export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<number> {

@@ -37,7 +37,7 @@ export interface ZookeeperDiscoveryOptions {
 }
 
 /**
- * Discovery on ZooKeeper (DESIGN.md §3). Instances are EPHEMERAL znodes
+ * Discovery on ZooKeeper (docs/architecture.md §3). Instances are EPHEMERAL znodes
  * `<root>/services/<service>/<id>` holding `{"host","port","meta"}` as JSON, so a process that dies
  * disappears when its session expires (the original registered PERSISTENT nodes under
  * `/im-coreRoot`, which outlived their gateways: D25).

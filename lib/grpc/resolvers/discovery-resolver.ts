@@ -15,7 +15,7 @@ export const ROUND_ROBIN_SERVICE_CONFIG = { loadBalancingConfig: [{ round_robin:
 
 /**
  * Registers a grpc-js name resolver for `<scheme>:///<service>` targets backed by `discovery`
- * (DESIGN.md §3: `zk:///whaleshark.domain`, `consul:///whaleshark.domain`). A channel on such a
+ * (docs/architecture.md §3: `zk:///whaleshark.domain`, `consul:///whaleshark.domain`). A channel on such a
  * target follows the service's live instances through `discovery.watch`:
  * - every list the watch delivers becomes the channel's address list at once, so instances
  *   that come and go are used or dropped without a restart;

@@ -24,6 +24,8 @@ import {
   groupType,
   muteValue,
   newGroupId,
+  PRIVATE_CHAT,
+  privateChatValue,
   ROLE,
   requireGroup,
   requireLiveGroup,
@@ -57,6 +59,7 @@ function groupHandlersUncached(env: DomainEnv): AppHandlers<typeof GroupServiceS
       const type = groupType(req.groupType);
       if (type === GROUP_TYPE.PUBLIC && req.ownerId.trim() === "")
         throw ImError.of("PUBLIC_GROUP_MUST_HAVE_OWNER");
+      const privateChat = privateChatValue(req.privateChat, PRIVATE_CHAT.ALLOWED);
       const groupId = req.groupId || newGroupId();
       const db = await env.db();
       await transaction(db, async (tx) => {
@@ -75,6 +78,7 @@ function groupHandlersUncached(env: DomainEnv): AppHandlers<typeof GroupServiceS
             groupName: req.groupName || null,
             mute: muteValue(req.mute),
             applyJoinType: req.applyJoinType,
+            privateChat,
             introduction: req.introduction || null,
             notification: req.notification || null,
             photo: req.photo || null,
@@ -94,6 +98,7 @@ function groupHandlersUncached(env: DomainEnv): AppHandlers<typeof GroupServiceS
     async createGroup(req, ctx) {
       const ownerId = ctx.operator;
       const type = groupType(req.groupType);
+      const privateChat = privateChatValue(req.privateChat, PRIVATE_CHAT.ALLOWED);
       const db = await env.db();
       await requireUser(db, ctx.appId, ownerId);
       // D15: a supplied id is honoured (when free) and the id is returned.
@@ -114,6 +119,7 @@ function groupHandlersUncached(env: DomainEnv): AppHandlers<typeof GroupServiceS
             groupName: req.groupName || null,
             mute: muteValue(req.mute),
             applyJoinType: req.applyJoinType,
+            privateChat,
             introduction: req.introduction || null,
             notification: req.notification || null,
             photo: req.photo || null,
@@ -186,6 +192,7 @@ function groupHandlersUncached(env: DomainEnv): AppHandlers<typeof GroupServiceS
         applyJoinType: req.applyJoinType,
         maxMemberCount: req.maxMemberCount,
         mute: req.mute === undefined ? undefined : muteValue(req.mute),
+        privateChat: privateChatValue(req.privateChat),
       };
       const { group, members, sequence } = await transaction(db, async (tx) => {
         const current = await requireLiveGroup(tx, ctx.appId, groupId); // D5: only destroyed groups are refused
@@ -211,6 +218,7 @@ function groupHandlersUncached(env: DomainEnv): AppHandlers<typeof GroupServiceS
         mute: req.mute,
         notification: req.notification,
         photo: req.photo,
+        privateChat: req.privateChat,
         sequence,
       });
       await notify(

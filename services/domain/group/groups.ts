@@ -12,6 +12,21 @@ export const ROLE = { ORDINARY: 0, MANAGER: 1, OWNER: 2, LEAVE: 3 } as const;
 export const GROUP_STATUS = { NORMAL: 1, DESTROY: 2 } as const;
 /** GroupType (spec §10.2). */
 export const GROUP_TYPE = { PRIVATE: 1, PUBLIC: 2 } as const;
+/** Group.private_chat: whether ordinary members who are not friends may message each other. */
+export const PRIVATE_CHAT = { ALLOWED: 0, FORBIDDEN: 1 } as const;
+
+/**
+ * A requested private_chat value: 0 or 1 (absent = `fallback`).
+ * @throws ImError 90001 for anything else
+ */
+export function privateChatValue(value: number | undefined, fallback?: number): number | undefined {
+  if (value === undefined) return fallback;
+  if (value !== PRIVATE_CHAT.ALLOWED && value !== PRIVATE_CHAT.FORBIDDEN) {
+    throw ImError.of("PARAMETER_ERROR", "private_chat must be 0 or 1");
+  }
+  return value;
+}
+
 /** AddMemberResult (spec §10.2). */
 export const ADD_RESULT = { SUCCESS: 0, FAIL: 1, REPEAT_JOIN: 2 } as const;
 
@@ -30,6 +45,7 @@ export function toGroup(row: GroupRow): Group {
     groupName: row.groupName ?? "",
     mute: row.mute,
     applyJoinType: row.applyJoinType,
+    privateChat: row.privateChat,
     photo: row.photo ?? "",
     maxMemberCount: row.maxMemberCount ?? 0,
     introduction: row.introduction ?? "",

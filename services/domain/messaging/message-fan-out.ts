@@ -15,7 +15,7 @@ import {
 import type { GroupMembers } from "./group-members.js";
 
 /**
- * Delivery of an accepted message (spec §5.3 step 3d, §5.4 step 3; DESIGN.md
+ * Delivery of an accepted message (spec §5.3 step 3d, §5.4 step 3; docs/architecture.md
  * §2 step 5), after it is durable. Every push of one message goes out in
  * one `pushAll`: one bus publish per gateway node for the sync copies and
  * all receivers together, never one per user or device (group fan-out to

@@ -15,7 +15,7 @@ import { MessageKeys } from "./message-keys.js";
 import { PushLanes } from "./push-lanes.js";
 import { type RecallInput, recallMessage } from "./recall.js";
 import { type ReceiptOutcome, Receipts } from "./receipts.js";
-import { checkGroupSend, checkP2PSend } from "./send-checks.js";
+import { checkGroupSend, checkP2PSend, checkPrivateChat } from "./send-checks.js";
 import { SendDedupe } from "./send-dedupe.js";
 import { SendPermissions } from "./send-permissions.js";
 import { type SendInput, SendPipeline } from "./send-pipeline.js";
@@ -99,7 +99,11 @@ export class Messaging {
     if (group) {
       checkGroupSend(await this.#permissions.group(appId, fromId, toId), fromId, toId, this.#env.now());
     } else {
-      checkP2PSend(await this.#permissions.p2p(appId, fromId, toId), fromId, toId, this.settings);
+      const rows = await this.#permissions.p2p(appId, fromId, toId);
+      checkP2PSend(rows, fromId, toId, this.settings);
+      await checkPrivateChat(rows, fromId, toId, this.settings, () =>
+        this.#permissions.privateChatBlock(appId, fromId, toId),
+      );
     }
   }
 

@@ -31,7 +31,7 @@ interface Lane {
 }
 
 /**
- * The pushes that follow ACKs (DESIGN.md §2 step 5), run in the background
+ * The pushes that follow ACKs (docs/architecture.md §2 step 5), run in the background
  * so an ACK never waits for fan-out (a 500-member group), with two
  * properties:
  * - Order: pushes of one conversation leave this process in the order the

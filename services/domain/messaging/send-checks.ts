@@ -3,7 +3,7 @@ import { ImError } from "../../../lib/errors/index.js";
 import { longerThan, textFault } from "../../../lib/grpc/text-check.js";
 import type { Database } from "../../../lib/ports/db.js";
 import { BLACK, FRIEND } from "../friendship/friendships.js";
-import { GROUP_STATUS, ROLE } from "../group/groups.js";
+import { GROUP_STATUS, PRIVATE_CHAT, ROLE } from "../group/groups.js";
 import { type ChatMessage, P2P } from "./chat-message.js";
 import { MESSAGE_LIMITS } from "./settings.js";
 
@@ -12,7 +12,7 @@ import { MESSAGE_LIMITS } from "./settings.js";
  * ({@link checkSendFields}: what the store could not write), then the
  * original's gateway-side checks (spec §5.3 step 1, §5.4 step 1,
  * `p2pCheckSend` / `groupCheckSend`), run by the domain itself inside the
- * send (DESIGN.md §2 step 2) and by MessageService.CheckSend. Each failure
+ * send (docs/architecture.md §2 step 2) and by MessageService.CheckSend. Each failure
  * throws its catalogue error.
  */
 
@@ -189,4 +189,65 @@ export function checkGroupSend(rows: GroupSendRows, fromId: string, groupId: str
     throw ImError.of("THIS_GROUP_IS_MUTE");
   }
   if (member.speakDate !== null && Number(member.speakDate) > now) throw ImError.of("GROUP_MEMBER_IS_SPEAK");
+}
+
+/**
+ * Group privateChat (issue 16 item 5; stored and never enforced by the original, D33). The rule:
+ * a group that forbids private chat keeps its ordinary members from messaging each other when
+ * nothing else lets them. So a P2P send is refused with 40021 when all of these hold:
+ * - the app lets non-friends message (`messaging.checkFriendship` false). With the check on, only
+ *   friends message at all, and friends chat whatever groups they share: there is no private chat
+ *   "through the group" left to forbid;
+ * - sender and receiver are not friends both ways (self-chat is never refused);
+ * - they share at least one live group as current members, and in every one of them the group
+ *   forbids private chat and both are ordinary members (an owner or manager may write to members
+ *   and be written to; one shared group that allows it is enough).
+ * Two users who share no group are not affected: a group governs only what it mediates.
+ * The query runs only in that case (open messaging, non-friends), uncached: membership and the
+ * setting change under the group's change token, which the P2P cache does not follow.
+ * @throws ImError 40021
+ */
+export async function checkPrivateChat(
+  rows: P2PSendRows,
+  fromId: string,
+  toId: string,
+  flags: P2PCheckFlags,
+  forbiddingGroup: () => Promise<string | null>,
+): Promise<void> {
+  if (flags.checkFriendship || fromId === toId || areFriends(rows, fromId, toId)) return;
+  const groupId = await forbiddingGroup();
+  if (groupId !== null) throw ImError.of("GROUP_FORBID_PRIVATE_CHAT", groupId);
+}
+
+/** Friends both ways (status NORMAL in both rows). */
+function areFriends(rows: P2PSendRows, fromId: string, toId: string): boolean {
+  const normal = (a: string, b: string) =>
+    rows.friendships.some((r) => r.fromId === a && r.toId === b && r.status === FRIEND.NORMAL);
+  return normal(fromId, toId) && normal(toId, fromId);
+}
+
+/**
+ * The group that keeps `fromId` and `toId` from chatting privately ({@link checkPrivateChat}),
+ * or null: one query over the two users' memberships (index app, member) and their groups.
+ */
+export async function loadPrivateChatBlock(
+  db: Database,
+  appId: number,
+  fromId: string,
+  toId: string,
+): Promise<string | null> {
+  const [row] = await db.$queryRaw<
+    { shared: bigint | number; blocked: boolean | null; group_id: string | null }[]
+  >`
+    SELECT count(*) AS shared,
+      bool_and(g.private_chat = ${PRIVATE_CHAT.FORBIDDEN} AND a.role = ${ROLE.ORDINARY} AND b.role = ${ROLE.ORDINARY})
+        AS blocked,
+      min(g.group_id) AS group_id
+    FROM im_group_member a
+    JOIN im_group_member b ON b.app_id = a.app_id AND b.group_id = a.group_id AND b.member_id = ${toId}
+    JOIN im_group g ON g.app_id = a.app_id AND g.group_id = a.group_id
+    WHERE a.app_id = ${appId} AND a.member_id = ${fromId} AND a.role <> ${ROLE.LEAVE}
+      AND b.role <> ${ROLE.LEAVE} AND g.status = ${GROUP_STATUS.NORMAL}`;
+  if (row === undefined || Number(row.shared) === 0 || row.blocked !== true) return null;
+  return row.group_id;
 }

@@ -7,7 +7,7 @@ import { createKvEpoch, KV_EPOCH_KEY } from "../../../lib/push/kv-epoch.js";
 import { type ChatMessage, fromBodyRow } from "./chat-message.js";
 
 /**
- * Idempotent sends by `(appId, fromId, messageId)` (DESIGN.md §4 "No
+ * Idempotent sends by `(appId, fromId, messageId)` (docs/architecture.md §4 "No
  * duplicates", fixes D28): a retry gets the first answer (same messageKey
  * and messageSequence) and nothing is stored twice.
  *

@@ -1,7 +1,13 @@
 import type { Database } from "../../../lib/ports/db.js";
 import { ChangeTokens } from "../cache/change-tokens.js";
 import { TokenCache } from "../cache/token-cache.js";
-import { type GroupSendRows, loadGroupSendRows, loadP2PSendRows, type P2PSendRows } from "./send-checks.js";
+import {
+  type GroupSendRows,
+  loadGroupSendRows,
+  loadP2PSendRows,
+  loadPrivateChatBlock,
+  type P2PSendRows,
+} from "./send-checks.js";
 
 /** Entries per cache: a P2P pair or a (group, sender) is ~1 KiB, so at most ~50 MiB each. */
 const MAX_ENTRIES = 50_000;
@@ -47,6 +53,15 @@ export class SendPermissions {
       [ChangeTokens.user(appId, fromId), ChangeTokens.group(appId, groupId)],
       async () => loadGroupSendRows(await this.#db(), appId, fromId, groupId),
     );
+  }
+
+  /**
+   * The group whose privateChat setting forbids this P2P send, or null (send-checks.ts
+   * checkPrivateChat, which asks only for non-friends under open messaging). Not cached: it
+   * depends on both users' memberships, which change under group tokens.
+   */
+  async privateChatBlock(appId: number, fromId: string, toId: string): Promise<string | null> {
+    return loadPrivateChatBlock(await this.#db(), appId, fromId, toId);
   }
 
   /** Hits and misses so far (tests, metrics). */

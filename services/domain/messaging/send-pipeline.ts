@@ -9,7 +9,13 @@ import type { MessageFanOut } from "./message-fan-out.js";
 import type { MessageKeys } from "./message-keys.js";
 import type { LaneSlot, PushLanes } from "./push-lanes.js";
 import type { Receipts } from "./receipts.js";
-import { checkGroupSend, checkP2PSend, checkSendFields, type P2PCheckFlags } from "./send-checks.js";
+import {
+  checkGroupSend,
+  checkP2PSend,
+  checkPrivateChat,
+  checkSendFields,
+  type P2PCheckFlags,
+} from "./send-checks.js";
 import type { KnownSend, SendDedupe } from "./send-dedupe.js";
 import type { SendPermissions } from "./send-permissions.js";
 import type { StoreJobPublisher } from "./store-jobs.js";
@@ -51,7 +57,7 @@ export interface SendPipelineDeps {
 }
 
 /**
- * The one send path of 1103, 2104 and the API sends (DESIGN.md §2 steps
+ * The one send path of 1103, 2104 and the API sends (docs/architecture.md §2 steps
  * 2–5; D18 fixed: the API goes through it too):
  * 1. validate the fields (send-checks.ts: 90001; messageId required, D28;
  *    nothing the store would refuse, so an ACKed message is always stored);
@@ -195,6 +201,9 @@ export class SendPipeline {
     if (input.conversationType === P2P) {
       const rows = await permissions.p2p(input.appId, input.fromId, input.toId);
       checkP2PSend(rows, input.fromId, input.toId, this.#deps.flags);
+      await checkPrivateChat(rows, input.fromId, input.toId, this.#deps.flags, () =>
+        permissions.privateChatBlock(input.appId, input.fromId, input.toId),
+      );
     } else {
       const rows = await permissions.group(input.appId, input.fromId, input.toId);
       checkGroupSend(rows, input.fromId, input.toId, this.#deps.now());

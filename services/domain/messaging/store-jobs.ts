@@ -104,7 +104,7 @@ export class StoreJobPublisher {
    * Publishes the job of `message` on its queue, with the other jobs of this
    * turn. Resolves once the bus holds it (RabbitMQ: publisher confirm on a
    * durable queue; embedded: the journal's fdatasync), so the message
-   * survives any one process dying from then on (DESIGN.md §4 "No loss").
+   * survives any one process dying from then on (docs/architecture.md §4 "No loss").
    * @throws when the bus did not take the job (the send fails, nothing was ACKed)
    */
   async publish(message: ChatMessage): Promise<void> {

@@ -25,7 +25,7 @@ export interface SequenceAllocatorOptions {
 }
 
 /**
- * Allocates messageSequence values (DESIGN.md §4 "Order", WeChat seqsvr's
+ * Allocates messageSequence values (docs/architecture.md §4 "Order", WeChat seqsvr's
  * idea): strictly increasing per counter and never reused, across any number
  * of domain processes, also after kv lost all its data.
  *

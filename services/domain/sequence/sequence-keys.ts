@@ -2,7 +2,7 @@
  * Names of the messageSequence counters (spec pitfall 3, §5.2): one counter
  * per P2P pair and one per group, each with a kv key (where sequences are
  * served from) and a database key (its durable high-water mark in
- * `im_sequence_high_water`, DESIGN.md §4).
+ * `im_sequence_high_water`, docs/architecture.md §4).
  */
 
 /** One messageSequence counter. */

@@ -20,6 +20,10 @@ export interface ConsumerCounts {
   unreachable: number;
   /** Batches split to isolate a bad job. */
   splits: number;
+  /** Groups whose members' conversations were moved (group-conversations.ts; queue `group`). */
+  groupsMoved: number;
+  /** Group conversation rows created, revived or moved by those moves. */
+  conversationsMoved: number;
 }
 
 /** What the consumer counts. */
@@ -35,6 +39,8 @@ const HELP: Record<ConsumerEvent, string> = {
   batches: "Batches committed by the persistence consumer",
   unreachable: "Batch writes failed because the database was unreachable",
   splits: "Batches split to isolate a failing job",
+  groupsMoved: "Groups whose members' conversations followed their new messages",
+  conversationsMoved: "Group conversation rows created, revived or moved after new messages",
 };
 
 /**
@@ -50,7 +56,7 @@ export class ConsumerMetrics {
     if (registry === undefined) return;
     for (const event of Object.keys(HELP) as ConsumerEvent[]) {
       this.counters[event] = new Counter({
-        name: `whaleshark_store_${event}_total`,
+        name: `whaleshark_store_${event.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}_total`,
         help: HELP[event],
         labelNames: ["queue"],
         registers: [registry],
@@ -83,6 +89,8 @@ export class ConsumerMetrics {
         batches: 0,
         unreachable: 0,
         splits: 0,
+        groupsMoved: 0,
+        conversationsMoved: 0,
       };
       this.counts.set(queue, c);
     }

@@ -36,8 +36,11 @@ const P2P_CONVERSATION_PREFIX = `${P2P}_`;
  *   (computed at read time). One number per conversation and batch however
  *   many of its messages the batch holds; the counter rows are taken in key
  *   order, as the domain's own sequence calls take them. Group conversations
- *   do not move per message (that would write a row per member for every
- *   message); members get theirs when they join.
+ *   do not move in this statement (that would write a row per member for
+ *   every message): the statement marks each group it stored a message of
+ *   (`im_group_conversation_pending`, one row per group however many
+ *   messages), and the store's flusher (group-conversations.ts) moves the
+ *   members' rows at most once per `store.groupConversationFlushMs`.
  * Idempotent: a body that already exists was committed together with its
  * history and conversation rows, so a redelivered job writes nothing at all. The caller acks
  * only after this resolves.
@@ -107,6 +110,13 @@ export async function writeMessages(db: Database, messages: StoredMessage[]): Pr
         b.max_value + 1 - row_number() OVER (PARTITION BY t.app_id, t.owner_id ORDER BY t.peer_id DESC)
       FROM touched t JOIN bumped b ON b.app_id = t.app_id AND b.seq_key = ${CONVERSATION_SEQ_PREFIX} || t.owner_id
       ON CONFLICT (app_id, conversation_id) DO UPDATE SET sequence = EXCLUDED.sequence, del_flag = 0
+    ), group_marks AS (
+      INSERT INTO im_group_conversation_pending (app_id, group_id)
+      SELECT DISTINCT r.app_id, r.group_id
+      FROM unnest(${g.appIds}::int[], ${g.tos}::text[], ${g.keys}::bigint[]) AS r(app_id, group_id, message_key)
+      WHERE r.message_key IN (SELECT message_key FROM body)
+      ORDER BY 1, 2
+      ON CONFLICT DO NOTHING
     )
     SELECT message_key FROM body`;
   const fresh = new Set(inserted.map((r) => BigInt(r.message_key)));

@@ -5,6 +5,7 @@ import type { Database } from "../../../lib/ports/db.js";
 import { declareStoreQueues, isJobBatch, STORE_QUEUES } from "../../../lib/queues/store-queues.js";
 import { BatchWriter } from "./batch-writer.js";
 import { type ConsumerCounts, ConsumerMetrics } from "./consumer-metrics.js";
+import { startGroupConversationFlusher } from "./group-conversations.js";
 import { type DecodedJob, decodeJobs, InvalidJobError, type StoredMessage } from "./jobs.js";
 import { writeMessages } from "./message-writer.js";
 
@@ -23,6 +24,11 @@ export interface StoreConsumerOptions {
   retryDelayMs?: number;
   /** Where to register the Prometheus counters; absent = plain counts only. */
   registry?: Registry;
+  /**
+   * `store.groupConversationFlushMs`: how often the members' group conversations follow the
+   * groups' new messages (group-conversations.ts); default 1000.
+   */
+  groupConversationFlushMs?: number;
 }
 
 /** The running persistence consumer. */
@@ -39,7 +45,7 @@ interface Lane {
 }
 
 /**
- * The store's persistence consumer (spec §5.9, DESIGN.md §2 step 3): consumes
+ * The store's persistence consumer (spec §5.9, docs/architecture.md §2 step 3): consumes
  * `store.p2p` and `store.group`, writes batches of jobs in one transaction
  * each (see {@link writeMessages}), and acks every job only after its batch
  * committed. A job that cannot be stored fails alone and goes through the
@@ -61,10 +67,21 @@ export async function startStoreConsumer(opts: StoreConsumerOptions): Promise<St
     await Promise.all(lanes.map(stopLane));
     throw err;
   }
+  const groups = startGroupConversationFlusher({
+    db: opts.db,
+    logger: opts.logger,
+    intervalMs: opts.groupConversationFlushMs ?? 1_000,
+    onMoved: (out) => {
+      metrics.add("group", "groupsMoved", out.groups);
+      metrics.add("group", "conversationsMoved", out.conversations);
+    },
+  });
   return {
     counts: (queue) => metrics.snapshot(queue),
     stop: async () => {
       await Promise.all(lanes.map(stopLane));
+      // the marks are durable: what this pass does not move, the next store does
+      await groups.stop();
     },
   };
 }

@@ -117,7 +117,7 @@ export function recoveredAt(windows: LatencyWindow[], boundMs = 100): number | u
 export const showWindows = (windows: LatencyWindow[]) => windows.map((w) => `${w.p50}/${w.p99}`).join(" ");
 
 /**
- * "Redis lost all its data", for this cluster's keys only (the test server is shared, STYLE.md
+ * "Redis lost all its data", for this cluster's keys only (the test server is shared, docs/style.md
  * §6): every key under the cluster's prefix is deleted by ONE `DEL`, so the loss is atomic like a
  * FLUSHDB or a restart without persistence (a SCAN-and-delete in batches would let a reader see
  * half a wipe). Resolves with how many keys were deleted.

@@ -1,5 +1,6 @@
 import WebSocket from "ws";
 import { GatewayTransport, RouteServiceService } from "../../../gen/ts/whaleshark/v1/route_service.js";
+import type { AppClient } from "../../../lib/app-client/index.js";
 import { HeaderOffset } from "../../../lib/wire/index.js";
 import {
   type ChatMessage,
@@ -12,7 +13,7 @@ import {
 } from "../../../sdk/index.js";
 import { tcpTransport } from "../../../sdk/transport/tcp.js";
 import { ADMIN_ID, APP_ID, DOMAIN_TARGET, NAMES, type TestCluster } from "../../support/cluster.js";
-import { AppClient, type Signer } from "./app-client.js";
+import { appClient, type Signer } from "./app-client.js";
 
 /** A gateway endpoint a device connects to. */
 export interface Endpoint {
@@ -68,7 +69,7 @@ export class Devices {
   readonly #router: AppClient;
 
   constructor(private readonly cluster: Signer) {
-    this.#router = new AppClient(cluster, ADMIN_ID, DOMAIN_TARGET);
+    this.#router = appClient(cluster, ADMIN_ID, DOMAIN_TARGET);
   }
 
   /** Creates a device (not yet connected). */
@@ -166,7 +167,11 @@ export async function route(
   clientType: number,
   imei = "",
 ): Promise<Endpoint> {
-  const r = await router.call(RouteServiceService.getGatewayAddress, { userId, clientType, imei }, 3000);
+  const r = await router.call(
+    RouteServiceService.getGatewayAddress,
+    { userId, clientType, imei },
+    { timeoutMs: 3000 },
+  );
   return {
     host: r.ip,
     port: r.port,
