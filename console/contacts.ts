@@ -34,6 +34,9 @@ let wired = false;
  * user's status is asked again rather than guessed from it.
  */
 const online = new Map<string, boolean>();
+/** How often the shown friends' status is asked again while the Contacts view is open. */
+const PRESENCE_POLL_MS = 5_000;
+let friendIds: string[] = [];
 
 function presenceBadge(userId: string): HTMLElement {
   const known = online.get(userId);
@@ -81,6 +84,11 @@ export async function showContacts(chat: Chat): Promise<void> {
     chat.client.on("presence", (event) => {
       if (event.command === 4004) void refreshPresence(chat, [event.data.userId]);
     });
+    // Also asked again now and then: a push missed while the page was busy or offline is not
+    // waited for (the server keeps no per-watcher backlog of status changes).
+    setInterval(() => {
+      if (!byId("view-contacts").hidden) void refreshPresence(chat, friendIds);
+    }, PRESENCE_POLL_MS);
     byId<HTMLFormElement>("add-friend-form").addEventListener("submit", (event) => {
       event.preventDefault();
       const toId = byId<HTMLInputElement>("add-friend").value.trim();
@@ -165,10 +173,8 @@ export async function showContacts(chat: Chat): Promise<void> {
         ),
       ),
   );
-  void refreshPresence(
-    chat,
-    friendships.filter((f) => status(f) === 1 && !blacked(f)).map((f) => f.toId ?? ""),
-  );
+  friendIds = friendships.filter((f) => status(f) === 1 && !blacked(f)).map((f) => f.toId ?? "");
+  void refreshPresence(chat, friendIds);
   fill(
     byId("blacklist"),
     ...friendships.filter(blacked).map((f) =>

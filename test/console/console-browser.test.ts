@@ -174,7 +174,8 @@ describe("the web console in Chromium against whaleshark start", () => {
     await shot(bob, "p2p-recalled");
 
     // Online status: alice's contacts show her friend bob online, and offline once his page is
-    // gone (the server's 4004 push to friends, after its coalescing window).
+    // gone (the server's 4004 push to friends after its coalescing window, or the view's own
+    // periodic query, console/contacts.ts).
     await alice.getByRole("tab", { name: "Contacts" }).click();
     const bobStatus = alice.locator('[data-friend="bob"] .presence');
     await expect.poll(() => bobStatus.textContent(), { timeout: WAIT }).toBe("online");

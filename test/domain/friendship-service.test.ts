@@ -318,6 +318,10 @@ describe("FriendshipService reads, checks and sync", () => {
       black: 1,
       friendSequence: 1n,
     });
+    // The importer gets its conversation with the new friend (conversation sync shows it).
+    expect(await h.db.conversationSet.count({ where: { conversationId: `0_${a}_${b}`, delFlag: 0 } })).toBe(
+      1,
+    );
     const many = Array.from({ length: 101 }, (_, i) => ImportFriendItem.fromPartial({ toId: `t${i}` }));
     await expectCode(asAdmin.importFriendships({ fromId: a, friendItem: many }), 30000);
     await expectCode(

@@ -12,6 +12,7 @@ import {
 import { ImError } from "../../../lib/errors/index.js";
 import type { AppHandlers } from "../../../lib/grpc/serve.js";
 import { ChangeTokens } from "../cache/change-tokens.js";
+import { CONVERSATION, ensureConversations } from "../conversation/conversations.js";
 import type { DomainEnv } from "../core/env.js";
 import { num, ownerOrAdmin, requireAdmin, required } from "../core/guards.js";
 import { notify } from "../core/notify.js";
@@ -62,6 +63,10 @@ export function friendshipHandlers(env: DomainEnv): AppHandlers<typeof Friendshi
                   friendSequence: BigInt(sequence),
                 },
               });
+              // The importer's P2P conversation with the new friend, as adding one makes it (D11).
+              await ensureConversations(tx, ctx.appId, [
+                { type: CONVERSATION.P2P, owner: fromId, to: item.toId },
+              ]);
             }),
           );
           successId.push(item.toId);
