@@ -35,11 +35,13 @@ describe.each([
     return { max: page.maxSequence, byId: new Map(page.dataList.map((c) => [c.conversationId, c])) };
   };
 
-  it("creates both sides', counts unread, and revives a deleted one with the next message", async () => {
+  it("moves both sides' conversations, counts unread, and revives a deleted one with the next message", async () => {
     const alice = deployment.device("alice", "alice-phone");
     await alice.connect();
+    // The deployment imported alice and bob as friends, which gave each its P2P conversation
+    // (issue 16: imported friendships get their rows); a message moves it past this cursor. The
+    // store creating rows that do not exist is covered by services/store/consumer tests.
     const before = await changedSince("bob", 0);
-    expect(before.byId.has("0_bob_alice")).toBe(false);
 
     await alice.client.sendP2P({ toId: "bob", messageBody: "one" });
     await alice.client.sendP2P({ toId: "bob", messageBody: "two" });
