@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import { Command } from "../../gen/ts/whaleshark/v1/command.js";
 import { type Delivery, DeliveryBatch } from "../../gen/ts/whaleshark/v1/delivery.js";
 import type { Bus, BusConsumer, BusMessage } from "../../lib/ports/bus.js";
+import { deliveryData } from "../../lib/push/delivery-batch.js";
 import { deliveryQueue } from "../../lib/sessions/session-record.js";
 import type { GatewayMetrics } from "../gateway-metrics.js";
 import type { Connection } from "../session/connection.js";
@@ -35,15 +36,6 @@ function targetsOf(registry: LocalRegistry, d: Delivery): Connection[] {
     return conn === undefined ? [] : [conn];
   }
   return registry.ofUser(d.appId, d.userId);
-}
-
-/**
- * The frame data of a Delivery: the batch payload it names (delivery.proto `payload_index`: one
- * copy per batch however many deliveries share it), else its own `data_json` (single frames, and
- * publishers that predate payloads). Undefined when it names a payload the batch lacks.
- */
-export function deliveryData(batch: DeliveryBatch, d: Delivery): Uint8Array | undefined {
-  return d.payloadIndex === undefined ? d.dataJson : batch.payloads[d.payloadIndex];
 }
 
 /**
