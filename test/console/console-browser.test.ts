@@ -91,6 +91,13 @@ afterAll(async () => {
   await cli?.exited;
 }, 30_000);
 
+/** A 4004 push's payload as the page's socket received it. */
+interface Presence {
+  userId: string;
+  status: number;
+}
+const pushes = new WeakMap<Page, Presence[]>();
+
 /** A fresh browser profile (its own sessionStorage) signed in as `user` through the demo login. */
 async function signIn(user: string, context?: BrowserContext): Promise<Page> {
   if (MISSING !== undefined) throw new Error(MISSING);
@@ -102,6 +109,16 @@ async function signIn(user: string, context?: BrowserContext): Promise<Page> {
   const page = await ctx.newPage();
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(e.message));
+  // The presence pushes the page's socket receives: the server's frame is command, length, body
+  // (JSON for a web client).
+  const presence: Presence[] = [];
+  pushes.set(page, presence);
+  page.on("websocket", (ws) => {
+    ws.on("framereceived", ({ payload }) => {
+      if (typeof payload === "string" || payload.length < 8 || payload.readUInt32BE(0) !== 4004) return;
+      presence.push(JSON.parse(payload.subarray(8).toString("utf8")).data as Presence);
+    });
+  });
   await page.goto(base);
   await page.getByLabel("User id", { exact: true }).fill(user);
   await page.getByRole("button", { name: "Sign in" }).click();
@@ -179,7 +196,14 @@ describe("the web console in Chromium against whaleshark start", () => {
     await alice.getByRole("tab", { name: "Contacts" }).click();
     const bobStatus = alice.locator('[data-friend="bob"] .presence');
     await expect.poll(() => bobStatus.textContent(), { timeout: WAIT }).toBe("online");
+    // The server tells alice's page (4004, status 1) once its coalescing window has passed; a
+    // device that leaves before that is never announced, nor its leaving (presence.coalesceMs).
+    const told = (status: number) =>
+      pushes.get(alice)?.some((p) => p.userId === "bob" && p.status === status);
+    await expect.poll(() => told(1), { timeout: WAIT }).toBe(true);
     await bob.close();
+    // Then bob's leaving (4004, status 2 = offline), and the badge follows.
+    await expect.poll(() => told(2), { timeout: WAIT }).toBe(true);
     await expect.poll(() => bobStatus.textContent(), { timeout: 2 * WAIT }).toBe("offline");
   }, 60_000);
 
