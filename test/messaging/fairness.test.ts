@@ -14,6 +14,7 @@ import { errorCodeOf } from "../../lib/grpc/errors.js";
 import { buildFrame, RawClient } from "../gateway/support/raw-client.js";
 import { type RunningCli, startEmbedded } from "../support/cli.js";
 import { grpcCaller } from "../support/grpc-caller.js";
+import { quantile } from "../support/quantile.js";
 import { eventually } from "./support/cluster.js";
 import { TestDevice } from "./support/device.js";
 
@@ -35,12 +36,6 @@ const KEY = "bantanger";
 const ADMIN = "admin";
 const MEMBERS = Array.from({ length: 500 }, (_, i) => `fair-m${i}`);
 const ACK_P99_BOUND_MS = 1_500;
-
-/** The q-quantile of `values` (nearest rank). */
-function quantile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
-}
 
 describe("fairness: one heavy user beside a normal one (whaleshark start)", () => {
   let cli: RunningCli;

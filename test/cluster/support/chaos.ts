@@ -3,6 +3,7 @@ import { connectRedis } from "../../../lib/adapters/redis/connection.js";
 import { prefixPattern } from "../../../lib/adapters/redis/keys.js";
 import type { RoleName } from "../../../lib/role/role.js";
 import { TestCluster } from "../../support/cluster.js";
+import { quantile } from "../../support/quantile.js";
 import { seed } from "./app-client.js";
 import { type Device, Devices } from "./devices.js";
 import type { Sent } from "./stream.js";
@@ -13,12 +14,9 @@ import type { Sent } from "./stream.js";
  * they print, and the faults that are not process kills (a kv wipe).
  */
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { quantile };
 
-export function quantile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-}
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** From the first send of a message to its final ACK, ms. */
 export const ackLatency = (s: Sent) => s.ackedAt - s.startedAt;
