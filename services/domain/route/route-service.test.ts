@@ -118,6 +118,24 @@ describe("RouteService", () => {
     expect((await handlers.getGatewayAddress!(address(2, "u1"), ctx)).port).toBe(19001);
   });
 
+  it("routes around the endpoints a device could not reach while another is live (avoid)", async () => {
+    const { handlers } = await handlersFor(RouteModels.HASH);
+    const avoid = (list: string[]) => ({ ...address(2, "u1"), avoid: list });
+    // u1 hashes to 19011 (above); a device that could not reach it is sent to 19001, every call.
+    for (let i = 0; i < 2; i++) {
+      expect((await handlers.getGatewayAddress!(avoid(["127.0.0.1:19011"]), ctx)).port).toBe(19001);
+    }
+    // Naming every live endpoint leaves the choice as without the list; an unknown one changes nothing.
+    expect((await handlers.getGatewayAddress!(avoid(["127.0.0.1:19011", "127.0.0.1:19001"]), ctx)).port).toBe(
+      19011,
+    );
+    expect((await handlers.getGatewayAddress!(avoid(["10.0.0.9:1"]), ctx)).port).toBe(19011);
+    const tooMany = await failure(
+      handlers.getGatewayAddress!(avoid(Array.from({ length: 17 }, (_, i) => `h:${i}`)), ctx),
+    );
+    expect(isImError(tooMany) && tooMany.code).toBe(90001);
+  });
+
   it("no live gateway gives 71000 SERVER_NOT_AVAILABLE; no user_id gives 90001", async () => {
     const { handlers } = await handlersFor(RouteModels.RANDOM, []);
     const none = await failure(handlers.getGatewayAddress!(address(2, "u1"), ctx));

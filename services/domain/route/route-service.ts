@@ -31,6 +31,24 @@ export interface RouteServiceDeps {
   readyTimeoutMs?: number;
 }
 
+/** Most endpoints one GetGatewayAddress may ask to avoid. */
+const MAX_AVOID = 16;
+
+/**
+ * The live endpoints but those the device could not reach (`host:port`), or all of them when that
+ * leaves none: a gateway killed a moment ago is still registered until its discovery session
+ * expires, and a device that names it is routed to another one at once; with HASH the same user
+ * lands on the same one of the rest every time.
+ */
+function avoiding(
+  endpoints: readonly GatewayEndpoint[],
+  avoid: readonly string[],
+): readonly GatewayEndpoint[] {
+  if (avoid.length === 0) return endpoints;
+  const rest = endpoints.filter((e) => !avoid.includes(endpointName(e)));
+  return rest.length > 0 ? rest : endpoints;
+}
+
 const TO_PROTO: Record<Transport, GatewayTransport> = {
   tcp: GatewayTransport.GATEWAY_TRANSPORT_TCP,
   ws: GatewayTransport.GATEWAY_TRANSPORT_WS,
@@ -50,9 +68,15 @@ export function routeServiceHandlers(deps: RouteServiceDeps): AppHandlers<typeof
   const readyTimeoutMs = deps.readyTimeoutMs ?? 2000;
 
   return {
-    /** Errors: 71000 when no gateway of the transport is alive; 90001 without user_id. */
+    /**
+     * Errors: 71000 when no gateway of the transport is alive; 90001 without user_id or with more
+     * than {@link MAX_AVOID} endpoints to avoid.
+     */
     async getGatewayAddress(req) {
       const userId = required(req.userId, "user_id");
+      if (req.avoid.length > MAX_AVOID) {
+        throw ImError.of("PARAMETER_ERROR", `avoid names at most ${MAX_AVOID} endpoints`);
+      }
       await deps.gateways.ready(readyTimeoutMs);
       const transport: Transport = req.clientType === ClientType.CLIENT_TYPE_WEB ? "ws" : "tcp";
       const endpoints = deps.gateways.endpoints(transport);
@@ -62,7 +86,7 @@ export function routeServiceHandlers(deps: RouteServiceDeps): AppHandlers<typeof
           `no live ${transport === "ws" ? "WebSocket" : "TCP"} gateway`,
         );
       }
-      const chosen = router.pick(endpoints, userId);
+      const chosen = router.pick(avoiding(endpoints, req.avoid), userId);
       return { ip: chosen.host, port: chosen.port, transport: TO_PROTO[transport] };
     },
 

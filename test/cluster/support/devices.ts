@@ -77,10 +77,15 @@ export class Devices {
     const clientType = opts.clientType ?? 3;
     const router = this.#router;
     const gateways: string[] = [];
+    /** Endpoints this device could not reach, with when: asked to be avoided for a while (below). */
+    const unreachable = new Map<string, number>();
     const transport: TransportFactory = async (sink) => {
       await opts.gate?.();
-      const at = opts.fixed ?? (await route(router, opts.userId, clientType, opts.imei));
-      gateways.push(`${at.host}:${at.port}`);
+      for (const [name, at] of unreachable) if (Date.now() - at > AVOID_FOR_MS) unreachable.delete(name);
+      const at =
+        opts.fixed ?? (await route(router, opts.userId, clientType, opts.imei, [...unreachable.keys()]));
+      const name = `${at.host}:${at.port}`;
+      gateways.push(name);
       // Counts the chat frames both ways (the SDK shows neither resends nor dropped redeliveries).
       const counted = {
         frame: (frame: Parameters<typeof sink.frame>[0]) => {
@@ -96,7 +101,10 @@ export class Devices {
               WebSocket: WebSocket as unknown as WebSocketConstructor,
             })(counted)
           : tcpTransport({ host: at.host, port: at.port, connectTimeoutMs: 2000 })(counted);
-      const t = await open;
+      const t = await open.catch((error: unknown) => {
+        unreachable.set(name, Date.now());
+        throw error;
+      });
       return {
         kind: t.kind,
         close: () => t.close(),
@@ -160,16 +168,23 @@ export function endpoint(cluster: TestCluster, name: string, transport: "tcp" | 
   return { host: instance.host, port: instance.port, transport };
 }
 
-/** RouteService.GetGatewayAddress for one device (spec §4.6). */
+/**
+ * How long a device asks RouteService to avoid a gateway it could not reach: about as long as a
+ * killed gateway stays registered (the test cluster's discovery session timeout).
+ */
+const AVOID_FOR_MS = 10_000;
+
+/** RouteService.GetGatewayAddress for one device (spec §4.6), avoiding `avoid` (`host:port`) if it can. */
 export async function route(
   router: AppClient,
   userId: string,
   clientType: number,
   imei = "",
+  avoid: string[] = [],
 ): Promise<Endpoint> {
   const r = await router.call(
     RouteServiceService.getGatewayAddress,
-    { userId, clientType, imei },
+    { userId, clientType, imei, avoid },
     { timeoutMs: 3000 },
   );
   return {
