@@ -91,7 +91,7 @@ describe.each(databases)("group conversations follow messages (issue 16; %s)", (
     expect((await rows(app)).has("1_cat_g1")).toBe(false);
 
     const out = await moveGroupConversations(db);
-    expect(out).toEqual({ groups: 1, conversations: 3 });
+    expect(out).toEqual({ groups: 1, conversations: 3, group: { appId: app, groupId: "g1" } });
     expect(await marks(app)).toBe(0);
     const after = await rows(app);
     expect(after.get("1_ann_g1")).toEqual({ seq: 1, del: 0, type: GROUP, to: "g1" });
@@ -119,9 +119,21 @@ describe.each(databases)("group conversations follow messages (issue 16; %s)", (
     ]);
     expect(await marks(app)).toBe(3);
     // one group per call
-    expect(await moveGroupConversations(db)).toEqual({ groups: 1, conversations: 2 });
-    expect(await moveGroupConversations(db)).toMatchObject({ groups: 1 });
-    expect(await moveGroupConversations(db)).toMatchObject({ groups: 1 });
+    expect(await moveGroupConversations(db)).toEqual({
+      groups: 1,
+      conversations: 2,
+      group: { appId: app, groupId: "ga" },
+    });
+    // a group asked to be skipped stays marked while others move
+    expect(await moveGroupConversations(db, [{ appId: app, groupId: "gb" }])).toMatchObject({
+      groups: 1,
+      group: { groupId: "gc" },
+    });
+    expect(await moveGroupConversations(db, [{ appId: app, groupId: "gb" }])).toEqual({
+      groups: 0,
+      conversations: 0,
+    });
+    expect(await moveGroupConversations(db)).toMatchObject({ groups: 1, group: { groupId: "gb" } });
     expect(await moveGroupConversations(db)).toEqual({ groups: 0, conversations: 0 });
     const after = await rows(app);
     const eve = ["1_eve_ga", "1_eve_gb", "1_eve_gc"].map((id) => after.get(id)?.seq);
@@ -147,6 +159,40 @@ describe.each(databases)("group conversations follow messages (issue 16; %s)", (
       expect(await marks(app)).toBe(0);
       expect((await rows(app)).get("1_ivy_gt")?.del).toBe(0);
       expect(moved).toContain(2);
+    } finally {
+      await flusher.stop();
+    }
+  });
+
+  it("a group that moved many rows rests before its next move; other groups do not wait for it", async () => {
+    const app = appId++;
+    await members(app, "big", Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`m${i}`, 0])));
+    await members(app, "small", { kim: 0 });
+    const moved: string[] = [];
+    // 40 rows at 10 rows/s: the big group rests 4 s after each move (the interval is 50 ms).
+    const flusher = startGroupConversationFlusher({
+      db,
+      logger: pino({ level: "silent" }),
+      intervalMs: 50,
+      maxRowsPerSecond: 10,
+      onMoved: (o) => moved.push(o.group?.groupId ?? ""),
+    });
+    const movedOnce = async (groupId: string) => {
+      const deadline = Date.now() + 5_000;
+      while (!moved.includes(groupId) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      expect(moved).toContain(groupId);
+    };
+    try {
+      await writeMessages(db, [groupMessage(app, "m0", "big")]);
+      await movedOnce("big");
+      // marked again at once: the small group moves while the big one rests, then the big one
+      await writeMessages(db, [groupMessage(app, "m1", "big"), groupMessage(app, "kim", "small")]);
+      await movedOnce("small");
+      expect(moved.filter((g) => g === "big")).toHaveLength(1);
+      expect(await marks(app)).toBe(1);
+      const deadline = Date.now() + 10_000;
+      while ((await marks(app)) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(moved.filter((g) => g === "big")).toHaveLength(2);
     } finally {
       await flusher.stop();
     }
