@@ -126,17 +126,27 @@ async function runOne(name: RoleName, config: Config): Promise<number> {
     // Memory kv and bus are private to a process: a lone role cannot reach the others.
     logger.warn({ role: name }, "one role in the embedded profile talks to nobody; use `whaleshark start`");
   }
-  const [{ configureGrpcServers }, { createDeps }, { withDomainMetrics }] = await Promise.all([
-    import("../lib/grpc/server.js"),
-    import("./deps.js"),
-    import("./embedded.js"),
-  ]);
+  const [{ configureGrpcServers }, { createDeps }, { withDomainMetrics }, { startTracing }] =
+    await Promise.all([
+      import("../lib/grpc/server.js"),
+      import("./deps.js"),
+      import("./embedded.js"),
+      import("../lib/tracing/start-tracing.js"),
+    ]);
   configureGrpcServers(config);
+  // Before the role, so its first spans are exported; stopped after it (tracing.enabled, docs/tracing.md).
+  const tracing = await startTracing(config, [name], logger);
   const deps = await createDeps(config, logger);
   const log = roleLogger(logger, name);
   const handle = await deps.startRole(name, log);
   const served = name === "domain" ? await withDomainMetrics(handle, config, log) : handle;
-  return runUntilSignal([served], logger, () => deps.close());
+  return runUntilSignal([served], logger, async () => {
+    try {
+      await deps.close();
+    } finally {
+      await tracing.shutdown();
+    }
+  });
 }
 
 /** `whaleshark token`: the userSign alone on stdout, so scripts can capture it. */

@@ -5,6 +5,7 @@ import { configureGrpcServers } from "../lib/grpc/server.js";
 import { roleLogger } from "../lib/log/index.js";
 import { createMetricsRegistry, startRoleMetrics } from "../lib/metrics/index.js";
 import type { RoleHandle } from "../lib/role/role.js";
+import { startTracing } from "../lib/tracing/start-tracing.js";
 import { consoleUrl, startBanner } from "./banner.js";
 import { createDeps } from "./deps.js";
 import { runUntilSignal } from "./lifecycle.js";
@@ -21,6 +22,8 @@ import { type SeedOutcome, seedDemo } from "./seed-demo.js";
  */
 export async function runAllInOne(config: Config, logger: Logger): Promise<number> {
   configureGrpcServers(config); // reflection and connection caps of the domain and store servers
+  // One tracer per role (docs/tracing.md); nothing is loaded when tracing.enabled is false.
+  const tracing = await startTracing(config, startOrder, logger);
   // The roles of this process call each other's gRPC services directly (lib/grpc/in-process.ts).
   const deps = await createDeps(config, logger, { inProcess: new InProcessServices() });
   if (config.profile === "embedded") await deps.db(); // migrate before anything listens
@@ -44,6 +47,7 @@ export async function runAllInOne(config: Config, logger: Logger): Promise<numbe
     logger.error({ err }, "start-up failed");
     for (const h of handles) await h.stop().catch(() => undefined);
     await deps.close().catch(() => undefined);
+    await tracing.shutdown();
     return 1;
   }
   logger.info(
@@ -53,7 +57,13 @@ export async function runAllInOne(config: Config, logger: Logger): Promise<numbe
   // After the log lines before it (pino-pretty writes from a worker thread), so the banner ends them.
   await new Promise<void>((resolve) => logger.flush(() => resolve()));
   process.stderr.write(startBanner(config, handles, seed));
-  return runUntilSignal(handles, logger, () => deps.close());
+  return runUntilSignal(handles, logger, async () => {
+    try {
+      await deps.close();
+    } finally {
+      await tracing.shutdown();
+    }
+  });
 }
 
 /**

@@ -16,6 +16,7 @@ import {
   type ChatServiceSessionClosedResponse,
 } from "../../gen/ts/whaleshark/v1/chat_service.js";
 import type { InProcessServices } from "../../lib/grpc/in-process.js";
+import { batchTraceHeaders, rememberedTrace, tracingOn } from "../../lib/tracing/index.js";
 import { InternalGrpcClient } from "./internal-grpc.js";
 
 /**
@@ -55,7 +56,10 @@ export class GrpcChatCalls implements ChatCalls {
   }
 
   sendMessages(req: ChatServiceSendMessagesRequest): Promise<ChatServiceSendMessagesResponse> {
-    return this.#grpc.call(ChatServiceService.sendMessages, req);
+    // Each item carries the trace of its own send (forward.ts), not of whichever send began the
+    // batch: per-item `traceparents` (docs/tracing.md).
+    const trace = tracingOn() ? batchTraceHeaders(req.items.map(rememberedTrace)) : undefined;
+    return this.#grpc.call(ChatServiceService.sendMessages, req, trace);
   }
 
   receiveAck(req: ChatServiceReceiveAckRequest): Promise<ChatServiceReceiveAckResponse> {

@@ -15,6 +15,7 @@ import { toServiceError } from "../../lib/grpc/errors.js";
 import { RefusalLog } from "../../lib/net/connection-limiter.js";
 import { checkReceiveAck, relayReceiveAck } from "../../lib/push/receive-ack.js";
 import type { SessionRecord } from "../../lib/sessions/session-record.js";
+import { rememberTrace, traceGatewaySend, tracingOn } from "../../lib/tracing/index.js";
 import type { JsonObject } from "../../lib/wire/index.js";
 import type { Connection } from "../session/connection.js";
 import type { GatewayContext } from "./context.js";
@@ -210,7 +211,12 @@ export async function handleForward(
   let data: unknown;
   try {
     if (send) {
-      const result = await (known ?? submitSend(ctx, conn, command, session, content, key));
+      // With tracing on, the send is the root span of its message's trace (docs/tracing.md).
+      const result = await (tracingOn()
+        ? traceGatewaySend(command, s.appId, known !== undefined, () =>
+            known === undefined ? submitSend(ctx, conn, command, session, content, key) : known,
+          )
+        : (known ?? submitSend(ctx, conn, command, session, content, key)));
       if (result.code !== 0) throw new ItemRefused(result);
       data = result.data;
     } else {
@@ -278,10 +284,14 @@ async function submitSend(
     let result: ChatServiceSendResult;
     if (command === Command.COMMAND_MSG_P2P) {
       const p2p = content as MessageContent;
-      result = await ctx.sends.submit(`${conn.id}\u0000p\u0000${p2p.toId}`, { session, p2p }, key);
+      const item = { session, p2p };
+      if (tracingOn()) rememberTrace(item); // the batch's call carries it (chat-client.ts)
+      result = await ctx.sends.submit(`${conn.id}\u0000p\u0000${p2p.toId}`, item, key);
     } else {
       const group = content as GroupChatMessageContent;
-      result = await ctx.sends.submit(`${conn.id}\u0000g\u0000${group.groupId}`, { session, group }, key);
+      const item = { session, group };
+      if (tracingOn()) rememberTrace(item);
+      result = await ctx.sends.submit(`${conn.id}\u0000g\u0000${group.groupId}`, item, key);
     }
     answered = true;
     return result;

@@ -1,6 +1,7 @@
 import { Client, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { INTERNAL_SECRET_METADATA } from "../../lib/grpc/auth.js";
 import type { InProcessServices } from "../../lib/grpc/in-process.js";
+import { activeTraceparent, TRACEPARENT, tracingOn } from "../../lib/tracing/index.js";
 
 /**
  * One unary method of a generated service definition (`ChatServiceService.sendP2PMessage`, ...):
@@ -51,12 +52,17 @@ export class InternalGrpcClient {
     this.#metadata.set(INTERNAL_SECRET_METADATA, internalSecret);
   }
 
-  /** Calls `method` with `request`; resolves with the response, rejects with the ServiceError. */
-  call<Req, Res>(method: UnaryMethod<Req, Res>, request: Req): Promise<Res> {
+  /**
+   * Calls `method` with `request`; resolves with the response, rejects with the ServiceError.
+   * With tracing on, the call carries W3C trace context (docs/tracing.md): `trace` when given (a
+   * batch's per-item `traceparents`), else the active span's `traceparent`.
+   */
+  call<Req, Res>(method: UnaryMethod<Req, Res>, request: Req, trace?: Record<string, string>): Promise<Res> {
+    const metadata = tracingOn() ? this.#traced(trace) : this.#metadata;
     const local = this.inProcess?.call(
       method.path,
       method.requestSerialize(request),
-      this.#metadata,
+      metadata,
       Date.now() + this.timeoutMs,
     );
     if (local !== undefined) return local.then(method.responseDeserialize);
@@ -66,11 +72,24 @@ export class InternalGrpcClient {
         method.requestSerialize,
         method.responseDeserialize,
         request,
-        this.#metadata.clone(),
+        metadata === this.#metadata ? metadata.clone() : metadata,
         { deadline: Date.now() + this.timeoutMs },
         (error: ServiceError | null, response?: Res) => (error ? reject(error) : resolve(response as Res)),
       );
     });
+  }
+
+  /** The call's metadata with its trace context; the shared one when there is none. */
+  #traced(trace: Record<string, string> | undefined): Metadata {
+    let entries = trace;
+    if (entries === undefined) {
+      const active = activeTraceparent();
+      if (active === undefined) return this.#metadata;
+      entries = { [TRACEPARENT]: active };
+    }
+    const metadata = this.#metadata.clone();
+    for (const [key, value] of Object.entries(entries)) metadata.set(key, value);
+    return metadata;
   }
 
   close(): void {

@@ -4,6 +4,7 @@ import { type Delivery, DeliveryBatch } from "../../gen/ts/whaleshark/v1/deliver
 import type { Bus, BusConsumer, BusMessage } from "../../lib/ports/bus.js";
 import { deliveryData } from "../../lib/push/delivery-batch.js";
 import { deliveryQueue } from "../../lib/sessions/session-record.js";
+import { DeliverySpans, tracingOn } from "../../lib/tracing/index.js";
 import type { GatewayMetrics } from "../gateway-metrics.js";
 import type { Connection } from "../session/connection.js";
 import type { LocalRegistry } from "../session/local-registry.js";
@@ -96,6 +97,8 @@ export async function startDeliveryConsumer(options: DeliveryConsumerOptions): P
     if (batch.publishedAtMs !== undefined) {
       metrics.deliveryLag.observe(Math.max(0, Date.now() - batch.publishedAtMs) / 1000);
     }
+    // With tracing on, a span per traced message of the batch under its send's (docs/tracing.md).
+    const spans = tracingOn() ? DeliverySpans.of(msg.headers, queue) : undefined;
     let unresolved = 0;
     for (const d of batch.deliveries) {
       const data = deliveryData(batch, d);
@@ -104,12 +107,14 @@ export async function startDeliveryConsumer(options: DeliveryConsumerOptions): P
         continue;
       }
       const targets = targetsOf(registry, d);
+      spans?.delivered(d.payloadIndex, d.appId, d.command, targets.length);
       if (targets.length === 0) {
         metrics.deliveries.inc({ result: "unknown-target" });
         continue;
       }
       deliver(d, data, targets, metrics, log);
     }
+    spans?.end();
     if (unresolved > 0) {
       // A publisher's bug; the rest of the batch was still delivered.
       metrics.deliveries.inc({ result: "malformed" }, unresolved);

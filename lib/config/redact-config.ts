@@ -6,7 +6,7 @@ const REDACTED = "[redacted]";
 /**
  * A deep copy of `config` that is safe to log: every app's `privateKey`, the gateways' internal
  * secret (`domain.internalSecret`) and the password of every URL (database, Redis, RabbitMQ,
- * callbacks, Consul) are replaced by "[redacted]". The input is not changed.
+ * callbacks, Consul, the OTLP endpoint) are replaced by "[redacted]". The input is not changed.
  */
 export function redactConfig(config: Config): Config {
   const copy = structuredClone(config) as {
@@ -17,6 +17,7 @@ export function redactConfig(config: Config): Config {
     callbacks: { url?: string };
     domain: { internalSecret?: string };
     discovery: { consulUrl?: string };
+    tracing: { otlpEndpoint: string };
   };
   for (const app of Object.values(copy.apps)) app.privateKey = REDACTED;
   for (const section of [copy.database, copy.redis, copy.amqp, copy.callbacks]) {
@@ -24,5 +25,6 @@ export function redactConfig(config: Config): Config {
   }
   if (copy.domain.internalSecret !== undefined) copy.domain.internalSecret = REDACTED;
   if (copy.discovery.consulUrl !== undefined) copy.discovery.consulUrl = redactUrl(copy.discovery.consulUrl);
+  copy.tracing.otlpEndpoint = redactUrl(copy.tracing.otlpEndpoint);
   return copy as unknown as Config;
 }

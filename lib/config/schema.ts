@@ -475,6 +475,30 @@ export const configSchema = z
          */
         demo: z.boolean({ error: "true or false" }).optional(),
       }),
+      /**
+       * OpenTelemetry traces of a message's path (docs/tracing.md): spans at the gateway, the
+       * domain, the store and the delivering gateway, linked by W3C trace context in gRPC metadata
+       * and bus headers, exported over OTLP/HTTP (JSON). Off by default; off, no SDK is loaded.
+       */
+      tracing: section({
+        enabled: z.boolean({ error: "true or false" }).default(false),
+        /** The collector's OTLP/HTTP traces endpoint (an OpenTelemetry Collector, Jaeger, Tempo). */
+        otlpEndpoint: url(["http", "https"]).default("http://localhost:4318/v1/traces"),
+        /**
+         * `service.name` of this process's spans. Unset: the role's name (gateway, domain, store),
+         * also for each role of `whaleshark start`.
+         */
+        serviceName: nonEmpty("a non-empty service name").optional(),
+        /**
+         * Share of traces recorded, decided where a trace starts (the gateway) and followed by every
+         * later hop: 1 = all, 0.01 = one in a hundred, 0 = none (context is still passed on).
+         */
+        sampleRatio: z
+          .number({ error: "a number from 0 to 1" })
+          .min(0, { error: "a number from 0 to 1" })
+          .max(1, { error: "a number from 0 to 1" })
+          .default(1),
+      }),
       shutdown: section({
         /** How long a graceful stop waits for connections and in-flight work before forcing. */
         graceMs: int(0, 600_000).default(10_000),

@@ -8,6 +8,7 @@ import type {
 import type { Logger } from "pino";
 import { Prisma } from "../../gen/prisma/client.js";
 import { ImError, isImError } from "../errors/index.js";
+import { IncomingTrace, tracingOn, withContext } from "../tracing/index.js";
 import {
   type AppAuthenticator,
   authorizeRequestBase,
@@ -54,6 +55,11 @@ export interface RequestContext {
    * between chunks of work. Set by serve() for every call; absent only in hand-made contexts.
    */
   signal?: AbortSignal;
+  /**
+   * The W3C trace context the caller sent (lib/tracing, docs/tracing.md); set by serve() only
+   * when tracing is on. The handler already runs under the call's own context.
+   */
+  trace?: IncomingTrace;
 }
 
 /** What an internal (gateway → domain) handler knows about its call. */
@@ -61,6 +67,8 @@ export interface InternalContext {
   log: Logger;
   /** As {@link RequestContext.signal}. */
   signal?: AbortSignal;
+  /** As {@link RequestContext.trace}; a batch's per-item contexts are read from it (`item(i)`). */
+  trace?: IncomingTrace;
 }
 
 type Unary<M, Ctx> = M extends {
@@ -106,7 +114,7 @@ function clientError(error: unknown): unknown {
 
 type AnyHandler<Ctx> = (request: unknown, ctx: Ctx) => Promise<unknown>;
 
-function serve<Ctx extends { signal?: AbortSignal }>(
+function serve<Ctx extends { signal?: AbortSignal; trace?: IncomingTrace }>(
   service: string,
   handlers: Record<string, AnyHandler<Ctx> | undefined>,
   logger: Logger,
@@ -128,7 +136,9 @@ function serve<Ctx extends { signal?: AbortSignal }>(
         .then((ctx) => {
           signal.throwIfAborted(); // authentication may have waited
           ctx.signal = signal;
-          return handler(call.request, ctx);
+          if (!tracingOn()) return handler(call.request, ctx);
+          ctx.trace = new IncomingTrace((key) => metadataText(call.metadata, key));
+          return withContext(ctx.trace.call(), () => handler(call.request, ctx));
         })
         .finally(dispose)
         .then(
@@ -148,6 +158,12 @@ function serve<Ctx extends { signal?: AbortSignal }>(
     };
   }
   return impl;
+}
+
+/** The first text value of a metadata key (trace headers are never binary). */
+function metadataText(metadata: Metadata, key: string): string | undefined {
+  const value = metadata.get(key)[0];
+  return typeof value === "string" ? value : undefined;
 }
 
 const notAdmin = async (): Promise<boolean> => false;

@@ -16,7 +16,8 @@ export class DeliveryBatchBuilder {
   readonly batch: DeliveryBatch = { deliveries: [], payloads: [], publishedAtMs: Date.now() };
   readonly #indexOf = new Map<Uint8Array, number>();
 
-  add(target: DeliveryTarget, data: Buffer): void {
+  /** Adds a delivery of `data` to `target`; returns the index of `data` in the batch's payloads. */
+  add(target: DeliveryTarget, data: Buffer): number {
     let payloadIndex = this.#indexOf.get(data);
     if (payloadIndex === undefined) {
       payloadIndex = this.batch.payloads.length;
@@ -24,6 +25,7 @@ export class DeliveryBatchBuilder {
       this.#indexOf.set(data, payloadIndex);
     }
     this.batch.deliveries.push({ ...target, dataJson: EMPTY, payloadIndex });
+    return payloadIndex;
   }
 }
 

@@ -10,6 +10,7 @@ import {
   type SessionRecord,
   sessionKey,
 } from "../sessions/session-record.js";
+import { activeTraceparent, batchTraceHeaders } from "../tracing/index.js";
 import { DeliveryBatchBuilder } from "./delivery-batch.js";
 import { createKvEpoch, KV_EPOCH_KEY, KvEpochWatch } from "./kv-epoch.js";
 
@@ -134,6 +135,8 @@ interface KeptItem {
 interface PendingPush {
   appId: number;
   items: readonly PushItem[];
+  /** The span the push was made under (tracing on: a message's send); its payloads carry it. */
+  trace: string | undefined;
   targeted: TargetedDevice[];
   nodes: Set<string>;
   resolve(devices: TargetedDevice[]): void;
@@ -189,7 +192,8 @@ export class Pusher {
     if (items.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
       if (this.#pending.length === 0) setImmediate(() => void this.#flush());
-      this.#pending.push({ appId, items, targeted: [], nodes: new Set(), resolve, reject });
+      const trace = activeTraceparent();
+      this.#pending.push({ appId, items, trace, targeted: [], nodes: new Set(), resolve, reject });
     });
   }
 
@@ -283,7 +287,7 @@ export class Pusher {
       for (const item of push.items) {
         const reached = new Set<string>();
         for (const record of devicesOf(push.appId, item)) {
-          turn.add(push.appId, item, record);
+          turn.add(push.appId, item, record, push.trace);
           push.nodes.add(record.nodeId);
           push.targeted.push({ ...deviceFields(record), userId: item.userId });
           reached.add(deviceOf(record));
@@ -294,9 +298,11 @@ export class Pusher {
     const failures = new Map<string, unknown>();
     await Promise.all(
       [...turn.byNode].map(([nodeId, b]) =>
-        this.#publish(nodeId, DeliveryBatch.encode(b.batch).finish()).catch((error: unknown) => {
-          failures.set(nodeId, error);
-        }),
+        this.#publish(nodeId, DeliveryBatch.encode(b.batch).finish(), turn.traceHeaders(nodeId)).catch(
+          (error: unknown) => {
+            failures.set(nodeId, error);
+          },
+        ),
       ),
     );
     for (const r of retried) {
@@ -395,7 +401,7 @@ export class Pusher {
     return sessions;
   }
 
-  async #publish(nodeId: string, body: Uint8Array): Promise<void> {
+  async #publish(nodeId: string, body: Uint8Array, headers?: Record<string, string>): Promise<void> {
     const queue = deliveryQueue(nodeId);
     const { bus } = this.#opts;
     const declaredAt = this.#declared.get(nodeId);
@@ -403,12 +409,12 @@ export class Pusher {
       declaredAt !== undefined && this.#now() - declaredAt < (DELIVERY_QUEUE_OPTIONS.expiresMs ?? 0) / 2;
     if (!fresh) await this.#declare(nodeId);
     try {
-      await bus.publish(queue, body);
+      await bus.publish(queue, body, headers);
     } catch (error) {
       // The queue may have expired since it was declared here: declare again, retry once.
       this.#opts.logger.debug({ err: error, nodeId }, "delivery publish failed, redeclaring");
       await this.#declare(nodeId);
-      await bus.publish(queue, body);
+      await bus.publish(queue, body, headers);
     }
   }
 
@@ -423,9 +429,20 @@ class TurnBatches {
   readonly byNode = new Map<string, DeliveryBatchBuilder>();
   /** The JSON of one item is encoded once, however many devices receive it. */
   readonly #encoded = new Map<unknown, Buffer>();
+  /**
+   * Per node, the traceparent of each payload (by payload index) whose push was traced: a payload
+   * is one message's data, so one trace (docs/tracing.md). Empty while tracing is off.
+   */
+  readonly #traces = new Map<string, (string | undefined)[]>();
 
-  /** Adds `item` for one of its devices to that device's node batch. */
-  add(appId: number, item: PushItem, device: SessionRecord): void {
+  /** The trace headers of a node's batch (lib/tracing `traceparents`); none when nothing was traced. */
+  traceHeaders(nodeId: string): Record<string, string> | undefined {
+    const traces = this.#traces.get(nodeId);
+    return traces === undefined ? undefined : batchTraceHeaders(traces);
+  }
+
+  /** Adds `item` for one of its devices to that device's node batch; `trace` names its push's span. */
+  add(appId: number, item: PushItem, device: SessionRecord, trace?: string): void {
     let dataJson = this.#encoded.get(item.data);
     if (dataJson === undefined) {
       dataJson = Buffer.from(JSON.stringify(item.data ?? null), "utf8");
@@ -436,7 +453,7 @@ class TurnBatches {
       batch = new DeliveryBatchBuilder();
       this.byNode.set(device.nodeId, batch);
     }
-    batch.add(
+    const payloadIndex = batch.add(
       {
         appId,
         userId: item.userId,
@@ -448,6 +465,13 @@ class TurnBatches {
       },
       dataJson,
     );
+    if (trace === undefined) return;
+    let traces = this.#traces.get(device.nodeId);
+    if (traces === undefined) {
+      traces = [];
+      this.#traces.set(device.nodeId, traces);
+    }
+    traces[payloadIndex] ??= trace;
   }
 }
 

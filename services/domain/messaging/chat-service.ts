@@ -1,10 +1,12 @@
 import type { ChatServiceService, SessionContext } from "../../../gen/ts/whaleshark/v1/chat_service.js";
+import { Command } from "../../../gen/ts/whaleshark/v1/command.js";
 import { ClientType } from "../../../gen/ts/whaleshark/v1/enums.js";
 import { ErrorCatalogue, ImError } from "../../../lib/errors/index.js";
 import { errorCodeOf, toServiceError } from "../../../lib/grpc/errors.js";
-import type { InternalHandlers } from "../../../lib/grpc/serve.js";
+import type { InternalContext, InternalHandlers } from "../../../lib/grpc/serve.js";
 import { checksOwnText, checkText } from "../../../lib/grpc/text-check.js";
-import { GROUP, type SenderDevice } from "./chat-message.js";
+import { traceDomainSend } from "../../../lib/tracing/index.js";
+import { type ChatMessage, GROUP, type SenderDevice } from "./chat-message.js";
 import type { Messaging } from "./messaging.js";
 import type { SendInput } from "./send-pipeline.js";
 
@@ -80,23 +82,38 @@ function sendResult(
   };
 }
 
+/**
+ * Sends `input` under its `domain.send` span when the call came traced (item `index` of a batch,
+ * else the call's own context; docs/tracing.md); as it is otherwise.
+ */
+function traced(
+  messaging: Messaging,
+  input: SendInput,
+  ctx: InternalContext,
+  index?: number,
+): Promise<ChatMessage> {
+  if (ctx.trace === undefined) return messaging.send(input);
+  const command = input.conversationType === GROUP ? Command.COMMAND_MSG_GROUP : Command.COMMAND_MSG_P2P;
+  return traceDomainSend(ctx.trace, index, command, input.appId, () => messaging.send(input));
+}
+
 type ChatHandlers = InternalHandlers<typeof ChatServiceService>;
 type SendMessagesHandler = NonNullable<ChatHandlers["sendMessages"]>;
 
 /** The ChatService handlers over `messaging`. */
 export function chatServiceHandlers(messaging: Messaging): ChatHandlers {
   return {
-    async sendP2PMessage(req) {
+    async sendP2PMessage(req, ctx) {
       const c = req.content;
-      const m = await messaging.send(sendInput(caller(req.session), 0, c, c?.toId ?? ""));
+      const m = await traced(messaging, sendInput(caller(req.session), 0, c, c?.toId ?? ""), ctx);
       return {
         data: { messageId: m.messageId, messageKey: m.messageKey, messageSequence: m.messageSequence },
       };
     },
 
-    async sendGroupMessage(req) {
+    async sendGroupMessage(req, ctx) {
       const c = req.content;
-      const m = await messaging.send(sendInput(caller(req.session), GROUP, c, c?.groupId ?? ""));
+      const m = await traced(messaging, sendInput(caller(req.session), GROUP, c, c?.groupId ?? ""), ctx);
       // The sequence and key in 2047 are a WhaleShark extension (the original sent messageId only).
       return {
         data: { messageId: m.messageId, messageKey: m.messageKey, messageSequence: m.messageSequence },
@@ -105,19 +122,20 @@ export function chatServiceHandlers(messaging: Messaging): ChatHandlers {
 
     // Checks each item's text itself (instead of the edge's whole-request check, lib/grpc/serve.ts),
     // so a bad item gets its own 90001 and the others are sent.
-    sendMessages: checksOwnText<SendMessagesHandler>(async (req) => {
+    sendMessages: checksOwnText<SendMessagesHandler>(async (req, ctx) => {
       if (req.items.length === 0 || req.items.length > MAX_SEND_BATCH) {
         throw ImError.of("PARAMETER_ERROR", `a batch holds 1 to ${MAX_SEND_BATCH} items`);
       }
       // Every send starts before the first await, in item order: that is the arrival order the
       // pipeline sequences a conversation's sends in (arrival-order.ts).
-      const sends = req.items.map((item) => {
+      const sends = req.items.map((item, index) => {
         try {
           checkText(item);
           const s = caller(item.session);
-          if (item.p2p !== undefined) return messaging.send(sendInput(s, 0, item.p2p, item.p2p.toId));
+          if (item.p2p !== undefined)
+            return traced(messaging, sendInput(s, 0, item.p2p, item.p2p.toId), ctx, index);
           if (item.group !== undefined) {
-            return messaging.send(sendInput(s, GROUP, item.group, item.group.groupId));
+            return traced(messaging, sendInput(s, GROUP, item.group, item.group.groupId), ctx, index);
           }
           throw ImError.of("PARAMETER_ERROR", "content is required");
         } catch (error) {

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { activeContext, tracingOn, withContext } from "../../../lib/tracing/index.js";
 
 /**
  * The push of one slot, started in lane order: by the time it is called, every earlier slot's
@@ -28,6 +29,18 @@ interface Slot {
 interface Lane {
   slots: Slot[];
   running: boolean;
+}
+
+/**
+ * `work`, and the push it returns, run in the trace context of the caller of `run` (its message's
+ * send span, docs/tracing.md) rather than that of whichever earlier slot's wave starts them.
+ */
+function inCallerContext(work: LaneWork): LaneWork {
+  const ctx = activeContext();
+  return async () => {
+    const push = await withContext(ctx, work);
+    return push === undefined ? undefined : () => withContext(ctx, push);
+  };
 }
 
 /**
@@ -73,7 +86,7 @@ export class PushLanes {
       slot.work = work;
       this.#pump(key);
     };
-    return { run: (work) => decide(work), cancel: () => decide(null) };
+    return { run: (work) => decide(tracingOn() ? inCallerContext(work) : work), cancel: () => decide(null) };
   }
 
   /** Starts the lane's next wave unless one is running: the decided slots at its head. */

@@ -6,6 +6,7 @@ import {
 } from "../../../gen/ts/whaleshark/v1/store_job.js";
 import type { Bus } from "../../../lib/ports/bus.js";
 import { BATCH_HEADERS, declareStoreQueues, STORE_QUEUES } from "../../../lib/queues/store-queues.js";
+import { activeTraceparent, batchTraceHeaders, tracingOn } from "../../../lib/tracing/index.js";
 import { type ChatMessage, GROUP, toGroupContent, toMessageContent } from "./chat-message.js";
 
 /** The device fields are not stored (store_job.proto), so jobs carry none. */
@@ -19,6 +20,8 @@ export const MAX_JOBS_PER_PUBLISH = 64;
 
 interface Waiting<J> {
   job: J;
+  /** The send's span when tracing is on (docs/tracing.md): the store's span of the job is its child. */
+  trace: string | undefined;
   resolve(): void;
   reject(error: unknown): void;
 }
@@ -49,7 +52,7 @@ class TurnPublisher<J> {
   /** Resolves once the bus holds the message that carries `job`. */
   add(job: J): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.#waiting.push({ job, resolve, reject });
+      this.#waiting.push({ job, trace: activeTraceparent(), resolve, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
         setImmediate(() => this.#flush());
@@ -62,10 +65,16 @@ class TurnPublisher<J> {
     while (this.#waiting.length > 0) {
       const batch = this.#waiting.splice(0, MAX_JOBS_PER_PUBLISH);
       const lone = batch.length === 1 ? batch[0] : undefined;
+      // Trace context per job (lib/tracing traceparent.ts): `traceparent` for a lone job, or a
+      // batch whose jobs share one; `traceparents` in job order otherwise. None when tracing is off.
+      const trace = tracingOn() ? batchTraceHeaders(batch.map((w) => w.trace)) : undefined;
       const published =
         lone !== undefined
-          ? this.bus.publish(this.queue, this.codec.one(lone.job))
-          : this.bus.publish(this.queue, this.codec.many(batch.map((w) => w.job)), { ...BATCH_HEADERS });
+          ? this.bus.publish(this.queue, this.codec.one(lone.job), trace)
+          : this.bus.publish(this.queue, this.codec.many(batch.map((w) => w.job)), {
+              ...BATCH_HEADERS,
+              ...trace,
+            });
       published.then(
         () => {
           for (const w of batch) w.resolve();

@@ -3,6 +3,7 @@ import type { Registry } from "prom-client";
 import type { Bus, BusConsumer } from "../../../lib/ports/bus.js";
 import type { Database } from "../../../lib/ports/db.js";
 import { declareStoreQueues, isJobBatch, STORE_QUEUES } from "../../../lib/queues/store-queues.js";
+import { IncomingTrace, traceStoreWrite, tracingOn } from "../../../lib/tracing/index.js";
 import { BatchWriter } from "./batch-writer.js";
 import { type ConsumerCounts, ConsumerMetrics } from "./consumer-metrics.js";
 import { startGroupConversationFlusher } from "./group-conversations.js";
@@ -133,10 +134,23 @@ async function startLane(
       } catch (err) {
         jobs = [err instanceof InvalidJobError ? err : new InvalidJobError(String(err))];
       }
+      // With tracing on, each job's write is a span under its send's span (docs/tracing.md).
+      const trace = tracingOn() ? new IncomingTrace((header) => msg.headers[header]) : undefined;
       // A batch settles as a unit (store_job.proto): its good jobs are written
       // even when one is bad, and a retry finds them stored.
       const written = await Promise.allSettled(
-        jobs.flatMap((job) => (job instanceof InvalidJobError ? [] : [writer.add(job)])),
+        jobs.flatMap((job, index) => {
+          if (job instanceof InvalidJobError) return [];
+          if (trace === undefined) return [writer.add(job)];
+          const facts = {
+            queue: STORE_QUEUES[name],
+            appId: job.appId,
+            messageKey: job.messageKey,
+            batchSize: jobs.length,
+            attempt: msg.attempt,
+          };
+          return [traceStoreWrite(trace.item(index), facts, () => writer.add(job))];
+        }),
       );
       const invalid = jobs.find((job) => job instanceof InvalidJobError);
       if (invalid !== undefined) {
