@@ -11,17 +11,14 @@ import {
 } from "../../../gen/ts/whaleshark/v1/friendship_service.js";
 import { ImError } from "../../../lib/errors/index.js";
 import type { AppHandlers } from "../../../lib/grpc/serve.js";
-import { ChangeTokens } from "../cache/change-tokens.js";
-import { CONVERSATION, ensureConversations } from "../conversation/conversations.js";
 import type { DomainEnv } from "../core/env.js";
 import { num, ownerOrAdmin, requireAdmin, required } from "../core/guards.js";
 import { notify } from "../core/notify.js";
-import { nextUserSequence } from "../core/sequences.js";
 import { syncWindow } from "../core/sync.js";
-import { transaction } from "../core/tx.js";
 import { requireUser } from "../users/users.js";
 import { makeFriends, requestFriend } from "./add-friend.js";
 import { blackHandlers } from "./black.js";
+import { FriendshipStore } from "./friendship-store.js";
 import { checkRelations, FRIEND, findRelation, toFriendship } from "./friendships.js";
 
 /** The most rows one import takes (spec §6.3 #8). */
@@ -29,9 +26,13 @@ export const IMPORT_FRIENDSHIPS_MAX = 100;
 
 /**
  * FriendshipService (spec §6.3 #8–#19, friendship_service.proto). `from_id`
- * is the operator's (empty = the operator) unless an app admin calls.
+ * is the operator's (empty = the operator) unless an app admin calls. Every
+ * row is written by friendship-store.ts, which bumps the change tokens; the
+ * reads (sync, relations, checks) are queries of their own here and in
+ * friendships.ts.
  */
 export function friendshipHandlers(env: DomainEnv): AppHandlers<typeof FriendshipServiceService> {
+  const friendships = new FriendshipStore(env);
   return {
     ...blackHandlers(env),
 
@@ -46,29 +47,7 @@ export function friendshipHandlers(env: DomainEnv): AppHandlers<typeof Friendshi
       for (const item of req.friendItem) {
         try {
           await requireUser(db, ctx.appId, required(item.toId, "to_id"));
-          await env.changes.around([ChangeTokens.user(ctx.appId, fromId)], () =>
-            transaction(db, async (tx) => {
-              const sequence = await nextUserSequence(tx, ctx.appId, "friendShipSeq", fromId);
-              await tx.friendship.create({
-                data: {
-                  appId: ctx.appId,
-                  fromId,
-                  toId: item.toId,
-                  remark: item.remark || null,
-                  addSource: item.addSource || null,
-                  extra: item.extra || null,
-                  status: item.status ?? FRIEND.NORMAL,
-                  black: item.black || 1,
-                  createTime: BigInt(env.now()),
-                  friendSequence: BigInt(sequence),
-                },
-              });
-              // The importer's P2P conversation with the new friend, as adding one makes it (D11).
-              await ensureConversations(tx, ctx.appId, [
-                { type: CONVERSATION.P2P, owner: fromId, to: item.toId },
-              ]);
-            }),
-          );
+          await friendships.importOne(ctx.appId, fromId, item);
           successId.push(item.toId);
         } catch (error) {
           ctx.log.debug({ err: error, toId: item.toId }, "friendship not imported");
@@ -112,23 +91,11 @@ export function friendshipHandlers(env: DomainEnv): AppHandlers<typeof Friendshi
         "friend.update.before",
         UpdateFriendRequest.toJSON({ ...req, fromId }),
       );
-      const row = await env.changes.around([ChangeTokens.user(ctx.appId, fromId)], () =>
-        transaction(db, async (tx) => {
-          const current = await findRelation(tx, ctx.appId, fromId, toId);
-          if (current?.status !== FRIEND.NORMAL) throw ImError.of("TO_IS_NOT_YOUR_FRIEND");
-          const sequence = await nextUserSequence(tx, ctx.appId, "friendShipSeq", fromId);
-          // Only the fields given change (D7: the original nulled the rest and kept the sequence).
-          return tx.friendship.update({
-            where: { appId_fromId_toId: { appId: ctx.appId, fromId, toId } },
-            data: {
-              remark: item?.remark,
-              addSource: item?.addSource,
-              extra: item?.extra,
-              friendSequence: BigInt(sequence),
-            },
-          });
-        }),
-      );
+      const row = await friendships.update(ctx.appId, fromId, toId, {
+        remark: item?.remark,
+        addSource: item?.addSource,
+        extra: item?.extra,
+      });
       const pack = UpdateFriendPack.fromPartial({
         fromId,
         toId,
@@ -143,20 +110,7 @@ export function friendshipHandlers(env: DomainEnv): AppHandlers<typeof Friendshi
     async deleteFriend(req, ctx) {
       const fromId = await ownerOrAdmin(ctx, req.fromId);
       const toId = required(req.toId, "to_id");
-      const db = await env.db();
-      const sequence = await env.changes.around([ChangeTokens.user(ctx.appId, fromId)], () =>
-        transaction(db, async (tx) => {
-          const current = await findRelation(tx, ctx.appId, fromId, toId);
-          if (current === null) throw ImError.of("TO_IS_NOT_YOUR_FRIEND");
-          if (current.status !== FRIEND.NORMAL) throw ImError.of("FRIEND_IS_DELETED");
-          const seq = await nextUserSequence(tx, ctx.appId, "friendShipSeq", fromId);
-          await tx.friendship.update({
-            where: { appId_fromId_toId: { appId: ctx.appId, fromId, toId } },
-            data: { status: FRIEND.DELETE, friendSequence: BigInt(seq) },
-          });
-          return seq;
-        }),
-      );
+      const sequence = await friendships.remove(ctx.appId, fromId, toId);
       const pack = DeleteFriendPack.fromPartial({ fromId, toId, sequence });
       await notify(env, ctx, [fromId], Command.COMMAND_FRIEND_DELETE, DeleteFriendPack.toJSON(pack));
       env.callbacks.after(ctx.appId, "friend.delete.after", { fromId, toId });
@@ -165,25 +119,7 @@ export function friendshipHandlers(env: DomainEnv): AppHandlers<typeof Friendshi
 
     async deleteAllFriends(req, ctx) {
       const fromId = await ownerOrAdmin(ctx, req.fromId);
-      const db = await env.db();
-      const { deleted, sequence } = await env.changes.around([ChangeTokens.user(ctx.appId, fromId)], () =>
-        transaction(db, async (tx) => {
-          const friends = await tx.friendship.findMany({
-            where: { appId: ctx.appId, fromId, status: FRIEND.NORMAL },
-            orderBy: { toId: "asc" },
-          });
-          let seq = 0;
-          for (const f of friends) {
-            // Each row its own sequence, so sync sees every deletion (D35: the original took none).
-            seq = await nextUserSequence(tx, ctx.appId, "friendShipSeq", fromId);
-            await tx.friendship.update({
-              where: { appId_fromId_toId: { appId: ctx.appId, fromId, toId: f.toId } },
-              data: { status: FRIEND.DELETE, friendSequence: BigInt(seq) },
-            });
-          }
-          return { deleted: friends.map((f) => f.toId), sequence: seq };
-        }),
-      );
+      const { deleted, sequence } = await friendships.removeAll(ctx.appId, fromId);
       if (deleted.length > 0) {
         const pack = DeleteAllFriendPack.fromPartial({ fromId, sequence });
         await notify(env, ctx, [fromId], Command.COMMAND_FRIEND_ALL_DELETE, DeleteAllFriendPack.toJSON(pack));

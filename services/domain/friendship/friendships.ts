@@ -37,6 +37,19 @@ export function findRelation(
   return db.friendship.findUnique({ where: { appId_fromId_toId: { appId, fromId, toId } } });
 }
 
+/**
+ * Refuses a friendship or request across a blacklist: 30006 when `fromId`
+ * blacked `toId`, 30007 when `toId` blacked `fromId`.
+ */
+export async function checkNotBlacked(tx: Tx, appId: number, fromId: string, toId: string): Promise<void> {
+  if ((await findRelation(tx, appId, fromId, toId))?.black === BLACK.BLACKED) {
+    throw ImError.of("FRIEND_IS_BLACK");
+  }
+  if ((await findRelation(tx, appId, toId, fromId))?.black === BLACK.BLACKED) {
+    throw ImError.of("TARGET_IS_BLACK_YOU");
+  }
+}
+
 /** The P2P conversation id of `owner` with `peer` (spec pitfall 5: `0_{owner}_{peer}`). */
 export function p2pConversationId(owner: string, peer: string): string {
   return `0_${owner}_${peer}`;

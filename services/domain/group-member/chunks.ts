@@ -3,7 +3,7 @@ import { yieldTurn } from "../../../lib/grpc/deadline.js";
 import type { RequestContext } from "../../../lib/grpc/serve.js";
 import type { DomainEnv } from "../core/env.js";
 import { notify } from "../core/notify.js";
-import { transaction } from "../core/tx.js";
+import { GroupStore } from "../group/group-store.js";
 import { ADD_RESULT, type AddMemberOutcome, bumpGroup, requireLiveGroup } from "../group/groups.js";
 
 /**
@@ -48,7 +48,7 @@ export interface ChunkedAdd {
 /**
  * Adds `items` to the live group `groupId` in order, in short transactions (see the top): each
  * re-checks that the group is live, runs `addMany` on the next chunk, and bumps the group's sequence when it
- * added anyone; after its commit the group's change token is bumped, and the work pauses.
+ * added anyone; after its commit the group's change token is bumped (group-store.ts), and the work pauses.
  * Stops before the next transaction once `ctx.signal` aborts. Never throws after a transaction
  * committed: the error is returned in `stopped` so that the caller can report what was done.
  */
@@ -59,7 +59,7 @@ export async function addInChunks<T>(
   items: readonly T[],
   addMany: (tx: Prisma.TransactionClient, items: readonly T[]) => Promise<AddMemberOutcome[]>,
 ): Promise<ChunkedAdd> {
-  const db = await env.db();
+  const groups = new GroupStore(env);
   const results: AddMemberOutcome[] = [];
   let spent = 0;
   try {
@@ -69,7 +69,7 @@ export async function addInChunks<T>(
       const from = results.length;
       const t0 = performance.now();
       // Retried from the start when it loses a race (tx.ts), so it keeps its own position.
-      const out = await transaction(db, async (tx) => {
+      const out = await groups.change(ctx.appId, groupId, async (tx) => {
         await requireLiveGroup(tx, ctx.appId, groupId);
         const done = await addMany(tx, items.slice(from, from + MEMBER_CHUNK));
         if (done.some((r) => r.result === ADD_RESULT.SUCCESS))
@@ -77,7 +77,6 @@ export async function addInChunks<T>(
         return done;
       });
       results.push(...out);
-      if (out.some((r) => r.result === ADD_RESULT.SUCCESS)) await env.changes.bumpGroup(ctx.appId, groupId);
       spent = performance.now() - t0;
     }
     return { results, stopped: undefined };

@@ -13,10 +13,9 @@ import {
 } from "../../../gen/ts/whaleshark/v1/group_pack.js";
 import { ErrorCatalogue, ImError } from "../../../lib/errors/index.js";
 import type { AppHandlers } from "../../../lib/grpc/serve.js";
-import { bumpingGroupWrites } from "../cache/group-writes.js";
 import type { DomainEnv } from "../core/env.js";
 import { requireAdmin, required } from "../core/guards.js";
-import { transaction } from "../core/tx.js";
+import { GroupStore } from "../group/group-store.js";
 import {
   ADD_RESULT,
   type AddMemberOutcome,
@@ -35,29 +34,6 @@ import { requireUser } from "../users/users.js";
 import { addInChunks, notifyInChunks } from "./chunks.js";
 import { joinRequestHandlers } from "./join-requests.js";
 import { memberUpdateHandlers } from "./member-update.js";
-
-/**
- * GroupMemberService (spec §6.3 #37–#41, group_member_service.proto).
- * Every membership change takes a group sequence (D19); a destroyed group
- * refuses changes (D13); notifications reach the intended recipients once
- * each (D12), the operator's calling device skipped (D30). Update and mute
- * are in member-update.ts. Lists of members are added in chunks, a
- * transaction each, with the event loop yielded between them, and abandoned
- * once the caller's deadline has passed; notifications to many go out in
- * chunks (chunks.ts).
- */
-export function groupMemberHandlers(env: DomainEnv): AppHandlers<typeof GroupMemberServiceService> {
-  return bumpingGroupWrites(env, groupMemberHandlersUncached(env), [
-    "importGroupMembers",
-    "addGroupMembers",
-    "removeGroupMember",
-    "leaveGroup",
-    "updateGroupMember",
-    "muteGroupMember",
-    "applyJoinGroup",
-    "decideJoinRequest",
-  ]);
-}
 
 /**
  * Adds `items` as an operator of `operatorRole` may: only the owner (or an admin, who acts as one)
@@ -85,7 +61,19 @@ async function addAsOperator(
   );
 }
 
-function groupMemberHandlersUncached(env: DomainEnv): AppHandlers<typeof GroupMemberServiceService> {
+/**
+ * GroupMemberService (spec §6.3 #37–#41, group_member_service.proto).
+ * Every membership change takes a group sequence (D19); a destroyed group
+ * refuses changes (D13); notifications reach the intended recipients once
+ * each (D12), the operator's calling device skipped (D30). Update and mute
+ * are in member-update.ts. Lists of members are added in chunks, a
+ * transaction each, with the event loop yielded between them, and abandoned
+ * once the caller's deadline has passed; notifications to many go out in
+ * chunks (chunks.ts). Every change runs in a GroupStore transaction
+ * (group/group-store.ts), which bumps the group's change token after it.
+ */
+export function groupMemberHandlers(env: DomainEnv): AppHandlers<typeof GroupMemberServiceService> {
+  const groups = new GroupStore(env);
   return {
     ...memberUpdateHandlers(env),
     ...joinRequestHandlers(env),
@@ -147,8 +135,7 @@ function groupMemberHandlersUncached(env: DomainEnv): AppHandlers<typeof GroupMe
       const groupId = required(req.groupId, "group_id");
       const memberId = required(req.memberId, "member_id");
       const admin = await ctx.isAdmin();
-      const db = await env.db();
-      const members = await transaction(db, async (tx) => {
+      const members = await groups.change(ctx.appId, groupId, async (tx) => {
         const group = await requireLiveGroup(tx, ctx.appId, groupId);
         await requireUser(tx, ctx.appId, memberId);
         const target = await requireMember(tx, ctx.appId, groupId, memberId);
@@ -196,8 +183,7 @@ function groupMemberHandlersUncached(env: DomainEnv): AppHandlers<typeof GroupMe
 
     async leaveGroup(req, ctx) {
       const groupId = required(req.groupId, "group_id");
-      const db = await env.db();
-      const members = await transaction(db, async (tx) => {
+      const members = await groups.change(ctx.appId, groupId, async (tx) => {
         await requireLiveGroup(tx, ctx.appId, groupId);
         const me = await requireMember(tx, ctx.appId, groupId, ctx.operator);
         if (me.role === ROLE.OWNER)

@@ -7,7 +7,7 @@ import type { AppHandlers } from "../../../lib/grpc/serve.js";
 import type { DomainEnv } from "../core/env.js";
 import { required } from "../core/guards.js";
 import { notify } from "../core/notify.js";
-import { transaction } from "../core/tx.js";
+import { GroupStore } from "../group/group-store.js";
 import {
   bumpGroup,
   currentMembers,
@@ -35,6 +35,7 @@ type UpdateHandlers = Pick<
  * pass the role checks (D4).
  */
 export function memberUpdateHandlers(env: DomainEnv): UpdateHandlers {
+  const groups = new GroupStore(env);
   return {
     async updateGroupMember(req, ctx) {
       const groupId = required(req.groupId, "group_id");
@@ -43,8 +44,7 @@ export function memberUpdateHandlers(env: DomainEnv): UpdateHandlers {
       if (req.role !== undefined && req.role !== ROLE.MANAGER && req.role !== ROLE.ORDINARY) {
         throw ImError.of("PARAMETER_ERROR", "role must be MANAGER or ORDINARY");
       }
-      const db = await env.db();
-      const members = await transaction(db, async (tx) => {
+      const members = await groups.change(ctx.appId, groupId, async (tx) => {
         const group = await requireLiveGroup(tx, ctx.appId, groupId);
         const target = await requireMember(tx, ctx.appId, groupId, memberId);
         const me = admin ? null : await requireMember(tx, ctx.appId, groupId, ctx.operator);
@@ -87,9 +87,8 @@ export function memberUpdateHandlers(env: DomainEnv): UpdateHandlers {
       const groupId = required(req.groupId, "group_id");
       const memberId = required(req.memberId, "member_id");
       const admin = await ctx.isAdmin();
-      const db = await env.db();
       const now = env.now();
-      const members = await transaction(db, async (tx) => {
+      const members = await groups.change(ctx.appId, groupId, async (tx) => {
         await requireLiveGroup(tx, ctx.appId, groupId);
         let myRole: number = ROLE.OWNER;
         if (!admin) {

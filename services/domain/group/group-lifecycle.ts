@@ -10,7 +10,7 @@ import type { AppHandlers } from "../../../lib/grpc/serve.js";
 import type { DomainEnv } from "../core/env.js";
 import { required } from "../core/guards.js";
 import { notify } from "../core/notify.js";
-import { transaction } from "../core/tx.js";
+import { GroupStore } from "./group-store.js";
 import {
   bumpGroup,
   currentMembers,
@@ -33,12 +33,12 @@ type LifecycleHandlers = Pick<
  * current member (transfer and mute sent nothing in the original: D33).
  */
 export function groupLifecycleHandlers(env: DomainEnv): LifecycleHandlers {
+  const groups = new GroupStore(env);
   return {
     async destroyGroup(req, ctx) {
       const groupId = required(req.groupId, "group_id");
       const admin = await ctx.isAdmin();
-      const db = await env.db();
-      const { members, sequence } = await transaction(db, async (tx) => {
+      const { members, sequence } = await groups.change(ctx.appId, groupId, async (tx) => {
         const group = await requireLiveGroup(tx, ctx.appId, groupId);
         // D13: only the owner destroys a group, private or public.
         if (!admin && group.ownerId !== ctx.operator) throw ImError.of("THIS_OPERATE_NEED_OWNER_ROLE");
@@ -65,8 +65,7 @@ export function groupLifecycleHandlers(env: DomainEnv): LifecycleHandlers {
       const groupId = required(req.groupId, "group_id");
       const newOwner = required(req.ownerId, "owner_id");
       const admin = await ctx.isAdmin();
-      const db = await env.db();
-      const result = await transaction(db, async (tx) => {
+      const result = await groups.change(ctx.appId, groupId, async (tx) => {
         const group = await requireLiveGroup(tx, ctx.appId, groupId);
         if (!admin) {
           const me = await requireMember(tx, ctx.appId, groupId, ctx.operator);
@@ -111,8 +110,7 @@ export function groupLifecycleHandlers(env: DomainEnv): LifecycleHandlers {
       const groupId = required(req.groupId, "group_id");
       const mute = muteValue(req.mute);
       const admin = await ctx.isAdmin();
-      const db = await env.db();
-      const members = await transaction(db, async (tx) => {
+      const members = await groups.change(ctx.appId, groupId, async (tx) => {
         await requireLiveGroup(tx, ctx.appId, groupId);
         if (!admin) {
           const me = await requireMember(tx, ctx.appId, groupId, ctx.operator).catch(() => {

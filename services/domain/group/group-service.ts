@@ -5,15 +5,14 @@ import type { GroupServiceService } from "../../../gen/ts/whaleshark/v1/group_se
 import { Group } from "../../../gen/ts/whaleshark/v1/model.js";
 import { ImError } from "../../../lib/errors/index.js";
 import type { AppHandlers } from "../../../lib/grpc/serve.js";
-import { bumpingGroupWrites } from "../cache/group-writes.js";
 import type { DomainEnv } from "../core/env.js";
 import { num, ownerOrAdmin, pageSize, requireAdmin, required } from "../core/guards.js";
 import { notify } from "../core/notify.js";
 import { nextGroupSequence } from "../core/sequences.js";
 import { syncWindow } from "../core/sync.js";
-import { transaction } from "../core/tx.js";
 import { requireUser } from "../users/users.js";
 import { groupLifecycleHandlers } from "./group-lifecycle.js";
+import { GroupStore } from "./group-store.js";
 import {
   addMember,
   addMembers,
@@ -37,20 +36,12 @@ import {
 /**
  * GroupService (spec §6.3 #27–#34, #36; group_service.proto). Every change
  * of a group or its membership takes a sequence from the app's groupSeq
- * counter (D19). Destroy, transfer and mute are in group-lifecycle.ts.
+ * counter (D19). Destroy, transfer and mute are in group-lifecycle.ts. Every
+ * change runs in a GroupStore transaction (group-store.ts), which bumps the
+ * group's change token after it.
  */
 export function groupHandlers(env: DomainEnv): AppHandlers<typeof GroupServiceService> {
-  return bumpingGroupWrites(env, groupHandlersUncached(env), [
-    "importGroup",
-    "createGroup",
-    "updateGroup",
-    "destroyGroup",
-    "transferGroup",
-    "muteGroup",
-  ]);
-}
-
-function groupHandlersUncached(env: DomainEnv): AppHandlers<typeof GroupServiceService> {
+  const groups = new GroupStore(env);
   return {
     ...groupLifecycleHandlers(env),
 
@@ -61,8 +52,7 @@ function groupHandlersUncached(env: DomainEnv): AppHandlers<typeof GroupServiceS
         throw ImError.of("PUBLIC_GROUP_MUST_HAVE_OWNER");
       const privateChat = privateChatValue(req.privateChat, PRIVATE_CHAT.ALLOWED);
       const groupId = req.groupId || newGroupId();
-      const db = await env.db();
-      await transaction(db, async (tx) => {
+      await groups.change(ctx.appId, groupId, async (tx) => {
         if (
           (await tx.group.findUnique({ where: { appId_groupId: { appId: ctx.appId, groupId } } })) !== null
         ) {
@@ -104,7 +94,7 @@ function groupHandlersUncached(env: DomainEnv): AppHandlers<typeof GroupServiceS
       // D15: a supplied id is honoured (when free) and the id is returned.
       const groupId = req.groupId || newGroupId();
       const now = env.now();
-      const { group, results, members } = await transaction(db, async (tx) => {
+      const { group, results, members } = await groups.change(ctx.appId, groupId, async (tx) => {
         if (
           (await tx.group.findUnique({ where: { appId_groupId: { appId: ctx.appId, groupId } } })) !== null
         ) {
@@ -181,7 +171,6 @@ function groupHandlersUncached(env: DomainEnv): AppHandlers<typeof GroupServiceS
 
     async updateGroup(req, ctx) {
       const groupId = required(req.groupId, "group_id");
-      const db = await env.db();
       const admin = await ctx.isAdmin();
       const data: Prisma.GroupUpdateInput = {
         groupName: req.groupName,
@@ -194,7 +183,7 @@ function groupHandlersUncached(env: DomainEnv): AppHandlers<typeof GroupServiceS
         mute: req.mute === undefined ? undefined : muteValue(req.mute),
         privateChat: privateChatValue(req.privateChat),
       };
-      const { group, members, sequence } = await transaction(db, async (tx) => {
+      const { group, members, sequence } = await groups.change(ctx.appId, groupId, async (tx) => {
         const current = await requireLiveGroup(tx, ctx.appId, groupId); // D5: only destroyed groups are refused
         if (!admin) {
           const me = await requireMember(tx, ctx.appId, groupId, ctx.operator);

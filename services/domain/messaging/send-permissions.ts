@@ -20,9 +20,10 @@ const MAX_AGE_MS = 60_000;
  * holds both users and both friendship rows, valid while the change tokens of
  * both users are unchanged; a group entry holds the sender, the group and the
  * sender's member row, valid while the sender's and the group's tokens are.
- * Every write to those rows bumps the tokens after commit (users, friendship,
- * group and group-member services), so a block, a mute, a kick or a deleted
- * user stops the next send on every domain process. A hit costs one kv round
+ * Every write to those rows bumps the tokens after commit, in the stores that
+ * alone make those writes (users/user-store.ts, friendship/friendship-store.ts,
+ * group/group-store.ts), so a block, a mute, a kick or a deleted user stops
+ * the next send on every domain process. A hit costs one kv round
  * trip (MGET of two tokens) and no query.
  */
 export class SendPermissions {

@@ -7,13 +7,13 @@ import {
 } from "../../../gen/ts/whaleshark/v1/user_service.js";
 import { ImError } from "../../../lib/errors/index.js";
 import type { AppHandlers } from "../../../lib/grpc/serve.js";
-import { ChangeTokens } from "../cache/change-tokens.js";
 import type { DomainEnv } from "../core/env.js";
 import { num, ownerOrAdmin, requireAdmin, required } from "../core/guards.js";
 import { notify } from "../core/notify.js";
 import { readUserSequences } from "../core/sequences.js";
 import { revokeTokens } from "./token-revocations.js";
-import { findUser, parseUserSex, requireUser, toUserData } from "./users.js";
+import { UserStore } from "./user-store.js";
+import { parseUserSex, requireUser, toUserData } from "./users.js";
 
 /** The most users one import takes (spec §6.3 #1). */
 export const IMPORT_USERS_MAX = 100;
@@ -24,67 +24,24 @@ export const IMPORT_USERS_MAX = 100;
  * modifies their own (an admin anyone's, and only an admin the
  * forbidden/silent flags). No password is accepted, stored, returned or
  * pushed (D27). RevokeTokens invalidates a user's tokens (a user their own,
- * an admin anyone's; token-revocations.ts).
+ * an admin anyone's; token-revocations.ts). User rows are written by
+ * user-store.ts, which bumps their change tokens.
  */
 export function userHandlers(env: DomainEnv): AppHandlers<typeof UserServiceService> {
+  const users = new UserStore(env);
   return {
     async importUsers(req, ctx) {
       await requireAdmin(ctx);
       if (req.userData.length > IMPORT_USERS_MAX) throw ImError.of("USER_IMPORT_SIZE_BEYOND");
-      const db = await env.db();
-      const successId: string[] = [];
-      const errorId: string[] = [];
-      const scopes = req.userData.map((u) => ChangeTokens.user(ctx.appId, u.userId));
-      // A send checked before the import may have cached "no such user".
-      await env.changes.around(scopes, async () => {
-        for (const item of req.userData) {
-          try {
-            required(item.userId, "user_id");
-            await db.userData.create({
-              data: {
-                appId: ctx.appId,
-                userId: item.userId,
-                nickName: item.nickName || null,
-                location: item.location || null,
-                birthDay: item.birthDay || null,
-                photo: item.photo || null,
-                userSex: parseUserSex(item.userSex),
-                selfSignature: item.selfSignature || null,
-                friendAllowType: item.friendAllowType || 1,
-                disableAddFriend: item.disableAddFriend,
-                forbiddenFlag: item.forbiddenFlag,
-                silentFlag: item.silentFlag,
-                userType: item.userType || 1,
-                extra: item.extra || null,
-              },
-            });
-            successId.push(item.userId);
-          } catch (error) {
-            ctx.log.debug({ err: error, userId: item.userId }, "user not imported");
-            errorId.push(item.userId);
-          }
-        }
-      });
-      return { successId, errorId };
+      return users.importMany(ctx.appId, req.userData, (userId, error) =>
+        ctx.log.debug({ err: error, userId }, "user not imported"),
+      );
     },
 
     async deleteUsers(req, ctx) {
       await requireAdmin(ctx);
-      const db = await env.db();
       const ids = [...new Set(req.userId)];
-      const live = await db.userData.findMany({
-        where: { appId: ctx.appId, userId: { in: ids }, delFlag: 0 },
-        select: { userId: true },
-      });
-      const found = new Set(live.map((u) => u.userId));
-      await env.changes.around(
-        [...found].map((id) => ChangeTokens.user(ctx.appId, id)),
-        () =>
-          db.userData.updateMany({
-            where: { appId: ctx.appId, userId: { in: [...found] }, delFlag: 0 },
-            data: { delFlag: 1 },
-          }),
-      );
+      const found = await users.markDeleted(ctx.appId, ids);
       return { successId: ids.filter((id) => found.has(id)), errorId: ids.filter((id) => !found.has(id)) };
     },
 
@@ -135,7 +92,6 @@ export function userHandlers(env: DomainEnv): AppHandlers<typeof UserServiceServ
           "forbidden_flag and silent_flag are for app admins",
         );
       }
-      const db = await env.db();
       const data: Prisma.UserDataUpdateManyMutationInput = {};
       // Absent = unchanged; a present empty string clears the field (user_service.proto).
       const text = (v: string | undefined) => (v === undefined ? undefined : v === "" ? null : v);
@@ -158,11 +114,7 @@ export function userHandlers(env: DomainEnv): AppHandlers<typeof UserServiceServ
         if (value !== 0 && value !== 1) throw ImError.of("PARAMETER_ERROR", `${flag} must be 0 or 1`);
         data[flag] = value;
       }
-      if ((await findUser(db, ctx.appId, userId)) === null) throw ImError.of("USER_IS_NOT_EXIST", userId);
-      const { count } = await env.changes.around([ChangeTokens.user(ctx.appId, userId)], () =>
-        db.userData.updateMany({ where: { appId: ctx.appId, userId, delFlag: 0 }, data }),
-      );
-      if (count !== 1) throw ImError.of("MODIFY_USER_ERROR");
+      await users.modify(ctx.appId, userId, data);
 
       const pack = UserModifyPack.fromPartial({
         userId,

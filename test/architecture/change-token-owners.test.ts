@@ -1,0 +1,59 @@
+import { readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import {
+  BUMP,
+  brokenRules,
+  USER_ROW_WRITERS_OUTSIDE_STORES,
+  USER_SCOPE_WRITE,
+} from "./change-token-owners.js";
+import { sourceFiles } from "./imports.js";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+
+/** The rules are in change-token-owners.ts; this applies them to services/domain. */
+function domainFiles(): string[] {
+  return sourceFiles(ROOT, ["services/domain"]).filter(
+    (f) => !f.endsWith(".test.ts") && f !== "services/domain/messaging/test-harness.ts",
+  );
+}
+
+describe("change-token bumps live in the aggregates' stores", () => {
+  it("no handler bumps by hand, and every write of a cached row goes through its store", () => {
+    const broken = domainFiles().flatMap((f) => brokenRules(f, readFileSync(join(ROOT, f), "utf8")));
+    expect(broken).toEqual([]);
+  });
+
+  it("the stores exist and do bump (the rules above are not vacuous)", () => {
+    for (const store of [
+      "services/domain/friendship/friendship-store.ts",
+      "services/domain/users/user-store.ts",
+      "services/domain/group/group-store.ts",
+    ]) {
+      expect(readFileSync(join(ROOT, store), "utf8"), store).toMatch(BUMP);
+    }
+    for (const file of USER_ROW_WRITERS_OUTSIDE_STORES.keys()) {
+      expect(readFileSync(join(ROOT, file), "utf8"), file).toMatch(USER_SCOPE_WRITE);
+    }
+  });
+
+  it("catches each kind of break", () => {
+    const handler = "services/domain/friendship/friendship-service.ts";
+    expect(brokenRules(handler, "await env.changes.around([s], () => f());")).toHaveLength(1);
+    expect(brokenRules(handler, "await env.changes.bumpUsers(1, [a]);")).toHaveLength(1);
+    expect(brokenRules(handler, "return bumpingGroupWrites(env, h, []);")).toHaveLength(1);
+    expect(brokenRules(handler, "await tx.friendship.update({ where });")).toHaveLength(1);
+    expect(brokenRules(handler, "await db.userData.updateMany({ where });")).toHaveLength(1);
+    expect(brokenRules(handler, "await transaction(db, async (tx) => tx.group.update({}));")).toHaveLength(1);
+    expect(brokenRules(handler, "await transaction(db, (tx) => addMembers(tx, 1, g, [], o));")).toHaveLength(
+      1,
+    );
+    expect(brokenRules(handler, "await db.groupMember.update({ where });")).toHaveLength(1);
+    // What is allowed: a store's bump, a write on a GroupStore transaction, reads, comments.
+    expect(brokenRules("services/domain/x/x-store.ts", "this.#env.changes.around(s, f)")).toEqual([]);
+    expect(brokenRules(handler, "groups.change(1, g, (tx) => tx.group.update({}))")).toEqual([]);
+    expect(brokenRules(handler, "await db.friendship.findMany({ where });")).toEqual([]);
+    expect(brokenRules(handler, "// env.changes.around(scopes, f) was here")).toEqual([]);
+  });
+});

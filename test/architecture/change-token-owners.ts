@@ -1,0 +1,49 @@
+/**
+ * The change tokens that keep the send path's caches right (services/domain/cache/change-tokens.ts)
+ * are bumped by the aggregates' stores, never by hand in a handler (issue 19 item 2): a write that
+ * forgot its bump let a blocked sender keep sending until the cache expired. This reads the
+ * domain's source and holds three rules:
+ * 1. only a `*-store.ts` file bumps (`changes.around`, `changes.bump…`);
+ * 2. friendship and user rows (a user's scope) are written only in a `*-store.ts` file;
+ * 3. group and member rows (a group's scope) are written only on a transaction GroupStore.change
+ *    opened: a file that writes them (or calls groups.ts's write helpers) opens no transaction of
+ *    its own and writes through `tx`, never through the database handle.
+ * Test code and the messaging test harness (rows set up by hand, bumped by hand) are not scanned.
+ */
+
+/** User-row writes allowed outside a store, each with the reason no cache needs a bump. */
+export const USER_ROW_WRITERS_OUTSIDE_STORES: ReadonlyMap<string, string> = new Map([
+  [
+    "services/domain/users/token-revocations.ts",
+    "writes only tokens_revoked_before, which no token cache holds (the login check reads the kv mirror)",
+  ],
+]);
+
+const WRITE = "(?:create|createMany|update|updateMany|upsert|delete|deleteMany)";
+/** A bump of change tokens, or the former wrapper that bumped after named handlers. */
+export const BUMP = /\bchanges\.(?:around|bump\w*)\s*\(|\bbumpingGroupWrites\b/;
+/** A write of friendship or user rows. */
+export const USER_SCOPE_WRITE = new RegExp(`\\.(?:friendship|userData)\\.${WRITE}\\s*\\(`);
+const GROUP_SCOPE_WRITE = new RegExp(
+  `\\.(?:group|groupMember)\\.${WRITE}\\s*\\(|\\b(?:addMembers?|bumpGroup)\\s*\\(`,
+);
+const GROUP_WRITE_NOT_ON_TX = new RegExp(`\\b(?!tx\\b)\\w+\\.(?:group|groupMember)\\.${WRITE}\\s*\\(`);
+const OWN_TRANSACTION = /\b(?:transaction|\$transaction)\s*\(/;
+
+/** The rules a file of services/domain breaks, as messages (empty: none). */
+export function brokenRules(file: string, source: string): string[] {
+  // Comments may name what they explain; only code counts.
+  const code = source.replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/.*$/gm, "");
+  const store = file.endsWith("-store.ts");
+  const broken: string[] = [];
+  if (!store && BUMP.test(code)) broken.push(`${file}: bumps change tokens by hand (a store's job)`);
+  if (!store && USER_SCOPE_WRITE.test(code) && !USER_ROW_WRITERS_OUTSIDE_STORES.has(file))
+    broken.push(`${file}: writes friendship or user rows outside friendship-store.ts / user-store.ts`);
+  if (!store && GROUP_SCOPE_WRITE.test(code)) {
+    if (OWN_TRANSACTION.test(code))
+      broken.push(`${file}: writes group or member rows in a transaction of its own, not GroupStore.change`);
+    if (GROUP_WRITE_NOT_ON_TX.test(code))
+      broken.push(`${file}: writes group or member rows outside a transaction (not through tx)`);
+  }
+  return broken;
+}
