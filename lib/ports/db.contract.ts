@@ -42,6 +42,9 @@ export function dbContract(name: string, open: OpenDatabase): void {
         data: { appId: 1, conversationId: "0_u1_u2", fromId: "u1", toId: "u2", readSequence: 2n },
       });
       await db.messageBody.create({ data: body(1001n, "m1") });
+      await db.messageIdempotency.create({
+        data: { appId: 1, fromId: "u1", messageId: "m1", messageKey: 1001n },
+      });
       await db.messageHistory.create({
         data: {
           appId: 1,
@@ -93,6 +96,13 @@ export function dbContract(name: string, open: OpenDatabase): void {
         include: { body: true },
       });
       expect(g.body.recalled).toBe(false);
+      expect(
+        (
+          await db.messageIdempotency.findUniqueOrThrow({
+            where: { appId_fromId_messageId: { appId: 1, fromId: "u1", messageId: "m1" } },
+          })
+        ).messageKey,
+      ).toBe(1001n);
       expect((await db.sequenceHighWater.findFirstOrThrow({ where: { seqKey: "group:g1" } })).maxValue).toBe(
         1000n,
       );
@@ -108,9 +118,12 @@ export function dbContract(name: string, open: OpenDatabase): void {
       await db.messageBody.create({ data: body(2001n, "dup") });
       const sameKey = await db.messageBody.create({ data: body(2001n, "other") }).catch((e: unknown) => e);
       expect(isUniqueViolation(sameKey)).toBe(true);
-      // the sender's idempotency id is unique too, whatever the key
-      const sameMessageId = await db.messageBody
-        .create({ data: body(2002n, "dup") })
+      // the sender's idempotency id is unique too, whatever the key (its own table: the body
+      // table is partitioned by key)
+      const id = { appId: 1, fromId: "u1", messageId: "dup" };
+      await db.messageIdempotency.create({ data: { ...id, messageKey: 2001n } });
+      const sameMessageId = await db.messageIdempotency
+        .create({ data: { ...id, messageKey: 2002n } })
         .catch((e: unknown) => e);
       expect(isUniqueViolation(sameMessageId)).toBe(true);
       await db.groupMember.create({ data: { appId: 1, groupId: "g2", memberId: "u9" } });
@@ -128,13 +141,27 @@ export function dbContract(name: string, open: OpenDatabase): void {
         select: { messageKey: true },
       });
       expect(first.map((r) => r.messageKey).sort()).toEqual([3001n, 3002n]);
-      // same keys again, one clashing only on (app, from, message_id), one new
+      // same keys again, one new
       const again = await db.messageBody.createManyAndReturn({
-        data: [body(3001n, "a"), body(3009n, "b"), body(3003n, "c")],
+        data: [body(3001n, "a"), body(3003n, "c")],
         skipDuplicates: true,
         select: { messageKey: true },
       });
       expect(again.map((r) => r.messageKey)).toEqual([3003n]);
+      // an id already taken is skipped whatever its key
+      const id = (messageId: string, messageKey: bigint) => ({
+        appId: 1,
+        fromId: "u1",
+        messageId,
+        messageKey,
+      });
+      await db.messageIdempotency.createMany({ data: [id("a", 3001n), id("b", 3002n)] });
+      const ids = await db.messageIdempotency.createManyAndReturn({
+        data: [id("b", 3009n), id("c", 3003n)],
+        skipDuplicates: true,
+        select: { messageKey: true },
+      });
+      expect(ids.map((r) => r.messageKey)).toEqual([3003n]);
       const count = await db.messageBody.createMany({ data: [body(3003n, "c")], skipDuplicates: true });
       expect(count.count).toBe(0);
     });

@@ -25,8 +25,10 @@ import { Prisma, type PrismaClient } from "../../gen/prisma/client.js";
  * - When the server is unreachable a call rejects (it never hangs forever nor
  *   crashes the process); the next call reconnects. Callers that must not lose
  *   work keep it and retry (the store's batch writer does).
- * Deliberately absent: schema changes at run time (migrations only), raw
- * connection access, and any engine-specific SQL outside the adapters.
+ * Deliberately absent: schema changes at run time (migrations only; the one
+ * exception is the store's upkeep of the message tables' monthly partitions,
+ * services/store/partitions), raw connection access, and any engine-specific
+ * SQL outside the adapters.
  */
 export type Database = PrismaClient;
 

@@ -12,6 +12,7 @@ import type { RoleDeps, RoleHandle } from "../../lib/role/role.js";
 import { startStoreConsumer } from "./consumer/store-consumer.js";
 import { historyGrpcHandlers } from "./history/history-grpc.js";
 import { HistoryService } from "./history/history-service.js";
+import { startPartitionUpkeep } from "./partitions/message-partitions.js";
 import { startRetention } from "./retention/message-retention.js";
 
 /**
@@ -65,6 +66,8 @@ export async function startStore(deps: RoleDeps, config: Config): Promise<RoleHa
     internal: new InternalAuthenticator(resolveInternalSecret(config)),
     logger,
   };
+  // the coming months' partitions of the message tables, before the first write (partitions/)
+  const partitions = await startPartitionUpkeep({ db, logger });
   const consumer = await startStoreConsumer({
     bus: deps.bus,
     db,
@@ -109,6 +112,7 @@ export async function startStore(deps: RoleDeps, config: Config): Promise<RoleHa
   } catch (err) {
     await retention.stop();
     await consumer.stop();
+    await partitions.stop();
     throw err;
   }
   return {
@@ -116,6 +120,7 @@ export async function startStore(deps: RoleDeps, config: Config): Promise<RoleHa
     grpcAddress: grpc.address,
     stop: async () => {
       await retention.stop();
+      await partitions.stop();
       await consumer.stop();
       await grpc.stop(config.shutdown.graceMs);
       await metrics?.stop();

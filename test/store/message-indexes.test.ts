@@ -4,11 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PrismaClient } from "../../gen/prisma/client.js";
 import { devicePage } from "../../lib/history/device-page.js";
 import { type MigratedTestDatabase, migratedTestDatabase } from "../../lib/testing/migrated-database.js";
+import { WipeableKv } from "../../lib/testing/wipeable-kv.js";
 import { unreadCounts } from "../../services/domain/conversation/unread-counts.js";
+import { SendDedupe } from "../../services/domain/messaging/send-dedupe.js";
 import { GROUP, P2P, type StoredMessage } from "../../services/store/consumer/jobs.js";
 import { writeMessages } from "../../services/store/consumer/message-writer.js";
 import { groupExists, groupPage, membership, p2pPage } from "../../services/store/history/history-queries.js";
-import { deleteExpiredBatch } from "../../services/store/retention/message-retention.js";
+import { listPartitions, monthRange } from "../../services/store/partitions/message-partitions.js";
+import { deleteExpiredBatch, deleteExpiredIds } from "../../services/store/retention/message-retention.js";
 
 /**
  * Every sync and history query over the message tables reads through an index (issue 20 item 3):
@@ -18,6 +21,13 @@ import { deleteExpiredBatch } from "../../services/store/retention/message-reten
  * "no Seq Scan on a table sync reads" and "the expected index is in the plan" are real checks, not
  * planner moods. The tables hold enough rows (tens of thousands) that these are also the plans the
  * planner picks by itself; the test does not rely on that.
+ *
+ * The three message tables are partitioned by month of message_key (services/store/partitions):
+ * a plan reads each partition it cannot prune with that partition's own index. The seeded
+ * messages span four months, the oldest in the DEFAULT partition (no month of its own), and the
+ * checks hold on every partition a plan reads: no Seq Scan on any, the expected index (named as
+ * on the parent table) on each, and the per-conversation reads, which carry no key bound, read
+ * every partition (docs/message-tables.md: why a retention window keeps their number small).
  */
 
 const APP = 10001;
@@ -35,6 +45,15 @@ const SYNC_TABLES = [
   "im_group",
   "im_conversation_set",
 ];
+/** `<table>_pYYYYMM…` / `<table>_default…`: a partition of a message table, or one of its indexes. */
+const PARTITION = /^(im_message_body|im_message_history|im_group_message_history)_(?:p\d{6}|default)(?=_|$)/;
+/** The parent table (or the parent's index) a partition's relation (or index) belongs to. */
+const parentName = (name: string) => name.replace(PARTITION, "$1");
+/** The four months the messages span: two months ago (DEFAULT holds it), this month and the next two. */
+const MONTHS = [-2, 0, 1, 2].map((offset) => monthRange(Date.now(), offset));
+const PER_MONTH = (P2P_MESSAGES + GROUP_MESSAGES) / MONTHS.length;
+/** Message i's key: ascending with i, a quarter of the messages in each month. */
+const keyOf = (i: number) => (MONTHS[Math.floor(i / PER_MONTH)]?.from ?? 0n) + BigInt(i);
 
 let test: MigratedTestDatabase;
 /** A Prisma client that reports every statement it sends (its `query` events). */
@@ -59,7 +78,7 @@ function messages(): StoredMessage[] {
     return v;
   };
   for (let i = 0; i < P2P_MESSAGES + GROUP_MESSAGES; i++) {
-    const key = BigInt(1_000_000 + i);
+    const key = keyOf(i);
     const base = { appId: APP, messageKey: key, messageId: `m${i}`, body: `body ${i}`, extra: "" };
     const times = { messageTime: key, acceptedTime: key };
     // every fourth message is a group message, so the oldest keys hold both kinds
@@ -75,12 +94,19 @@ function messages(): StoredMessage[] {
   return out;
 }
 
-/** The plan's node list: type and index name of every node, depth first. */
-function planNodes(plan: Record<string, unknown>): { type: string; relation?: string; index?: string }[] {
+/**
+ * The plan's node list: type, relation and index name of every node, depth first; a partition's
+ * relation and index are named as on the parent table, the partition itself in `partition`.
+ */
+function planNodes(
+  plan: Record<string, unknown>,
+): { type: string; relation?: string; partition?: string; index?: string }[] {
+  const relation = plan["Relation Name"] ? String(plan["Relation Name"]) : undefined;
   const node = {
     type: String(plan["Node Type"]),
-    ...(plan["Relation Name"] ? { relation: String(plan["Relation Name"]) } : {}),
-    ...(plan["Index Name"] ? { index: String(plan["Index Name"]) } : {}),
+    ...(relation ? { relation: parentName(relation) } : {}),
+    ...(relation && PARTITION.test(relation) ? { partition: relation } : {}),
+    ...(plan["Index Name"] ? { index: parentName(String(plan["Index Name"])) } : {}),
   };
   const children = (plan.Plans as Record<string, unknown>[] | undefined) ?? [];
   return [node, ...children.flatMap(planNodes)];
@@ -101,14 +127,40 @@ async function plansOf(run: () => Promise<unknown>) {
   return plans;
 }
 
-/** Asserts no plan scans a sync table sequentially and every `expected` index appears. */
+/**
+ * Asserts no plan scans a sync table (or any partition of one) sequentially, every `expected`
+ * index appears, and every partition a plan reads is read through an index.
+ */
 function expectIndexed(plans: Awaited<ReturnType<typeof plansOf>>, expected: string[]) {
   for (const { query, nodes } of plans) {
     const seq = nodes.filter((n) => n.type === "Seq Scan" && SYNC_TABLES.includes(n.relation ?? ""));
     expect(seq, query).toEqual([]);
+    const partitionScans = nodes.filter((n) => n.partition !== undefined && n.type.endsWith("Scan"));
+    for (const n of partitionScans) {
+      // Index Scan / Index Only Scan name their index; a Bitmap Heap Scan's comes from its child
+      expect(["Index Scan", "Index Only Scan", "Bitmap Heap Scan"], `${n.partition}: ${query}`).toContain(
+        n.type,
+      );
+    }
   }
   const used = new Set(plans.flatMap((p) => p.nodes.flatMap((n) => (n.index ? [n.index] : []))));
   for (const index of expected) expect([...used], index).toContain(index);
+}
+
+/** The partitions of `table` the plans read. */
+function partitionsRead(plans: Awaited<ReturnType<typeof plansOf>>, table: string): string[] {
+  const names = plans.flatMap((p) =>
+    p.nodes.filter((n) => n.relation === table).map((n) => n.partition ?? ""),
+  );
+  return [...new Set(names)].sort();
+}
+
+/** Every partition `table` has (the months the migration made, DEFAULT, none of them pruned away). */
+async function allPartitions(table: string): Promise<string[]> {
+  return (await listPartitions(test.db))
+    .filter((p) => p.table === table)
+    .map((p) => p.name)
+    .sort();
 }
 
 beforeAll(async () => {
@@ -144,6 +196,18 @@ afterAll(async () => {
 });
 
 describe("message tables: sync and history queries use their indexes (EXPLAIN, PostgreSQL)", () => {
+  it("holds the seeded rows, a quarter in each month's partition (the oldest in DEFAULT)", async () => {
+    const spread = await sql.query<{ p: string; n: string }>(
+      "SELECT tableoid::regclass::text AS p, count(*) AS n FROM im_message_body GROUP BY 1 ORDER BY 1",
+    );
+    expect(spread.rows.map((r) => [r.p, Number(r.n)])).toEqual(
+      [
+        ["im_message_body_default", PER_MONTH],
+        ...MONTHS.slice(1).map((m) => [`im_message_body_p${m.month}`, PER_MONTH]),
+      ].sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+    );
+  });
+
   it("holds the seeded rows (write diffusion: two P2P history rows per message between two users)", async () => {
     const counts = await sql.query<{ bodies: string; p2p: string; grp: string }>(
       `SELECT (SELECT count(*) FROM im_message_body) AS bodies,
@@ -161,6 +225,8 @@ describe("message tables: sync and history queries use their indexes (EXPLAIN, P
       expect(page.rows.length).toBeGreaterThan(0);
     });
     expectIndexed(plans, ["im_message_history_app_id_owner_id_peer_id_sequence_idx", "im_message_body_pkey"]);
+    // by sequence, with no key bound: every partition, each by its index
+    expect(partitionsRead(plans, "im_message_history")).toEqual(await allPartitions("im_message_history"));
   });
 
   it("group history (membership, group, then the group's rows by sequence)", async () => {
@@ -183,11 +249,14 @@ describe("message tables: sync and history queries use their indexes (EXPLAIN, P
       "im_group_message_history_app_id_group_id_sequence_idx",
       "im_message_body_pkey",
     ]);
+    expect(partitionsRead(plans, "im_group_message_history")).toEqual(
+      await allPartitions("im_group_message_history"),
+    );
   });
 
   it("device catch-up / offline messages (P2P and every group of the user, by messageKey)", async () => {
     const plans = await plansOf(async () => {
-      const page = await devicePage(logged, { appId: APP, userId: "u4", afterKey: 1_000_500n, limit: 100 });
+      const page = await devicePage(logged, { appId: APP, userId: "u4", afterKey: keyOf(500), limit: 100 });
       expect(page.rows.length).toBe(100);
     });
     expectIndexed(plans, [
@@ -214,16 +283,24 @@ describe("message tables: sync and history queries use their indexes (EXPLAIN, P
     expectIndexed(plans, ["im_message_history_app_id_owner_id_peer_id_sequence_idx"]);
   });
 
+  it("the send dedupe's database lookup (a resend kv cannot answer: id, then body, by their keys)", async () => {
+    const dedupe = new SendDedupe({ kv: new WipeableKv(), db: async () => logged, ttlMs: 60_000 });
+    const plans = await plansOf(async () => {
+      expect(await dedupe.find(APP, user(9), "m9", 0)).toMatchObject({ message: { messageId: "m9" } });
+    });
+    expectIndexed(plans, ["im_message_id_pkey", "im_message_body_pkey"]);
+  });
+
   // Last: it deletes the oldest messages.
   it("retention's bounded delete (oldest bodies by key, their history rows by an index)", async () => {
     const plans = await plansOf(async () => {
-      const deleted = await deleteExpiredBatch(logged, 1_000_000n + 40n, 20);
-      expect(deleted).toEqual({ bodies: 20, histories: 15 * 2 + 5 });
+      const deleted = await deleteExpiredBatch(logged, keyOf(40), 20);
+      expect(deleted).toEqual({ bodies: 20, histories: 15 * 2 + 5, ids: 20 });
     });
-    expect(plans.filter((p) => /^\s*DELETE/i.test(p.query))).toHaveLength(3);
+    expect(plans.filter((p) => /^\s*DELETE/i.test(p.query))).toHaveLength(4);
     expectIndexed(plans, ["im_message_body_pkey"]);
-    // history rows by one of their indexes (primary key or message_key: the planner's choice)
-    for (const table of ["im_message_history", "im_group_message_history"]) {
+    // history and id rows by one of their indexes (primary key or message_key: the planner's choice)
+    for (const table of ["im_message_history", "im_group_message_history", "im_message_id"]) {
       const nodes = plans
         .flatMap((p) => p.nodes)
         .filter((n) => n.relation === table && n.type.endsWith("Scan"));
@@ -235,17 +312,28 @@ describe("message tables: sync and history queries use their indexes (EXPLAIN, P
     }
   });
 
+  it("retention's id sweep (ids of dropped months, by im_message_id's message_key index)", async () => {
+    const plans = await plansOf(() => deleteExpiredIds(logged, keyOf(60), 10));
+    expectIndexed(plans, ["im_message_id_message_key_idx"]);
+    expect(
+      plans.flatMap((p) => p.nodes).filter((n) => n.relation === "im_message_id" && n.type === "Seq Scan"),
+    ).toEqual([]);
+  });
+
   it("the foreign key check of every deleted body finds its history rows by index (message_key)", async () => {
-    // PostgreSQL's own check for ON DELETE RESTRICT, run per deleted body row; without an index on
-    // the referencing column it scans the whole history table each time (measured: 1 000 bodies
-    // took 17.9 s on 120 000 history rows; docs/scaling.md I10).
+    // PostgreSQL's own check for ON DELETE RESTRICT, run per deleted body row (without ONLY: the
+    // history tables are partitioned); without an index on the referencing column it scans the
+    // whole history table each time (measured: 1 000 bodies took 17.9 s on 120 000 history rows;
+    // docs/scaling.md I10).
     for (const table of ["im_message_history", "im_group_message_history"]) {
-      const result = await sql.query(
-        `EXPLAIN (FORMAT JSON) SELECT 1 FROM ONLY ${table} x WHERE message_key = $1 FOR KEY SHARE OF x`,
-        [1_000_100],
-      );
-      const plan = (result.rows[0]["QUERY PLAN"] as { Plan: Record<string, unknown> }[])[0]?.Plan ?? {};
-      expect(planNodes(plan).map((n) => n.index)).toContain(`${table}_message_key_idx`);
+      for (const i of [100, PER_MONTH * 3 + 100]) {
+        const result = await sql.query(
+          `EXPLAIN (FORMAT JSON) SELECT 1 FROM ${table} x WHERE message_key = $1 FOR KEY SHARE OF x`,
+          [keyOf(i).toString()],
+        );
+        const plan = (result.rows[0]["QUERY PLAN"] as { Plan: Record<string, unknown> }[])[0]?.Plan ?? {};
+        expect(planNodes(plan).map((n) => n.index)).toContain(`${table}_message_key_idx`);
+      }
     }
   });
 });

@@ -17,6 +17,10 @@ let dedupe: SendDedupe;
 
 beforeAll(async () => {
   database = await migratedTestDatabase();
+  // as the store writes a message: its sender's id row, then its body
+  await database.db.messageIdempotency.create({
+    data: { appId: APP, fromId: "alice", messageId: "stored-long-ago", messageKey: 77n },
+  });
   await database.db.messageBody.create({
     data: {
       messageKey: 77n,

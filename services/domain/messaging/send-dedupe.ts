@@ -17,9 +17,9 @@ import { type ChatMessage, fromBodyRow } from "./chat-message.js";
  *   the length keeps `a:b`+`c` apart from `a`+`b:c`): `pending` while a
  *   call is accepting the message (a `set ifAbsent` claim, so two identical
  *   sends racing accept it once), then the accepted message for `ttlMs`;
- * - the database's unique key on im_message_body (app_id, from_id,
- *   message_id), which answers retries after the cache expired or kv lost
- *   its data.
+ * - the database: im_message_id's primary key (app_id, from_id, message_id)
+ *   names the stored message's key (the store writes it with the body), which
+ *   answers retries after the cache expired or kv lost its data.
  * Residual window: kv lost AND the retry arrives before the store wrote the
  * first copy (it writes within milliseconds; the SDK retries after seconds).
  * The store then keeps the first message and drops the second
@@ -120,11 +120,21 @@ export class SendDedupe {
     this.#stored = new DataLoader((ids) => this.#findStored(ids), { cache: false, maxBatchSize: 256 });
   }
 
+  /**
+   * Two reads by primary key: the ids' keys (im_message_id), then those bodies (im_message_body,
+   * partitioned by key, so each key reads one partition). An id whose body retention already
+   * deleted counts as none.
+   */
   async #findStored(ids: readonly SendId[]): Promise<Array<BodyRow | null>> {
     const db = await this.#opts.db();
-    const rows = await db.messageBody.findMany({
+    const keys = await db.messageIdempotency.findMany({
       where: { OR: ids.map(({ appId, fromId, messageId }) => ({ appId, fromId, messageId })) },
+      select: { messageKey: true },
     });
+    const rows =
+      keys.length === 0
+        ? []
+        : await db.messageBody.findMany({ where: { messageKey: { in: keys.map((k) => k.messageKey) } } });
     const byId = new Map(rows.map((r) => [SendDedupe.key(r.appId, r.fromId, r.messageId), r]));
     return ids.map((id) => byId.get(SendDedupe.key(id.appId, id.fromId, id.messageId)) ?? null);
   }

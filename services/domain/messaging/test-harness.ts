@@ -71,11 +71,17 @@ export interface MessagingHarness {
   close(): Promise<void>;
 }
 
-/** Writes the body row of a persistence job, as the store does (tests that need a stored message). */
+/**
+ * Writes the body row of a persistence job and its sender's id row (im_message_id), as the store
+ * does (tests that need a stored message).
+ */
 export async function storeBody(db: Database, job: StoreP2PMessageJob | StoreGroupMessageJob): Promise<void> {
   const m = job.message;
   if (m === undefined) throw new Error("job without message");
   const group = "groupId" in m;
+  await db.messageIdempotency.create({
+    data: { appId: m.appId, fromId: m.fromId, messageId: m.messageId, messageKey: BigInt(m.messageKey) },
+  });
   await db.messageBody.create({
     data: {
       messageKey: BigInt(m.messageKey),

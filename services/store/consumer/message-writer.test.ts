@@ -134,3 +134,52 @@ describe.each(databases)("conversations follow P2P messages (issue 16, D11; %s)"
     expect(await counter(app, "ann")).toBe(2);
   });
 });
+
+describe.each(databases)("the sender's id guards the body (im_message_id; %s)", (_name, openDb) => {
+  let testDb: { db: Database; close(): Promise<void> };
+  let db: Database;
+  let appId = 400;
+
+  beforeAll(async () => {
+    testDb = await openDb();
+    db = testDb.db;
+  });
+  afterAll(async () => {
+    await testDb?.close();
+  });
+
+  const idRow = (m: StoredMessage) =>
+    db.messageIdempotency.findUnique({
+      where: { appId_fromId_messageId: { appId: m.appId, fromId: m.fromId, messageId: m.messageId } },
+    });
+
+  it("writes the id with the body; a resend under another key stores nothing and the first key stays", async () => {
+    const app = appId++;
+    const first = message(P2P, app, "ann", "ben");
+    expect((await writeMessages(db, [first])).stored).toBe(1);
+    expect((await idRow(first))?.messageKey).toBe(first.messageKey);
+
+    const resend = { ...message(P2P, app, "ann", "ben"), messageId: first.messageId };
+    const other = message(GROUP, app, "ann", "g1");
+    const outcome = await writeMessages(db, [first, resend, other]);
+    expect(outcome).toMatchObject({ stored: 1, redelivered: 1, conflicts: [resend] });
+    expect(await db.messageBody.count({ where: { messageKey: resend.messageKey } })).toBe(0);
+    expect(await db.messageHistory.count({ where: { messageKey: resend.messageKey } })).toBe(0);
+    expect((await idRow(first))?.messageKey).toBe(first.messageKey);
+    expect((await idRow(other))?.messageKey).toBe(other.messageKey);
+  });
+
+  it("two copies of one send in one batch under two keys: one stored, the other a conflict", async () => {
+    const app = appId++;
+    const a = message(P2P, app, "ann", "ben");
+    const b = { ...message(P2P, app, "ann", "ben"), messageId: a.messageId };
+    const outcome = await writeMessages(db, [a, b]);
+    expect(outcome.stored).toBe(1);
+    expect(outcome.conflicts).toHaveLength(1);
+    const kept = await idRow(a);
+    expect(await db.messageBody.count({ where: { appId: app } })).toBe(1);
+    expect((await db.messageBody.findFirstOrThrow({ where: { appId: app } })).messageKey).toBe(
+      kept?.messageKey,
+    );
+  });
+});

@@ -23,8 +23,14 @@ const P2P_CONVERSATION_PREFIX = `${P2P}_`;
 
 /**
  * Stores a batch of messages in ONE SQL statement, so atomically (spec §5.9):
- * - every body once (`im_message_body`, ON CONFLICT DO NOTHING on both of its
- *   unique keys);
+ * - every sender's idempotency id once (`im_message_id`, primary key
+ *   (app_id, from_id, message_id), ON CONFLICT DO NOTHING): a message whose
+ *   id is already taken, by this key (a redelivery) or by another (a resend
+ *   accepted twice), goes no further;
+ * - the body of every message whose id this statement took (`im_message_body`,
+ *   ON CONFLICT DO NOTHING on its key). The id lives in its own table because
+ *   the body table is partitioned by message_key, and a partitioned table
+ *   can only enforce unique keys that hold it (docs/message-tables.md);
  * - for the bodies this statement inserted: P2P → one history row per owner,
  *   the sender's and the receiver's (write diffusion; one row when they are
  *   the same user); GROUP → one group history row (read diffusion).
@@ -41,9 +47,10 @@ const P2P_CONVERSATION_PREFIX = `${P2P}_`;
  *   (`im_group_conversation_pending`, one row per group however many
  *   messages), and the store's flusher (group-conversations.ts) moves the
  *   members' rows at most once per `store.groupConversationFlushMs`.
- * Idempotent: a body that already exists was committed together with its
- * history and conversation rows, so a redelivered job writes nothing at all. The caller acks
- * only after this resolves.
+ * Idempotent: an id that already exists was committed together with its body, history and
+ * conversation rows, so a redelivered job writes nothing at all. The caller acks only after
+ * this resolves. (Once retention has deleted a message, its id goes too, and a job replayed
+ * after that stores it again.)
  *
  * Why raw SQL: the rows travel as one array per column (`unnest`), eleven
  * parameters whatever the batch size, and the three inserts share one round
@@ -68,12 +75,20 @@ export async function writeMessages(db: Database, messages: StoredMessage[]): Pr
   };
   const g = columns(unique.filter((m) => m.conversationType === GROUP));
   const inserted = await db.$queryRaw<{ message_key: bigint }[]>`
-    WITH body AS (
+    WITH claimed AS (
+      INSERT INTO im_message_id (app_id, from_id, message_id, message_key)
+      SELECT * FROM unnest(${b.appIds}::int[], ${b.froms}::text[], ${b.ids}::text[], ${b.keys}::bigint[])
+      ON CONFLICT DO NOTHING
+      RETURNING message_key
+    ), body AS (
       INSERT INTO im_message_body (message_key, app_id, conversation_type, from_id, to_id, message_id,
         message_sequence, message_body, message_time, create_time, extra)
       SELECT * FROM unnest(${b.keys}::bigint[], ${b.appIds}::int[], ${b.types}::int[], ${b.froms}::text[],
         ${b.tos}::text[], ${b.ids}::text[], ${b.seqs}::bigint[], ${b.bodies}::text[], ${b.times}::bigint[],
         ${b.created}::bigint[], ${b.extras}::text[])
+        AS r(message_key, app_id, conversation_type, from_id, to_id, message_id, message_sequence, message_body,
+          message_time, create_time, extra)
+      WHERE r.message_key IN (SELECT message_key FROM claimed)
       ON CONFLICT DO NOTHING
       RETURNING message_key
     ), history AS (

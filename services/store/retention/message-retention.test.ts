@@ -6,6 +6,7 @@ import type { Database } from "../../../lib/ports/db.js";
 import { migratedTestDatabase } from "../../../lib/testing/migrated-database.js";
 import { GROUP, P2P, type StoredMessage } from "../consumer/jobs.js";
 import { writeMessages } from "../consumer/message-writer.js";
+import { createMonthPartitions, listPartitions, monthRange } from "../partitions/message-partitions.js";
 import { deleteExpiredBatch, retentionCutoffKey, startRetention, sweepExpired } from "./message-retention.js";
 
 const DAY = 86_400_000;
@@ -83,6 +84,7 @@ describe.each(databases)("message retention (store.retentionDays; %s)", (_name, 
     p2p: await db.messageHistory.count({ where: { appId } }),
     group: await db.groupMessageHistory.count({ where: { appId } }),
     conversations: await db.conversationSet.count({ where: { appId } }),
+    ids: await db.messageIdempotency.count({ where: { appId } }),
   });
 
   it("deletes the messages older than the window with their history rows, and nothing newer", async () => {
@@ -90,15 +92,23 @@ describe.each(databases)("message retention (store.retentionDays; %s)", (_name, 
     await seed(appId, 40, 30, 1); // 10 P2P a→b (2 rows each), 10 to self (1 row), 10 group
     const kept = await seed(appId, 5, 9, 2);
     const before = await counts(appId);
-    expect(before).toEqual({ bodies: 39, p2p: 30 + 9, group: 13, conversations: 3 });
+    expect(before).toEqual({ bodies: 39, p2p: 30 + 9, group: 13, conversations: 3, ids: 39 });
 
     const result = await sweepExpired(db, retentionCutoffKey(NOW, 30), {
       batchSize: 1000,
       maxBatches: 10,
       pauseMs: 0,
     });
-    expect(result).toEqual({ bodies: 30, histories: 30 + 10, batches: 1, done: true });
-    expect(await counts(appId)).toEqual({ bodies: 9, p2p: 9, group: 3, conversations: 3 });
+    // one batch of messages, then one of leftover sender ids (none: they went with their bodies)
+    expect(result).toEqual({
+      bodies: 30,
+      histories: 30 + 10,
+      ids: 30,
+      partitions: [],
+      batches: 2,
+      done: true,
+    });
+    expect(await counts(appId)).toEqual({ bodies: 9, p2p: 9, group: 3, conversations: 3, ids: 9 });
     const left = await db.messageBody.findMany({ where: { appId }, orderBy: { messageKey: "asc" } });
     expect(left.map((m) => m.messageKey)).toEqual(kept.map((m) => m.messageKey));
   });
@@ -111,14 +121,16 @@ describe.each(databases)("message retention (store.retentionDays; %s)", (_name, 
     const bounded = await sweepExpired(db, cutoff, { batchSize: 5, maxBatches: 2, pauseMs: 1 });
     expect(bounded).toMatchObject({ bodies: 10, batches: 2, done: false });
     const rest = await sweepExpired(db, cutoff, { batchSize: 5, maxBatches: 10, pauseMs: 0 });
-    // the last full batch cannot know it was the last: one more finds nothing
-    expect(rest).toMatchObject({ bodies: 5, batches: 2, done: true });
-    expect(await counts(appId)).toMatchObject({ bodies: 0, p2p: 0, group: 0 });
+    // the last full batch cannot know it was the last: one more finds nothing (then one of ids)
+    expect(rest).toMatchObject({ bodies: 5, batches: 3, done: true });
+    expect(await counts(appId)).toMatchObject({ bodies: 0, p2p: 0, group: 0, ids: 0 });
     // nothing left: a sweep finds nothing and says so
     expect(await sweepExpired(db, cutoff, { batchSize: 5, maxBatches: 10, pauseMs: 0 })).toEqual({
       bodies: 0,
       histories: 0,
-      batches: 1,
+      ids: 0,
+      partitions: [],
+      batches: 2,
       done: true,
     });
   });
@@ -134,13 +146,15 @@ describe.each(databases)("message retention (store.retentionDays; %s)", (_name, 
       signal,
     });
     expect(none).toMatchObject({ bodies: 0, batches: 0, done: false });
+    // stopped during its first batch's pause (long, so the poll below sees that batch done)
     const controller = new AbortController();
     const sweep = sweepExpired(db, retentionCutoffKey(NOW, 30), {
       batchSize: 4,
       maxBatches: 10,
-      pauseMs: 30,
+      pauseMs: 1_000,
       signal: controller.signal,
     });
+    while ((await counts(appId)).bodies > 8) await new Promise((resolve) => setTimeout(resolve, 10));
     controller.abort();
     expect(await sweep).toMatchObject({ bodies: 4, batches: 1, done: false });
     expect((await counts(appId)).bodies).toBe(8);
@@ -191,5 +205,47 @@ describe.each(databases)("message retention (store.retentionDays; %s)", (_name, 
     await on.stop();
     // two sweeps (4, then 2), nothing left
     expect(await counts(appId)).toMatchObject({ bodies: 0, p2p: 0, group: 0 });
+  });
+
+  // Last: it drops partitions, which hold every app's rows of their months.
+  it("drops the months wholly older than the window, deletes the rest row by row, then the dropped months' ids", async () => {
+    const appId = app++;
+    // months no other test writes to: March to May (expired whole) and November (cut by the
+    // cutoff, Nov 6); NOW's December exists already (the migration makes the current months)
+    const months = [2, 3, 4, 10].map((m) => monthRange(Date.UTC(2026, m, 15)));
+    expect((await createMonthPartitions(db, months)).failed).toEqual([]);
+    await seed(appId, 270, 6, 7); // March 11
+    await seed(appId, 240, 6, 8); // April 10
+    const cut = await seed(appId, 35, 6, 9); // November 1: expired, in the month the cutoff cuts
+    const kept = await seed(appId, 25, 6, 10); // November 11
+    const where = await db.$queryRaw<{ partition: string; n: bigint }[]>`
+      SELECT tableoid::regclass::text AS partition, count(*) AS n FROM im_message_body
+      WHERE app_id = ${appId} GROUP BY 1 ORDER BY 1`;
+    expect(where.map((r) => [r.partition, Number(r.n)])).toEqual([
+      ["im_message_body_p202603", 6],
+      ["im_message_body_p202604", 6],
+      ["im_message_body_p202611", 12],
+    ]);
+
+    const result = await sweepExpired(db, retentionCutoffKey(NOW, 30), {
+      batchSize: 4,
+      maxBatches: 100,
+      pauseMs: 0,
+    });
+    expect(result.partitions.sort()).toEqual(
+      ["im_group_message_history", "im_message_body", "im_message_history"].flatMap((t) =>
+        ["202603", "202604", "202605"].map((m) => `${t}_p${m}`),
+      ),
+    );
+    // rows deleted one by one: November's expired 6 and their ids, then March's and April's ids
+    expect(result).toMatchObject({ bodies: cut.length, ids: 6 + 6 + cut.length, done: true });
+    expect(await counts(appId)).toMatchObject({ bodies: kept.length, ids: kept.length });
+    const left = await db.messageBody.findMany({ where: { appId }, orderBy: { messageKey: "asc" } });
+    expect(left.map((m) => m.messageKey)).toEqual(kept.map((m) => m.messageKey));
+    const names = (await listPartitions(db)).map((p) => p.name);
+    expect(names).toContain("im_message_body_p202611");
+    expect(names.filter((n) => /_p20260[345]$/.test(n))).toEqual([]);
+    // what was dropped is gone for good: its keys can be written again (a replayed job)
+    expect((await writeMessages(db, cut.slice(0, 1))).stored).toBe(1);
   });
 });
