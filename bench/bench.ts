@@ -88,6 +88,7 @@ export async function runBench(
   const target = await startTarget({
     profile: options.profile,
     gateways: options.gateways,
+    redisCluster: options.redisCluster,
     logLevel: options.logLevel,
     logDir,
     env: { ...(options.scenario === "flood" ? {} : NO_SEND_RATES), ...options.serverEnv },

@@ -44,12 +44,14 @@ describe("parseBenchArgs", () => {
       "protobuf",
     ]);
     expect(o.serverEnv).toEqual({ WHALESHARK_GATEWAY__HEARTBEAT_TIMEOUT_MS: "5000" });
-    expect(o).toMatchObject({ cpuProf: true, receiveAck: false, encoding: 1 });
+    expect(o).toMatchObject({ cpuProf: true, receiveAck: false, encoding: 1, redisCluster: false });
+    expect(parseBenchArgs(["p2p", "--profile", "distributed", "--redis-cluster"]).redisCluster).toBe(true);
   });
 
   it("refuses unknown scenarios, profiles and options", () => {
     expect(() => parseBenchArgs(["nope"])).toThrow(/unknown scenario/);
     expect(() => parseBenchArgs(["idle", "--profile", "cloud"])).toThrow(/unknown profile/);
+    expect(() => parseBenchArgs(["p2p", "--redis-cluster"])).toThrow(/needs --profile distributed/);
     expect(() => parseBenchArgs(["idle", "--bogus", "1"])).toThrow();
     expect(() => parseBenchArgs(["idle", "--server-env", "PATH=/"])).toThrow(/WHALESHARK_/);
     expect(() => parseBenchArgs(["idle", "--rate=-3"])).toThrow(/non-negative/);

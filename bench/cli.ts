@@ -11,6 +11,8 @@ export interface BenchOptions {
   profile: Profile;
   /** Gateway processes (distributed); embedded always has one. */
   gateways: number;
+  /** distributed: the kv on a six-node local Redis Cluster started for the run (`redis.cluster`). */
+  redisCluster: boolean;
   /** Forked load-generator processes; 0 = generate load inside this process. */
   workers: number;
   transport: "ws" | "tcp";
@@ -73,6 +75,8 @@ export const USAGE = `usage: npm run bench -- <${SCENARIOS.join("|")}> [options]
 
   --profile embedded|distributed   target (default embedded)
   --gateways N          gateway processes, distributed only (default 1; group: 2)
+  --redis-cluster       distributed only: the kv on a six-node Redis Cluster (3 masters, 3
+                        replicas) started on this machine for the run, instead of the local Redis
   --workers N           forked load-generator processes (default 0 = this process; idle: 1 per 10k)
   --transport ws|tcp    client transport (default ws)
   --encoding json|protobuf         body encoding (default json)
@@ -153,14 +157,22 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   const options: NonNullable<ParseArgsConfig["options"]> = {
     "server-env": { type: "string", multiple: true },
     "cpu-prof": { type: "boolean" },
+    "redis-cluster": { type: "boolean" },
   };
   for (const name of STRING_OPTIONS) options[name] = { type: "string" };
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options });
-  const v = values as Record<string, string | undefined> & { "server-env"?: string[]; "cpu-prof"?: boolean };
+  const v = values as Record<string, string | undefined> & {
+    "server-env"?: string[];
+    "cpu-prof"?: boolean;
+    "redis-cluster"?: boolean;
+  };
   const scenario = positionals[0] as Scenario;
   if (!SCENARIOS.includes(scenario)) throw new Error(`unknown scenario ${positionals[0] ?? "(none)"}`);
   const profile = (v.profile ?? "embedded") as Profile;
   if (profile !== "embedded" && profile !== "distributed") throw new Error(`unknown profile ${profile}`);
+  const redisCluster = v["redis-cluster"] === true;
+  if (redisCluster && profile !== "distributed")
+    throw new Error("--redis-cluster needs --profile distributed");
   const transport = (v.transport ?? "ws") as "ws" | "tcp";
   if (transport !== "ws" && transport !== "tcp") throw new Error(`unknown transport ${transport}`);
   const connections = num(v.connections, scenario === "idle" ? 1000 : 50);
@@ -185,6 +197,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     scenario,
     profile,
     gateways: profile === "embedded" ? 1 : Math.max(1, num(v.gateways, scenario === "group" ? 2 : 1)),
+    redisCluster,
     workers: num(
       v.workers,
       scenario === "idle" && connections > 10_000 ? Math.ceil(connections / 10_000) : 0,

@@ -10,6 +10,7 @@ import { deleteKeysWithPrefix } from "../../lib/adapters/redis/keys.js";
 import { createTestDatabase } from "../../lib/testing/postgres.js";
 import { testAmqpUrl } from "../../lib/testing/rabbitmq.js";
 import { testRedisUrl } from "../../lib/testing/redis.js";
+import { startRedisCluster, type TestRedisCluster } from "../../lib/testing/redis-cluster.js";
 import { type ChildHandle, freePort, whaleshark } from "./child-process.js";
 import {
   adminFactory,
@@ -29,6 +30,8 @@ const silent = pino({ level: "silent" });
  * first), a unique Redis key prefix and AMQP queue prefix, then `whaleshark store`, `domain` and
  * `gateway` (× options.gateways) as separate processes, with static discovery of the domain and
  * store ports. `stop()` stops them (edge first) and removes the database, keys and queues.
+ * With `redisCluster` the kv is a six-node Redis Cluster started for the run on this machine
+ * (three masters, three replicas: lib/testing/redis-cluster.ts), stopped with the rest.
  */
 export async function startDistributed(options: TargetOptions): Promise<BenchTarget> {
   const app = benchApp();
@@ -37,11 +40,21 @@ export async function startDistributed(options: TargetOptions): Promise<BenchTar
   const redisPrefix = `ws_bench_${run}:`;
   const amqpPrefix = `ws_bench_${run}`;
   const [domainPort, storePort] = [await freePort(), await freePort()];
+  let redisCluster: TestRedisCluster | undefined;
+  if (options.redisCluster === true) {
+    try {
+      redisCluster = await startRedisCluster();
+    } catch (error) {
+      await database.drop().catch(() => undefined);
+      throw error;
+    }
+  }
   const env = {
     ...commonEnv(app, options),
     WHALESHARK_PROFILE: "distributed",
     WHALESHARK_DATABASE_URL: database.url,
-    WHALESHARK_REDIS_URL: testRedisUrl,
+    WHALESHARK_REDIS_URL: redisCluster?.url ?? testRedisUrl,
+    ...(redisCluster === undefined ? {} : { WHALESHARK_REDIS__CLUSTER: "true" }),
     WHALESHARK_AMQP_URL: testAmqpUrl,
     WHALESHARK_REDIS__KEY_PREFIX: redisPrefix,
     WHALESHARK_AMQP__PREFIX: amqpPrefix,
@@ -56,7 +69,8 @@ export async function startDistributed(options: TargetOptions): Promise<BenchTar
   const cleanup = async () => {
     for (const c of [...children].reverse()) await c.stop();
     await database.drop().catch(() => undefined);
-    await deleteRedisPrefix(redisPrefix).catch(() => undefined);
+    if (redisCluster === undefined) await deleteRedisPrefix(redisPrefix).catch(() => undefined);
+    else await redisCluster.stop(); // its keys go with it
     await deleteAmqpPrefix(amqpPrefix).catch(() => undefined);
   };
   try {

@@ -53,6 +53,8 @@ export interface TargetOptions {
   profile: Profile;
   /** Gateway processes (distributed only; embedded has its one gateway). */
   gateways: number;
+  /** distributed: the kv on a Redis Cluster started for the run (lib/testing/redis-cluster.ts). */
+  redisCluster?: boolean;
   /** `log.level` of the servers (their logs go to files under `logDir`). */
   logLevel: string;
   logDir: string;

@@ -99,10 +99,14 @@ describe("RedisKvStore on a Redis Cluster", () => {
       const claims = Array.from({ length: 40 }, (_, i) => `send-${i}`);
       expect(new Set(claims.map((k) => keySlot(space.prefix + k))).size).toBeGreaterThan(30);
       await kv.set("taken-7", "mine");
+      // One claim shares the counter's slot (one in 16 384 sends do): its single script still
+      // counts after the claims before it, which count in steps.
+      const sameSlot = `{${space.prefix}conversation}send-20`;
+      expect(keySlot(space.prefix + sameSlot)).toBe(keySlot(`${space.prefix}conversation`));
       const answered: Array<number | null> = [];
       const counts = await Promise.all(
         claims.map((k, i) =>
-          kv.claimAndCount(i === 7 ? "taken-7" : k, "conversation", op).then((n) => {
+          kv.claimAndCount(i === 7 ? "taken-7" : i === 20 ? sameSlot : k, "conversation", op).then((n) => {
             answered.push(n);
             return n;
           }),
@@ -112,6 +116,48 @@ describe("RedisKvStore on a Redis Cluster", () => {
       expect(counts).toEqual(expected);
       expect(answered).toEqual(expected); // and answered in that order
       expect(await kv.get("send-39")).toBe("#39");
+    } finally {
+      await kv.close();
+      await space.cleanup();
+    }
+  });
+
+  it("answers a counter's operations in the order they counted, plain increments among stepwise claims too", async () => {
+    // The sequence allocator's contract (sequence-allocator.ts `counted`): a count reaches its caller
+    // before any count taken after it on the same counter, as one connection's replies do. Here the
+    // claims live on other nodes while the allocator's re-counts (plain increments) keep coming.
+    const { kv, space } = await clusterKv();
+    const op = { claim: "pending", claimTtlMs: 60_000, above: 0, prefix: "#", suffix: "", ttlMs: 60_000 };
+    try {
+      const claims = Array.from({ length: 40 }, (_, i) => `send-${i}`);
+      expect(claims.every((k) => keySlot(space.prefix + k) !== keySlot(`${space.prefix}conversation`))).toBe(
+        true,
+      );
+      const answered: number[] = [];
+      const note = (count: Promise<number | null>) =>
+        count.then((n) => {
+          if (n !== null) answered.push(n);
+          return n;
+        });
+      let claimsDone = false;
+      const claimed = Promise.all(claims.map((k) => note(kv.claimAndCount(k, "conversation", op)))).finally(
+        () => {
+          claimsDone = true;
+        },
+      );
+      const increments: Array<Promise<number | null>> = [];
+      while (!claimsDone) {
+        increments.push(note(kv.incrBy("conversation")));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const counts = await claimed;
+      await Promise.all(increments);
+      expect(increments.length).toBeGreaterThan(0);
+      expect(answered).toHaveLength(claims.length + increments.length);
+      expect(new Set(answered).size).toBe(answered.length); // each caller its own count
+      expect(answered).toEqual([...answered].sort((a, b) => a - b)); // and answered in count order
+      expect(counts).toEqual([...(counts as number[])].sort((a, b) => a - b)); // claims in call order
+      expect(await kv.get("send-39")).toBe(`#${counts[39]}`);
     } finally {
       await kv.close();
       await space.cleanup();

@@ -4,6 +4,7 @@ import { type Logger, pino } from "pino";
 import type { ClaimAndCount, KvStore } from "../../ports/kv.js";
 import { keySlot } from "./cluster-slot.js";
 import { connectRedis, connectRedisCluster, redactUrl } from "./connection.js";
+import { KeyLines, type LinePlace, settleInPlace } from "./key-lines.js";
 import { TickBatch } from "./tick-batch.js";
 
 /** lua/kv-incr-above.lua, defined as the `kvIncrAbove` command (EVALSHA, falling back to EVAL). */
@@ -49,15 +50,28 @@ export interface RedisKvStoreOptions {
  * the server (never its password), the driver's error as `cause`. See
  * `connectRedis` for reconnects and how long a command waits while Redis is
  * down.
+ *
+ * Answer order: on one server every operation is answered in the order it ran, since one
+ * connection's replies come back in order; the sequence allocator relies on that for the counts of
+ * a counter (sequence-allocator.ts `counted`). On a cluster a claimAndCount over two slots runs in
+ * steps and its count is answered a round trip after it was taken (#claimAndCountInSteps), so while
+ * one is in flight, every operation on its counter waits for its place in the counter's answer line.
  */
 export class RedisKvStore implements KvStore {
   private closed = false;
   readonly #batch: TickBatch;
 
-  /** Per counter, the last stepwise claimAndCount's turn to count (see #claimAndCountInSteps). */
-  readonly #counterTurns = new Map<string, Promise<void>>();
-  /** Per counter, the last stepwise claimAndCount's turn to answer its caller (see claimAndCount). */
-  readonly #counterAnswers = new Map<string, Promise<void>>();
+  /**
+   * Per counter, the claimAndCounts waiting to issue their count behind a stepwise one
+   * (#claimAndCountInSteps, #claimAndCountInTurn).
+   */
+  readonly #countTurns = new KeyLines();
+  /**
+   * Per counter with a stepwise claimAndCount in flight, the operations on it in the order they
+   * were issued to Redis, which is the order they ran in: each is answered in its place
+   * (see #claimAndCountInSteps and #inLine). Empty on one server.
+   */
+  readonly #answerLines = new KeyLines();
 
   /** On a cluster, the slot of an (unprefixed) key as it reaches Redis; undefined on one server. */
   readonly #slotOf: ((key: string) => number) | undefined;
@@ -99,55 +113,90 @@ export class RedisKvStore implements KvStore {
   }
 
   get(key: string): Promise<string | null> {
-    return this.run("get", key, () => this.#get(key));
+    return this.#inLine(
+      [key],
+      this.run("get", key, () => this.#get(key)),
+    );
   }
 
   mget(keys: readonly string[]): Promise<Array<string | null>> {
     if (keys.length === 0) return Promise.resolve([]);
-    return this.run("mget", keys[0] ?? "", () => Promise.all(keys.map((key) => this.#get(key, "m"))));
+    return this.#inLine(
+      keys,
+      this.run("mget", keys[0] ?? "", () => Promise.all(keys.map((key) => this.#get(key, "m")))),
+    );
   }
 
   set(key: string, value: string, opts?: { ttlMs?: number; ifAbsent?: boolean }): Promise<boolean> {
-    return this.run("set", key, async () => {
+    const reply = this.run("set", key, async () => {
       const ttlMs = checkTtl(opts?.ttlMs ?? 0);
       const ifAbsent = opts?.ifAbsent === true ? "1" : "0";
       return (await this.#batch.add(key, ["s", value, String(ttlMs), ifAbsent])) === 1;
     });
+    return this.#inLine([key], reply);
   }
 
   del(...keys: string[]): Promise<number> {
-    return this.run("del", keys.join(" "), async () => {
+    const reply = this.run("del", keys.join(" "), async () => {
       const counts = await Promise.all(keys.map((key) => this.#batch.add(key, ["d"])));
       return counts.reduce((n: number, c) => n + Number(c), 0);
     });
+    return this.#inLine(keys, reply);
   }
 
   incrBy(key: string, by = 1): Promise<number> {
-    return this.run("incrBy", key, async () =>
+    const reply = this.run("incrBy", key, async () =>
       Number(await this.#batch.add(key, ["i", String(checkInteger(by, "by"))])),
     );
+    return this.#inLine([key], reply);
   }
 
   claimAndCount(key: string, counter: string, op: ClaimAndCount): Promise<number | null> {
-    return this.run("claimAndCount", key, async () => {
-      const claimTtl = String(positiveTtl(op.claimTtlMs));
-      const above = checkInteger(op.above, "above");
-      const ttl = String(positiveTtl(op.ttlMs));
-      if (this.#slotOf !== undefined && this.#slotOf(key) !== this.#slotOf(counter)) {
-        // Answered in call order per counter, as one script reply answers a batch: the caller
-        // (sequence-allocator.ts `counted`) must see the counts in the order they were taken.
-        const answer = takeTurn(this.#counterAnswers, counter);
-        try {
-          return await this.#claimAndCountInSteps(key, counter, op, claimTtl, above, ttl);
-        } finally {
-          await answer.before;
-          answer.end();
-        }
+    const slotOf = this.#slotOf;
+    if (slotOf !== undefined) {
+      const apart = slotOf(key) !== slotOf(counter);
+      // Keys in one slot (one send in 16 384, or keys sharing a hash tag) still wait for the
+      // stepwise calls before them on the counter: the script would otherwise count first.
+      if (apart || this.#countTurns.has(counter)) {
+        // Its place in the counter's answer line is taken once the count is issued, mid-way.
+        let place: LinePlace | undefined;
+        const placed = (taken: LinePlace) => {
+          place = taken;
+        };
+        const reply = this.run("claimAndCount", key, () =>
+          apart
+            ? this.#claimAndCountInSteps(key, counter, op, placed)
+            : this.#claimAndCountInTurn(key, counter, op, placed),
+        );
+        return settleInPlace(reply, () => (place === undefined ? [] : [place]));
       }
-      const args = ["c", op.claim, claimTtl, String(above), op.prefix, op.suffix, ttl];
-      const count = await this.#batch.add([key, counter], args);
+    }
+    const reply = this.run("claimAndCount", key, async () => {
+      const count = await this.#batch.add([key, counter], claimScriptArgs(op));
       return count === null ? null : Number(count);
     });
+    return this.#inLine([counter], reply);
+  }
+
+  /** claimAndCount as one script, over keys in one slot, in its turn after stepwise calls before it. */
+  async #claimAndCountInTurn(
+    key: string,
+    counter: string,
+    op: ClaimAndCount,
+    placed: (place: LinePlace) => void,
+  ): Promise<number | null> {
+    const args = claimScriptArgs(op);
+    const turn = this.#countTurns.enter(counter);
+    let counting: Promise<unknown>;
+    try {
+      await turn.before;
+      placed(this.#answerLines.enter(counter));
+      counting = this.#batch.add([key, counter], args);
+    } finally {
+      turn.end();
+    }
+    const count = await counting;
+    return count === null ? null : Number(count);
   }
 
   /**
@@ -160,25 +209,34 @@ export class RedisKvStore implements KvStore {
    * counter still moves only for the caller that claimed. A process dying between the count and
    * the value leaves a bare claim that expires and one unused count (a gap in the sequence, never
    * a duplicate); the single-slot script has no such window.
+   *
+   * Order, twice over. The counts are taken in call order, as the script takes them (a domain
+   * sequences one connection's sends to a conversation in the order they arrived), though the
+   * claims live in other slots and come back in any order: each call issues its INCRBY only after
+   * the calls before it on the same counter issued theirs (or lost their claim), and INCRBYs of
+   * one counter share a slot, so once issued they run in that order. And each count is answered
+   * before any later operation on the counter: a count waits a round trip for its value step, and
+   * meanwhile a plain increment of the same counter (the allocator counting again after a repair)
+   * could be answered first with a higher count; the allocator, finding no re-count in line, would
+   * then hand out the earlier send's count after the later one's (seen end to end: a
+   * conversation's first sends numbered after the next ones). So the call takes its place in the
+   * counter's answer line as it issues its INCRBY (`placed`), and every operation on the counter
+   * issued after that is answered after it (#inLine).
    */
   async #claimAndCountInSteps(
     key: string,
     counter: string,
     op: ClaimAndCount,
-    claimTtl: string,
-    above: number,
-    ttl: string,
+    placed: (place: LinePlace) => void,
   ): Promise<number | null> {
-    // The counts must be taken in call order, as the script takes them (a domain sequences one
-    // connection's sends to a conversation in the order they arrived), but the claims live in
-    // other slots and come back in any order: each call issues its INCRBY only after the calls
-    // before it on the same counter issued theirs (or lost their claim). INCRBYs of one counter
-    // share a slot, so once issued they run in that order.
-    const turn = takeTurn(this.#counterTurns, counter);
+    const { claimTtl, above, ttl } = claimArgs(op);
+    const turn = this.#countTurns.enter(counter);
     const claiming = this.#batch.add(key, ["s", op.claim, claimTtl, "1"]);
     let counting: Promise<unknown> | undefined;
     try {
       const claimed = (await claiming.finally(() => turn.before)) === 1;
+      // A lost claim takes its place too: callers are answered in call order, as by one script.
+      placed(this.#answerLines.enter(counter));
       if (!claimed) return null;
       counting = this.#batch.add(counter, ["i", "1"]);
     } finally {
@@ -198,6 +256,7 @@ export class RedisKvStore implements KvStore {
   }
 
   incrAbove(key: string, floor: number, by = 1): Promise<number> {
+    // The sequence allocator's repair: on a cluster it takes its place after stepwise counts in flight.
     return this.direct("incrAbove", key, (r) =>
       r.kvIncrAbove(key, String(checkInteger(floor, "floor")), String(checkInteger(by, "by"))),
     );
@@ -234,12 +293,27 @@ export class RedisKvStore implements KvStore {
   }
 
   hgetall(key: string): Promise<Record<string, string>> {
-    return this.run("hgetall", key, () => this.#hgetall(key));
+    return this.#inLine(
+      [key],
+      this.run("hgetall", key, () => this.#hgetall(key)),
+    );
   }
 
   hgetallMany(keys: readonly string[]): Promise<Array<Record<string, string>>> {
     if (keys.length === 0) return Promise.resolve([]);
-    return this.run("hgetallMany", keys[0] ?? "", () => Promise.all(keys.map((key) => this.#hgetall(key))));
+    const reply = this.run("hgetallMany", keys[0] ?? "", () =>
+      Promise.all(keys.map((key) => this.#hgetall(key))),
+    );
+    return this.#inLine(keys, reply);
+  }
+
+  /**
+   * `reply` of an operation on `keys` that was just issued: answered at once, or, for a key with a
+   * stepwise claimAndCount in flight (a counter, on a cluster), after it (#claimAndCountInSteps).
+   */
+  #inLine<T>(keys: readonly string[], reply: Promise<T>): Promise<T> {
+    const places = this.#answerLines.join(keys);
+    return places.length === 0 ? reply : settleInPlace(reply, () => places);
   }
 
   /** GET ("g"), or one key of an MGET ("m": null for a key holding a hash, as MGET answers). */
@@ -269,7 +343,7 @@ export class RedisKvStore implements KvStore {
   /** A command outside the batch: it must not overtake the batched operations issued before it. */
   private direct<T>(op: string, key: string, command: (redis: ScriptedRedis) => Promise<T>): Promise<T> {
     if (!this.closed) this.#batch.flush();
-    return this.run(op, key, command);
+    return this.#inLine([key], this.run(op, key, command));
   }
 
   private async run<T>(op: string, key: string, command: (redis: ScriptedRedis) => Promise<T>): Promise<T> {
@@ -284,21 +358,19 @@ export class RedisKvStore implements KvStore {
   }
 }
 
-/**
- * A place in the line of `key` in `turns`: `before` resolves when every earlier holder ended its
- * turn, `end()` lets the next one go. The map only holds the last holder of each key.
- */
-function takeTurn(turns: Map<string, Promise<void>>, key: string): { before: Promise<void>; end(): void } {
-  const before = turns.get(key) ?? Promise.resolve();
-  let end = () => {};
-  const mine = new Promise<void>((resolve) => {
-    end = () => {
-      resolve();
-      if (turns.get(key) === mine) turns.delete(key);
-    };
-  });
-  turns.set(key, mine);
-  return { before, end };
+/** The arguments of claimAndCount's script (lua/kv-batch.lua, operation "c"), checked. */
+function claimScriptArgs(op: ClaimAndCount): string[] {
+  const { claimTtl, above, ttl } = claimArgs(op);
+  return ["c", op.claim, claimTtl, String(above), op.prefix, op.suffix, ttl];
+}
+
+/** claimAndCount's checked arguments as the script and the steps pass them. */
+function claimArgs(op: ClaimAndCount): { claimTtl: string; above: number; ttl: string } {
+  return {
+    claimTtl: String(positiveTtl(op.claimTtlMs)),
+    above: checkInteger(op.above, "above"),
+    ttl: String(positiveTtl(op.ttlMs)),
+  };
 }
 
 function checkInteger(n: number, name: string): number {
