@@ -1,8 +1,7 @@
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openPgliteDatabase } from "../../../lib/adapters/pglite/database.js";
 import type { Database } from "../../../lib/ports/db.js";
-import { migratedTestDatabase } from "../../../lib/testing/migrated-database.js";
+import { bothDatabases } from "../../../lib/testing/both-databases.js";
 import { moveGroupConversations, startGroupConversationFlusher } from "./group-conversations.js";
 import { GROUP, type StoredMessage } from "./jobs.js";
 import { writeMessages } from "./message-writer.js";
@@ -26,10 +25,7 @@ function groupMessage(appId: number, fromId: string, groupId: string): StoredMes
   };
 }
 
-const databases: Array<[string, () => Promise<{ db: Database; close(): Promise<void> }>]> = [
-  ["PostgreSQL", () => migratedTestDatabase()],
-  ["PGlite", () => openPgliteDatabase()],
-];
+const databases = bothDatabases();
 
 describe.each(databases)("group conversations follow messages (issue 16; %s)", (_name, openDb) => {
   let testDb: { db: Database; close(): Promise<void> };

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openPgliteDatabase } from "../../../lib/adapters/pglite/database.js";
 import type { Database } from "../../../lib/ports/db.js";
-import { migratedTestDatabase } from "../../../lib/testing/migrated-database.js";
+import { bothDatabases } from "../../../lib/testing/both-databases.js";
 import { GROUP, P2P, type StoredMessage } from "./jobs.js";
 import { writeMessages } from "./message-writer.js";
 
@@ -30,10 +29,7 @@ function message(
 }
 
 /** The writer's SQL runs on both adapters of the db port. */
-const databases: Array<[string, () => Promise<{ db: Database; close(): Promise<void> }>]> = [
-  ["PostgreSQL", () => migratedTestDatabase()],
-  ["PGlite", () => openPgliteDatabase()],
-];
+const databases = bothDatabases();
 
 describe.each(databases)("conversations follow P2P messages (issue 16, D11; %s)", (_name, openDb) => {
   let testDb: { db: Database; close(): Promise<void> };

@@ -1,9 +1,9 @@
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { MemoryBus } from "../../../lib/adapters/memory/bus.js";
-import { openPgliteDatabase } from "../../../lib/adapters/pglite/database.js";
 import type { Database } from "../../../lib/ports/db.js";
 import { BATCH_HEADERS, replayStoreDeadLetters, STORE_QUEUES } from "../../../lib/queues/store-queues.js";
+import { bothDatabases } from "../../../lib/testing/both-databases.js";
 import { migratedTestDatabase } from "../../../lib/testing/migrated-database.js";
 import { type StoreConsumer, startStoreConsumer } from "./store-consumer.js";
 import { groupJob, groupJobs, p2pJob, p2pJobs } from "./test-jobs.js";
@@ -24,10 +24,7 @@ async function eventually(check: () => Promise<void>, timeoutMs = 10_000): Promi
 }
 
 /** The consumer's SQL runs on both adapters of the db port. */
-const databases: Array<[string, () => Promise<{ db: Database; close(): Promise<void> }>]> = [
-  ["PostgreSQL", () => migratedTestDatabase()],
-  ["PGlite", () => openPgliteDatabase()],
-];
+const databases = bothDatabases();
 
 describe.each(databases)("store consumer (memory bus, %s)", (_name, openDb) => {
   let testDb: { db: Database; close(): Promise<void> };

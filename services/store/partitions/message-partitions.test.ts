@@ -1,9 +1,9 @@
 import pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openPgliteDatabase } from "../../../lib/adapters/pglite/database.js";
 import { MessageKeyGenerator } from "../../../lib/ids/index.js";
 import type { Database } from "../../../lib/ports/db.js";
+import { bothDatabases } from "../../../lib/testing/both-databases.js";
 import { type MigratedTestDatabase, migratedTestDatabase } from "../../../lib/testing/migrated-database.js";
 import { P2P, type StoredMessage } from "../consumer/jobs.js";
 import { writeMessages } from "../consumer/message-writer.js";
@@ -41,10 +41,7 @@ describe("month ranges of messageKeys", () => {
 });
 
 /** The upkeep's SQL runs on both adapters of the db port (distributed and embedded). */
-const databases: Array<[string, () => Promise<{ db: Database; close(): Promise<void> }>]> = [
-  ["PostgreSQL", () => migratedTestDatabase(3)],
-  ["PGlite", () => openPgliteDatabase()],
-];
+const databases = bothDatabases(3);
 
 describe.each(databases)("message table partitions (%s)", (_name, openDb) => {
   let handle: { db: Database; close(): Promise<void> };

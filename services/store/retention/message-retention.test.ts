@@ -1,9 +1,8 @@
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openPgliteDatabase } from "../../../lib/adapters/pglite/database.js";
 import { decodeMessageKey, MessageKeyGenerator } from "../../../lib/ids/index.js";
 import type { Database } from "../../../lib/ports/db.js";
-import { migratedTestDatabase } from "../../../lib/testing/migrated-database.js";
+import { bothDatabases } from "../../../lib/testing/both-databases.js";
 import { GROUP, P2P, type StoredMessage } from "../consumer/jobs.js";
 import { writeMessages } from "../consumer/message-writer.js";
 import { createMonthPartitions, listPartitions, monthRange } from "../partitions/message-partitions.js";
@@ -29,10 +28,7 @@ describe("retentionCutoffKey", () => {
 });
 
 /** The retention SQL runs on both adapters of the db port (distributed and embedded). */
-const databases: Array<[string, () => Promise<{ db: Database; close(): Promise<void> }>]> = [
-  ["PostgreSQL", () => migratedTestDatabase(2)],
-  ["PGlite", () => openPgliteDatabase()],
-];
+const databases = bothDatabases(2);
 
 describe.each(databases)("message retention (store.retentionDays; %s)", (_name, openDb) => {
   let handle: { db: Database; close(): Promise<void> };
