@@ -37,6 +37,7 @@ export const REQUEST_LIST_LIMITS: Readonly<Record<string, Readonly<Record<string
   "HistoryService/BatchSyncMessage": { conversations: { max: 100 } }, // the original's numbering, as below
   "HistoryService/BatchSyncMessages": { conversations: { max: 100 } },
   "PresenceService/QueryPresence": { user_ids: { max: 100 } },
+  "RouteService/GetGatewayAddress": { avoid: { max: 16 } }, // the endpoints a device could not reach
   "PresenceService/Subscribe": { user_ids: { max: 100 } },
   "PresenceService/Unsubscribe": { user_ids: { max: 100 } },
   "UserService/DeleteUsers": { user_id: { max: 100 } },

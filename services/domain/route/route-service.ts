@@ -31,9 +31,6 @@ export interface RouteServiceDeps {
   readyTimeoutMs?: number;
 }
 
-/** Most endpoints one GetGatewayAddress may ask to avoid. */
-const MAX_AVOID = 16;
-
 /**
  * The live endpoints but those the device could not reach (`host:port`), or all of them when that
  * leaves none: a gateway killed a moment ago is still registered until its discovery session
@@ -69,14 +66,11 @@ export function routeServiceHandlers(deps: RouteServiceDeps): AppHandlers<typeof
 
   return {
     /**
-     * Errors: 71000 when no gateway of the transport is alive; 90001 without user_id or with more
-     * than {@link MAX_AVOID} endpoints to avoid.
+     * Errors: 71000 when no gateway of the transport is alive; 90001 without user_id (and, at the
+     * edge, with more than 16 endpoints to avoid: lib/grpc/limits.ts).
      */
     async getGatewayAddress(req) {
       const userId = required(req.userId, "user_id");
-      if (req.avoid.length > MAX_AVOID) {
-        throw ImError.of("PARAMETER_ERROR", `avoid names at most ${MAX_AVOID} endpoints`);
-      }
       await deps.gateways.ready(readyTimeoutMs);
       const transport: Transport = req.clientType === ClientType.CLIENT_TYPE_WEB ? "ws" : "tcp";
       const endpoints = deps.gateways.endpoints(transport);
