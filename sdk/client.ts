@@ -7,6 +7,7 @@ import type {
   RecallMessageAck,
   RecallMessageNotifyPack,
 } from "../gen/ts/whaleshark/v1/message.js";
+import { GROUP, P2P } from "../lib/wire/conversation-type.js";
 import type { ServerFrame } from "../lib/wire/index.js";
 import { backoffDelay } from "./backoff.js";
 import { ClientError, type ClientErrorReason } from "./client-error.js";
@@ -228,7 +229,7 @@ export class WhaleSharkClient {
 
   /** Marks a P2P conversation read up to `messageSequence` (1106). False when not online. */
   markRead(input: { toId: string; messageSequence: number }): boolean {
-    return this.#send(Command.COMMAND_MSG_READ, { fromId: this.#o.userId, conversationType: 0, ...input });
+    return this.#send(Command.COMMAND_MSG_READ, { fromId: this.#o.userId, conversationType: P2P, ...input });
   }
 
   /**
@@ -238,7 +239,7 @@ export class WhaleSharkClient {
   markGroupRead(input: { groupId: string; messageSequence: number; toId?: string }): boolean {
     return this.#send(Command.COMMAND_MSG_GROUP_READ, {
       fromId: this.#o.userId,
-      conversationType: 1,
+      conversationType: GROUP,
       ...input,
     });
   }

@@ -1,5 +1,6 @@
 import type { GroupChatMessageContent, MessageContent } from "../gen/ts/whaleshark/v1/message.js";
 import type { SyncedMessage } from "../gen/ts/whaleshark/v1/sync.js";
+import { GROUP } from "../lib/wire/conversation-type.js";
 import { ConversationOrder } from "./conversation-order.js";
 import type { ChatMessage } from "./events.js";
 import { LruSet } from "./lru-set.js";
@@ -57,7 +58,7 @@ export function syncedEvent(userId: string, m: SyncedMessage): ChatMessage {
     messageTime: m.messageTime,
   };
   const origin = { fromSelf: m.fromId === userId, synced: true, recalled: m.recalled, late: false };
-  if (m.conversationType === 1) {
+  if (m.conversationType === GROUP) {
     const message: GroupChatMessageContent = { ...common, groupId: m.groupId, memberIds: [], toId: "" };
     return { kind: "group", command: 2104, message, ...origin };
   }

@@ -5,6 +5,7 @@ import type {
   SyncedMessage,
   SyncMessagesAckPack,
 } from "../gen/ts/whaleshark/v1/sync.js";
+import { GROUP, P2P } from "../lib/wire/conversation-type.js";
 import { type BackoffPolicy, backoffDelay } from "./backoff.js";
 import { ClientError } from "./client-error.js";
 import { conversationOf, type Inbox } from "./inbox.js";
@@ -79,7 +80,7 @@ type Sent = { kind: "device"; after: number } | { kind: "fill"; conversation: st
 function targetOf(conversation: string): { conversationType: number; toId: string } {
   const colon = conversation.indexOf(":");
   return {
-    conversationType: conversation.slice(0, colon) === "group" ? 1 : 0,
+    conversationType: conversation.slice(0, colon) === "group" ? GROUP : P2P,
     toId: conversation.slice(colon + 1),
   };
 }

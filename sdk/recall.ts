@@ -1,4 +1,5 @@
 import type { RecallMessageAck } from "../gen/ts/whaleshark/v1/message.js";
+import { GROUP, P2P } from "../lib/wire/conversation-type.js";
 import { ClientError } from "./client-error.js";
 
 /** The message to recall: its conversation and what its ACK or push said about it. */
@@ -15,7 +16,7 @@ export interface RecallInput {
 
 /** Checks a recall request before anything is written: a bad one never reaches the server. */
 export function validateRecall(input: RecallInput): void {
-  if (input.conversationType !== 0 && input.conversationType !== 1) {
+  if (input.conversationType !== P2P && input.conversationType !== GROUP) {
     throw new TypeError("recall: conversationType must be 0 (P2P) or 1 (GROUP)");
   }
   if (typeof input.toId !== "string" || input.toId.length === 0 || input.toId.length > 50) {

@@ -16,6 +16,7 @@ import { RefusalLog } from "../../lib/net/connection-limiter.js";
 import { checkReceiveAck, relayReceiveAck } from "../../lib/push/receive-ack.js";
 import type { SessionRecord } from "../../lib/sessions/session-record.js";
 import { rememberTrace, traceGatewaySend, tracingOn } from "../../lib/tracing/index.js";
+import { type ChatConversationType, GROUP, P2P } from "../../lib/wire/conversation-type.js";
 import type { JsonObject } from "../../lib/wire/index.js";
 import type { Connection } from "../session/connection.js";
 import type { GatewayContext } from "./context.js";
@@ -56,7 +57,7 @@ const messageAck = (head: AckHead, data: unknown, messageId: string | undefined)
     }),
   ) as object;
 
-const markRead = (conversationType: 0 | 1): ForwardRule => ({
+const markRead = (conversationType: ChatConversationType): ForwardRule => ({
   method: "MarkRead",
   content: (body, device) => ({ ...MessageReadContent.fromJSON(body), ...device, conversationType }),
   call: async (ctx, session, content) => {
@@ -99,8 +100,8 @@ const FORWARDED: ReadonlyMap<number, ForwardRule> = new Map<number, ForwardRule>
       call: receiveAck,
     },
   ],
-  [Command.COMMAND_MSG_READ, markRead(0)],
-  [Command.COMMAND_MSG_GROUP_READ, markRead(1)],
+  [Command.COMMAND_MSG_READ, markRead(P2P)],
+  [Command.COMMAND_MSG_GROUP_READ, markRead(GROUP)],
   [
     Command.COMMAND_MSG_RECALL,
     {

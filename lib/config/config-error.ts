@@ -1,3 +1,5 @@
+import { redactUrl } from "../log/redact-url.js";
+
 /**
  * A configuration problem found at start-up. The message is ONE line:
  * `config: <key> (<where it came from>): expected <what>, got <value>`, so it reads well in a
@@ -35,9 +37,4 @@ export function describeValue(path: readonly PropertyKey[], value: unknown): str
   if (typeof value === "string" && /url$/i.test(last)) return JSON.stringify(redactUrl(value));
   const text = JSON.stringify(value) ?? String(value);
   return text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}...` : text;
-}
-
-/** Replaces the password of a `scheme://user:password@host` URL with "[redacted]". */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*:)[^/?#@]*@/i, "$1[redacted]@");
 }

@@ -1,7 +1,6 @@
-import { redactUrl } from "./config-error.js";
+import { REDACTED } from "../log/create-root-logger.js";
+import { redactUrl } from "../log/redact-url.js";
 import type { Config } from "./schema.js";
-
-const REDACTED = "[redacted]";
 
 /**
  * A deep copy of `config` that is safe to log: every app's `privateKey`, the gateways' internal

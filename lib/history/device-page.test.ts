@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GroupMemberRole } from "../../gen/ts/whaleshark/v1/enums.js";
 import { openPgliteDatabase } from "../adapters/pglite/database.js";
 import type { Database } from "../ports/db.js";
 import { migratedTestDatabase } from "../testing/migrated-database.js";
-import { devicePage, ROLE_LEAVE } from "./device-page.js";
+import { devicePage } from "./device-page.js";
 
 const APP = 10001;
 
@@ -77,7 +78,13 @@ async function seed(db: Database): Promise<void> {
     data: [
       { appId: APP, groupId: "g1", memberId: "alice", joinSequence: 0n },
       { appId: APP, groupId: "g2", memberId: "alice", joinSequence: 2n },
-      { appId: APP, groupId: "g3", memberId: "alice", joinSequence: 0n, role: ROLE_LEAVE },
+      {
+        appId: APP,
+        groupId: "g3",
+        memberId: "alice",
+        joinSequence: 0n,
+        role: GroupMemberRole.GROUP_MEMBER_ROLE_LEAVE,
+      },
     ],
   });
 }

@@ -1,4 +1,5 @@
 import type { MessageBody } from "../../gen/prisma/client.js";
+import { GroupMemberRole } from "../../gen/ts/whaleshark/v1/enums.js";
 import type { Database } from "../ports/db.js";
 
 /**
@@ -7,9 +8,6 @@ import type { Database } from "../ports/db.js";
  * and the domain (MessageService.SyncOfflineMessages, spec #48). Both answer
  * from the same message tables, so both answers hold the same messages.
  */
-
-/** GroupMemberRole LEAVE: a member who left sees nothing (D31: the code's value). */
-export const ROLE_LEAVE = 3;
 
 /**
  * One page of a sync (common.proto §4): the rows after the cursor in
@@ -70,7 +68,7 @@ async function pageKeys(
   const found = await db.$queryRaw<{ message_key: bigint | number | string | null; kind: number }[]>`
     WITH member AS (
       SELECT m.app_id, m.group_id, m.join_sequence FROM im_group_member m
-      WHERE m.app_id = ${q.appId} AND m.member_id = ${q.userId} AND m.role <> ${ROLE_LEAVE}
+      WHERE m.app_id = ${q.appId} AND m.member_id = ${q.userId} AND m.role <> ${GroupMemberRole.GROUP_MEMBER_ROLE_LEAVE}
     ), p2p AS (
       SELECT h.message_key FROM im_message_history h
       WHERE h.app_id = ${q.appId} AND h.owner_id = ${q.userId} AND h.message_key > ${q.afterKey}

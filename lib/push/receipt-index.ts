@@ -70,15 +70,6 @@ export function pairVerdictKey(appId: number, a: string, b: string): string {
   return `${appId}:rcpt:v:${pairOf(a, b)}`;
 }
 
-/**
- * The change-token key of a user: the SAME key as
- * services/domain/cache/change-tokens.ts `ChangeTokens.user` (lib cannot
- * import the domain; receipts.test.ts keeps the two equal).
- */
-export function userChangeTokenKey(appId: number, userId: string): string {
-  return `${appId}:chg:u:${userId.length}:${userId}`;
-}
-
 /** The two users of a pair in verdict order (the order of the tokens in a verdict). */
 export function verdictOrder(a: string, b: string): [string, string] {
   return a <= b ? [a, b] : [b, a];

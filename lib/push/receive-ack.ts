@@ -1,5 +1,6 @@
 import { Command } from "../../gen/ts/whaleshark/v1/command.js";
 import { MessageReceiveAckContent } from "../../gen/ts/whaleshark/v1/message.js";
+import { userChangeTokenKey } from "../change-tokens/change-token-keys.js";
 import { ImError } from "../errors/index.js";
 import type { KvStore } from "../ports/kv.js";
 import { ALL, exceptCaller, type Pusher } from "./pusher.js";
@@ -8,7 +9,6 @@ import {
   decodeVerdict,
   p2pReceiptKey,
   pairVerdictKey,
-  userChangeTokenKey,
   verdictOrder,
 } from "./receipt-index.js";
 

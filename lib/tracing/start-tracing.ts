@@ -1,7 +1,7 @@
 import { type DiagLogger, DiagLogLevel, diag } from "@opentelemetry/api";
 import type { Logger } from "pino";
-import { redactUrl } from "../config/config-error.js";
 import type { Config } from "../config/index.js";
+import { redactUrl } from "../log/redact-url.js";
 import type { RoleName } from "../role/role.js";
 import { installTracers } from "./tracing.js";
 

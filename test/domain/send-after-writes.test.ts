@@ -14,10 +14,10 @@ import { MuteGroupRequest } from "../../gen/ts/whaleshark/v1/group_service.js";
 import { DeleteUsersRequest, ModifyUserInfoRequest } from "../../gen/ts/whaleshark/v1/user_service.js";
 import { ErrorCatalogue, type ErrorName, isImError } from "../../lib/errors/index.js";
 import type { RequestContext } from "../../lib/grpc/serve.js";
+import { GROUP, P2P } from "../../lib/wire/conversation-type.js";
 import { friendshipHandlers } from "../../services/domain/friendship/friendship-service.js";
 import { groupHandlers } from "../../services/domain/group/group-service.js";
 import { groupMemberHandlers } from "../../services/domain/group-member/group-member-service.js";
-import { GROUP, P2P } from "../../services/domain/messaging/chat-message.js";
 import {
   APP,
   type MessagingHarness,

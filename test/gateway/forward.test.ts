@@ -2,12 +2,12 @@ import { pino } from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { GatewayHandle } from "../../gateway/start.js";
 import { SessionCloseReason } from "../../gen/ts/whaleshark/v1/chat_service.js";
+import { userChangeTokenKey } from "../../lib/change-tokens/change-token-keys.js";
 import {
   encodeReceiptEntry,
   encodeVerdict,
   p2pReceiptKey,
   pairVerdictKey,
-  userChangeTokenKey,
   verdictOrder,
 } from "../../lib/push/receipt-index.js";
 import { sessionKey } from "../../lib/sessions/session-record.js";

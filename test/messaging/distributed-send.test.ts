@@ -4,7 +4,8 @@ import { RabbitMqBus } from "../../lib/adapters/rabbitmq/bus.js";
 import { RedisKvStore } from "../../lib/adapters/redis/kv-store.js";
 import { createTestQueuePrefix } from "../../lib/testing/rabbitmq.js";
 import { createTestKeyPrefix } from "../../lib/testing/redis.js";
-import { type ChatMessage, GROUP, P2P } from "../../services/domain/messaging/chat-message.js";
+import { GROUP, P2P } from "../../lib/wire/conversation-type.js";
+import type { ChatMessage } from "../../services/domain/messaging/chat-message.js";
 import {
   APP,
   type MessagingHarness,

@@ -8,8 +8,9 @@
 
 import { openPgliteDatabase } from "../../lib/adapters/pglite/database.js";
 import { migratedTestDatabase } from "../../lib/testing/migrated-database.js";
+import { GROUP } from "../../lib/wire/conversation-type.js";
 import { moveGroupConversations } from "../../services/store/consumer/group-conversations.js";
-import { GROUP, type StoredMessage } from "../../services/store/consumer/jobs.js";
+import type { StoredMessage } from "../../services/store/consumer/jobs.js";
 import { writeMessages } from "../../services/store/consumer/message-writer.js";
 
 const SIZES = [100, 1_000, 10_000];

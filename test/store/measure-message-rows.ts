@@ -1,6 +1,7 @@
 import pg from "pg";
 import { migratedTestDatabase } from "../../lib/testing/migrated-database.js";
-import { P2P, type StoredMessage } from "../../services/store/consumer/jobs.js";
+import { P2P } from "../../lib/wire/conversation-type.js";
+import type { StoredMessage } from "../../services/store/consumer/jobs.js";
 import { writeMessages } from "../../services/store/consumer/message-writer.js";
 import { dropExpiredPartitions, monthRange } from "../../services/store/partitions/message-partitions.js";
 import { sweepExpired } from "../../services/store/retention/message-retention.js";

@@ -10,8 +10,9 @@ import { applyMigrations, type MigrationTarget, readMigrations } from "../../lib
 import type { Database } from "../../lib/ports/db.js";
 import { createTestDatabase } from "../../lib/testing/postgres.js";
 import { WipeableKv } from "../../lib/testing/wipeable-kv.js";
+import { GROUP, P2P } from "../../lib/wire/conversation-type.js";
 import { SendDedupe } from "../../services/domain/messaging/send-dedupe.js";
-import { GROUP, P2P, type StoredMessage } from "../../services/store/consumer/jobs.js";
+import type { StoredMessage } from "../../services/store/consumer/jobs.js";
 import { writeMessages } from "../../services/store/consumer/message-writer.js";
 import {
   listPartitions,

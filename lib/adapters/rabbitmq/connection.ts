@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import amqp, { type Channel, type RecoveringChannelModel } from "amqplib";
 import type { Logger } from "pino";
+import { redactUrl } from "../../log/redact-url.js";
 
 /** Reconnect backoff after a lost connection: 100 ms doubling up to 5 s, with jitter, forever. */
 const RECONNECT = { initialDelay: 100, maxDelay: 5_000, factor: 2, jitter: 0.2 } as const;
@@ -74,15 +75,4 @@ export async function withChannel<T>(conn: AmqpConnection, fn: (ch: Channel) => 
 export function replyCode(err: unknown): number | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === "number" ? code : undefined;
-}
-
-/** The URL with any password replaced by `***`. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== "") parsed.password = "***";
-    return parsed.toString();
-  } catch {
-    return "<invalid amqp url>";
-  }
 }

@@ -1,5 +1,6 @@
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "pino";
+import { redactUrl } from "../../log/redact-url.js";
 
 /**
  * Reconnect delays: 50 ms doubling to 2 s. A Redis restart is back within a
@@ -91,17 +92,6 @@ export async function connectRedis(opts: RedisConnectionOptions): Promise<Redis>
   }
   log.debug("redis connected");
   return redis;
-}
-
-/** The URL with any password replaced by `***`, fit for logs and error messages. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== "") parsed.password = "***";
-    return parsed.toString();
-  } catch {
-    return "<invalid redis url>";
-  }
 }
 
 /**

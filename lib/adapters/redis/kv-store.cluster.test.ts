@@ -193,7 +193,9 @@ describe("RedisKvStore on a Redis Cluster", () => {
       keyPrefix: "x:",
       cluster: true,
     });
-    await expect(attempt).rejects.toThrow(/redis cluster at redis:\/\/:\*\*\*@127\.0\.0\.1:1 unreachable/);
+    await expect(attempt).rejects.toThrow(
+      /redis cluster at redis:\/\/:\[redacted\]@127\.0\.0\.1:1 unreachable/,
+    );
     await expect(attempt).rejects.not.toThrow(/hunter2/);
   });
 

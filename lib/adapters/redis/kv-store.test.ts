@@ -103,7 +103,7 @@ describe("RedisKvStore", () => {
   it("rejects connect with an error naming the server without its password", async () => {
     const attempt = RedisKvStore.connect({ url: "redis://:hunter2@127.0.0.1:1/0", keyPrefix: "x:" });
     await expect(attempt).rejects.toThrow(
-      /redis at redis:\/\/:\*\*\*@127\.0\.0\.1:1\/0 unreachable: .*ECONNREFUSED/,
+      /redis at redis:\/\/:\[redacted\]@127\.0\.0\.1:1\/0 unreachable: .*ECONNREFUSED/,
     );
     await expect(attempt).rejects.not.toThrow(/hunter2/);
   });

@@ -1,9 +1,10 @@
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import { type Logger, pino } from "pino";
+import { redactUrl } from "../../log/redact-url.js";
 import type { ClaimAndCount, KvStore } from "../../ports/kv.js";
 import { keySlot } from "./cluster-slot.js";
-import { connectRedis, connectRedisCluster, redactUrl } from "./connection.js";
+import { connectRedis, connectRedisCluster } from "./connection.js";
 import { KeyLines, type LinePlace, settleInPlace } from "./key-lines.js";
 import { TickBatch } from "./tick-batch.js";
 

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { groupChangeTokenKey, userChangeTokenKey } from "../../../lib/change-tokens/change-token-keys.js";
 import type { KvStore } from "../../../lib/ports/kv.js";
 
 /**
@@ -37,12 +38,12 @@ export class ChangeTokens {
 
   /** The scope of one user: their user row and the friendship rows they own (from_id). */
   static user(appId: number, userId: string): string {
-    return `${appId}:chg:u:${userId.length}:${userId}`;
+    return userChangeTokenKey(appId, userId);
   }
 
   /** The scope of one group: its row and its member rows. */
   static group(appId: number, groupId: string): string {
-    return `${appId}:chg:g:${groupId.length}:${groupId}`;
+    return groupChangeTokenKey(appId, groupId);
   }
 
   /** The current token of each scope, in order; a missing token is created (one round trip when all exist). */

@@ -6,13 +6,14 @@ import {
 import type { ConversationServiceService } from "../../../gen/ts/whaleshark/v1/conversation_service.js";
 import { ImError } from "../../../lib/errors/index.js";
 import type { AppHandlers } from "../../../lib/grpc/serve.js";
+import { GROUP, P2P } from "../../../lib/wire/conversation-type.js";
 import type { DomainEnv } from "../core/env.js";
 import { num, ownerOrAdmin, required } from "../core/guards.js";
 import { notify, targetFor } from "../core/notify.js";
 import { nextUserSequence } from "../core/sequences.js";
 import { syncWindow } from "../core/sync.js";
 import { transaction } from "../core/tx.js";
-import { CONVERSATION, toConversation } from "./conversations.js";
+import { toConversation } from "./conversations.js";
 import { markRead } from "./mark-read.js";
 import { unreadCounts } from "./unread-counts.js";
 
@@ -21,7 +22,7 @@ import { unreadCounts } from "./unread-counts.js";
  * @throws ImError 50000 for an id that is not the owner's (or malformed)
  */
 export function parseConversationId(id: string, owner: string): { type: number; to: string } {
-  for (const type of [CONVERSATION.P2P, CONVERSATION.GROUP]) {
+  for (const type of [P2P, GROUP]) {
     const prefix = `${type}_${owner}_`;
     if (id.startsWith(prefix) && id.length > prefix.length) return { type, to: id.slice(prefix.length) };
   }

@@ -2,9 +2,6 @@ import type { ConversationSet } from "../../../gen/prisma/client.js";
 import type { Conversation } from "../../../gen/ts/whaleshark/v1/model.js";
 import { nextUserSequence, type Tx } from "../core/sequences.js";
 
-/** ConversationType numbers (spec pitfall 5). */
-export const CONVERSATION = { P2P: 0, GROUP: 1 } as const;
-
 /** `{type}_{owner}_{peerOrGroup}` (spec pitfall 5). */
 export function conversationId(type: number, owner: string, to: string): string {
   return `${type}_${owner}_${to}`;

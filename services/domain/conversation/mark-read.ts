@@ -3,13 +3,14 @@ import { Command } from "../../../gen/ts/whaleshark/v1/command.js";
 import { MessageReadPack } from "../../../gen/ts/whaleshark/v1/message.js";
 import { ImError } from "../../../lib/errors/index.js";
 import { ALL, type PushItem, type PushTarget } from "../../../lib/push/pusher.js";
+import { GROUP, P2P } from "../../../lib/wire/conversation-type.js";
 import type { DomainEnv } from "../core/env.js";
 import { nextUserSequence } from "../core/sequences.js";
 import { transaction } from "../core/tx.js";
 import { requireGroup, requireMember } from "../group/groups.js";
 import { type ReadReceiptMark, type ReadReceiptRule, Receipts } from "../messaging/receipts.js";
 import { loadP2PSendRows } from "../messaging/send-checks.js";
-import { CONVERSATION, conversationId } from "./conversations.js";
+import { conversationId } from "./conversations.js";
 
 /**
  * A read mark: the fields of MessageReadContent (spec §5.7); the same fields its read receipt is
@@ -45,8 +46,8 @@ export async function markRead(
   receipts: ReadReceiptRule = defaultReadReceiptRule(env, log),
 ): Promise<boolean> {
   const { appId, fromId } = mark;
-  const group = mark.conversationType === CONVERSATION.GROUP;
-  if (!group && mark.conversationType !== CONVERSATION.P2P) {
+  const group = mark.conversationType === GROUP;
+  if (!group && mark.conversationType !== P2P) {
     throw ImError.of("PARAMETER_ERROR", "conversation_type must be P2P or GROUP");
   }
   const to = group ? mark.groupId : mark.toId;

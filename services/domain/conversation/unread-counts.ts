@@ -1,7 +1,7 @@
 import { Prisma } from "../../../gen/prisma/client.js";
-import { ROLE_LEAVE } from "../../../lib/history/device-page.js";
+import { GroupMemberRole } from "../../../gen/ts/whaleshark/v1/enums.js";
+import { GROUP, P2P } from "../../../lib/wire/conversation-type.js";
 import type { Tx } from "../core/sequences.js";
-import { CONVERSATION } from "./conversations.js";
 
 /** The conversation fields the count needs (im_conversation_set). */
 export interface UnreadKey {
@@ -27,11 +27,11 @@ export async function unreadCounts(db: Tx, appId: number, rows: UnreadKey[]): Pr
   const counts = await db.$queryRaw<{ conversation_id: string; unread: bigint | number }[]>`
     SELECT c.conversation_id,
       CASE
-        WHEN c.conversation_type = ${CONVERSATION.P2P} THEN (
+        WHEN c.conversation_type = ${P2P} THEN (
           SELECT count(*) FROM im_message_history h
           WHERE h.app_id = c.app_id AND h.owner_id = c.from_id AND h.peer_id = c.to_id
             AND h.sequence > c.read_sequence AND h.from_id <> c.from_id)
-        WHEN c.conversation_type = ${CONVERSATION.GROUP} AND m.role <> ${ROLE_LEAVE} THEN (
+        WHEN c.conversation_type = ${GROUP} AND m.role <> ${GroupMemberRole.GROUP_MEMBER_ROLE_LEAVE} THEN (
           SELECT count(*) FROM im_group_message_history g
           WHERE g.app_id = c.app_id AND g.group_id = c.to_id
             AND g.sequence > GREATEST(c.read_sequence, m.join_sequence) AND g.from_id <> c.from_id)

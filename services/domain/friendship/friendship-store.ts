@@ -1,7 +1,8 @@
 import type { Friendship as FriendshipRow, Prisma } from "../../../gen/prisma/client.js";
 import { ImError } from "../../../lib/errors/index.js";
+import { P2P } from "../../../lib/wire/conversation-type.js";
 import { ChangeTokens } from "../cache/change-tokens.js";
-import { CONVERSATION, ensureConversations } from "../conversation/conversations.js";
+import { ensureConversations } from "../conversation/conversations.js";
 import type { DomainEnv } from "../core/env.js";
 import { nextUserSequence } from "../core/sequences.js";
 import { transaction } from "../core/tx.js";
@@ -105,8 +106,8 @@ export class FriendshipStore {
       });
       const b = await write(toId, fromId, { addSource: item.addSource });
       await ensureConversations(tx, appId, [
-        { type: CONVERSATION.P2P, owner: fromId, to: toId },
-        { type: CONVERSATION.P2P, owner: toId, to: fromId },
+        { type: P2P, owner: fromId, to: toId },
+        { type: P2P, owner: toId, to: fromId },
       ]);
       return { forward: a, backward: b };
     });
@@ -134,7 +135,7 @@ export class FriendshipStore {
           friendSequence: BigInt(sequence),
         },
       });
-      await ensureConversations(tx, appId, [{ type: CONVERSATION.P2P, owner: fromId, to: item.toId }]);
+      await ensureConversations(tx, appId, [{ type: P2P, owner: fromId, to: item.toId }]);
     });
   }
 

@@ -1,17 +1,30 @@
 import { randomUUID } from "node:crypto";
 import type { Group as GroupRow, GroupMember as MemberRow } from "../../../gen/prisma/client.js";
 import type { GroupMemberItem } from "../../../gen/ts/whaleshark/v1/common.js";
+import { GroupMemberRole, GroupStatus, GroupType } from "../../../gen/ts/whaleshark/v1/enums.js";
 import type { Group, GroupMember } from "../../../gen/ts/whaleshark/v1/model.js";
 import { ErrorCatalogue, type ErrorName, ImError } from "../../../lib/errors/index.js";
-import { CONVERSATION, ensureConversations } from "../conversation/conversations.js";
+import { GROUP } from "../../../lib/wire/conversation-type.js";
+import { ensureConversations } from "../conversation/conversations.js";
 import { nextGroupSequence, type Tx } from "../core/sequences.js";
 
-/** GroupMemberRole (spec §10.2, D31: the code's values). */
-export const ROLE = { ORDINARY: 0, MANAGER: 1, OWNER: 2, LEAVE: 3 } as const;
-/** GroupStatus (spec §10.2, D31). */
-export const GROUP_STATUS = { NORMAL: 1, DESTROY: 2 } as const;
-/** GroupType (spec §10.2). */
-export const GROUP_TYPE = { PRIVATE: 1, PUBLIC: 2 } as const;
+/** Short names of the generated GroupMemberRole (enums.proto; spec §10.2, D31: the code's values). */
+export const ROLE = {
+  ORDINARY: GroupMemberRole.GROUP_MEMBER_ROLE_ORDINARY,
+  MANAGER: GroupMemberRole.GROUP_MEMBER_ROLE_MANAGER,
+  OWNER: GroupMemberRole.GROUP_MEMBER_ROLE_OWNER,
+  LEAVE: GroupMemberRole.GROUP_MEMBER_ROLE_LEAVE,
+} as const;
+/** Short names of the generated GroupStatus (enums.proto; spec §10.2, D31). */
+export const GROUP_STATUS = {
+  NORMAL: GroupStatus.GROUP_STATUS_NORMAL,
+  DESTROY: GroupStatus.GROUP_STATUS_DESTROY,
+} as const;
+/** Short names of the generated GroupType (enums.proto; spec §10.2). */
+export const GROUP_TYPE = {
+  PRIVATE: GroupType.GROUP_TYPE_PRIVATE,
+  PUBLIC: GroupType.GROUP_TYPE_PUBLIC,
+} as const;
 /** Group.private_chat: whether ordinary members who are not friends may message each other. */
 export const PRIVATE_CHAT = { ALLOWED: 0, FORBIDDEN: 1 } as const;
 
@@ -247,7 +260,7 @@ export async function addMembers(
   await ensureConversations(
     tx,
     appId,
-    members.map((owner) => ({ type: CONVERSATION.GROUP, owner, to: groupId })),
+    members.map((owner) => ({ type: GROUP, owner, to: groupId })),
   );
   return outcomes;
 }

@@ -1,9 +1,6 @@
 import type { MessageBody as BodyRow } from "../../../gen/prisma/client.js";
 import type { GroupChatMessageContent, MessageContent } from "../../../gen/ts/whaleshark/v1/message.js";
-
-/** ConversationType numbers (spec pitfall 5, enums.proto). */
-export const P2P = 0;
-export const GROUP = 1;
+import { type ChatConversationType, GROUP, P2P } from "../../../lib/wire/conversation-type.js";
 
 /**
  * A chat message the domain accepted: what it stores (store_job.proto),
@@ -12,7 +9,7 @@ export const GROUP = 1;
  * `im_message_body.to_id` column.
  */
 export interface ChatMessage {
-  conversationType: typeof P2P | typeof GROUP;
+  conversationType: ChatConversationType;
   appId: number;
   fromId: string;
   toId: string;

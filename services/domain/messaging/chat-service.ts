@@ -6,7 +6,8 @@ import { errorCodeOf, toServiceError } from "../../../lib/grpc/errors.js";
 import type { InternalContext, InternalHandlers } from "../../../lib/grpc/serve.js";
 import { checksOwnText, checkText } from "../../../lib/grpc/text-check.js";
 import { traceDomainSend } from "../../../lib/tracing/index.js";
-import { type ChatMessage, GROUP, type SenderDevice } from "./chat-message.js";
+import { GROUP, P2P } from "../../../lib/wire/conversation-type.js";
+import type { ChatMessage, SenderDevice } from "./chat-message.js";
 import type { Messaging } from "./messaging.js";
 import type { SendInput } from "./send-pipeline.js";
 
@@ -167,7 +168,7 @@ export function chatServiceHandlers(messaging: Messaging): ChatHandlers {
         {
           appId: s.appId,
           fromId: s.userId,
-          conversationType: c?.conversationType ?? 0,
+          conversationType: c?.conversationType ?? P2P,
           toId: c?.toId ?? "",
           groupId: c?.groupId ?? "",
           messageSequence: c?.messageSequence ?? 0,

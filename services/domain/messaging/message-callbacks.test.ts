@@ -6,7 +6,7 @@ import {
   type CallbackReceiver,
   startCallbackReceiver,
 } from "../../../lib/testing/callback-receiver.js";
-import { GROUP, P2P } from "./chat-message.js";
+import { GROUP, P2P } from "../../../lib/wire/conversation-type.js";
 import type { SendInput } from "./send-pipeline.js";
 import { APP, type MessagingHarness, startMessagingHarness } from "./test-harness.js";
 

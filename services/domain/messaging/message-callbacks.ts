@@ -1,6 +1,7 @@
 import { ImError, isImError } from "../../../lib/errors/index.js";
+import { P2P } from "../../../lib/wire/conversation-type.js";
 import type { Callbacks } from "../callbacks/callbacks.js";
-import { type ChatMessage, P2P, type SenderDevice } from "./chat-message.js";
+import type { ChatMessage, SenderDevice } from "./chat-message.js";
 import { checkSendFields } from "./send-checks.js";
 import type { SendInput } from "./send-pipeline.js";
 

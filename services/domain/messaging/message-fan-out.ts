@@ -5,13 +5,8 @@ import {
   MessageReceiveAckContent,
 } from "../../../gen/ts/whaleshark/v1/message.js";
 import { ALL, exceptCaller, type Pusher, type PushItem } from "../../../lib/push/pusher.js";
-import {
-  type ChatMessage,
-  GROUP,
-  type SenderDevice,
-  toGroupContent,
-  toMessageContent,
-} from "./chat-message.js";
+import { GROUP } from "../../../lib/wire/conversation-type.js";
+import { type ChatMessage, type SenderDevice, toGroupContent, toMessageContent } from "./chat-message.js";
 import type { GroupMembers } from "./group-members.js";
 
 /**

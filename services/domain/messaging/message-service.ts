@@ -5,8 +5,8 @@ import { ErrorCatalogue, ImError, isImError } from "../../../lib/errors/index.js
 import { permissionDenied } from "../../../lib/grpc/errors.js";
 import type { AppHandlers, RequestContext } from "../../../lib/grpc/serve.js";
 import type { Database } from "../../../lib/ports/db.js";
+import { GROUP, P2P } from "../../../lib/wire/conversation-type.js";
 import { ownerOrAdmin } from "../core/guards.js";
-import { GROUP, P2P } from "./chat-message.js";
 import type { Messaging } from "./messaging.js";
 import { offlineMessages } from "./offline-messages.js";
 

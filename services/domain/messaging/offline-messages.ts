@@ -3,9 +3,9 @@ import type { OfflineMessageContent } from "../../../gen/ts/whaleshark/v1/messag
 import type { SyncOfflineMessagesResponse } from "../../../gen/ts/whaleshark/v1/message_service.js";
 import { devicePage } from "../../../lib/history/device-page.js";
 import type { Database } from "../../../lib/ports/db.js";
+import { GROUP, P2P } from "../../../lib/wire/conversation-type.js";
 import { conversationId } from "../conversation/conversations.js";
 import { pageSize } from "../core/guards.js";
-import { GROUP, P2P } from "./chat-message.js";
 
 /** A DelFlag value: 1 marks a recalled message (its body is empty). */
 const DELETED = 1;

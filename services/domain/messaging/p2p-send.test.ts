@@ -6,7 +6,8 @@ import type { StoreP2PMessageJob } from "../../../gen/ts/whaleshark/v1/store_job
 import { MemoryBus } from "../../../lib/adapters/memory/bus.js";
 import { isImError } from "../../../lib/errors/index.js";
 import type { Bus } from "../../../lib/ports/bus.js";
-import { P2P, type SenderDevice } from "./chat-message.js";
+import { P2P } from "../../../lib/wire/conversation-type.js";
+import type { SenderDevice } from "./chat-message.js";
 import { chatServiceHandlers } from "./chat-service.js";
 import { Messaging } from "./messaging.js";
 import { SendDedupe } from "./send-dedupe.js";

@@ -5,7 +5,8 @@ import { RecallMessageNotifyPack } from "../../../gen/ts/whaleshark/v1/message.j
 import { ImError } from "../../../lib/errors/index.js";
 import type { Database } from "../../../lib/ports/db.js";
 import { ALL, exceptCaller, type Pusher } from "../../../lib/push/pusher.js";
-import { fromBodyRow, GROUP, type SenderDevice } from "./chat-message.js";
+import { GROUP } from "../../../lib/wire/conversation-type.js";
+import { fromBodyRow, type SenderDevice } from "./chat-message.js";
 import type { GroupMembers } from "./group-members.js";
 import type { SendDedupe } from "./send-dedupe.js";
 

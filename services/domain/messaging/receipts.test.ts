@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StoreGroupMessageJob, StoreP2PMessageJob } from "../../../gen/ts/whaleshark/v1/store_job.js";
-import { p2pReceiptKey, userChangeTokenKey } from "../../../lib/push/receipt-index.js";
+import { userChangeTokenKey } from "../../../lib/change-tokens/change-token-keys.js";
+import { p2pReceiptKey } from "../../../lib/push/receipt-index.js";
 import { ReceiveAckGate } from "../../../lib/push/receive-ack.js";
+import { GROUP, P2P } from "../../../lib/wire/conversation-type.js";
 import { ChangeTokens } from "../cache/change-tokens.js";
-import { type ChatMessage, GROUP, P2P, type SenderDevice } from "./chat-message.js";
+import type { ChatMessage, SenderDevice } from "./chat-message.js";
 import { APP, startMessagingHarness, storeBody } from "./test-harness.js";
 
 /**
@@ -77,7 +79,7 @@ describe("receive ACKs (1107)", () => {
     await t?.h.close();
   });
 
-  it("keeps the gateway's key helper on the domain's change-token key", () => {
+  it("reads the change-token key the gateway reads (lib/change-tokens)", () => {
     expect(userChangeTokenKey(APP, "a:b")).toBe(ChangeTokens.user(APP, "a:b"));
   });
 

@@ -16,8 +16,9 @@ import {
   verdictOrder,
 } from "../../../lib/push/receipt-index.js";
 import { checkReceiveAck, type ReceiveAckInput, relayReceiveAck } from "../../../lib/push/receive-ack.js";
+import { GROUP } from "../../../lib/wire/conversation-type.js";
 import { ChangeTokens } from "../cache/change-tokens.js";
-import { type ChatMessage, GROUP } from "./chat-message.js";
+import type { ChatMessage } from "./chat-message.js";
 import { checkP2PRelationship, type P2PCheckFlags, type P2PSendRows } from "./send-checks.js";
 
 /**

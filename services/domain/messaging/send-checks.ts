@@ -2,9 +2,10 @@ import type { Friendship, Group, GroupMember, UserData } from "../../../gen/pris
 import { ImError } from "../../../lib/errors/index.js";
 import { longerThan, textFault } from "../../../lib/grpc/text-check.js";
 import type { Database } from "../../../lib/ports/db.js";
+import { P2P } from "../../../lib/wire/conversation-type.js";
 import { BLACK, FRIEND } from "../friendship/friendships.js";
 import { GROUP_STATUS, PRIVATE_CHAT, ROLE } from "../group/groups.js";
-import { type ChatMessage, P2P } from "./chat-message.js";
+import type { ChatMessage } from "./chat-message.js";
 import { MESSAGE_LIMITS } from "./settings.js";
 
 /**

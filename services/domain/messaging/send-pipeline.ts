@@ -1,9 +1,10 @@
 import type { Logger } from "pino";
 import { ImError } from "../../../lib/errors/index.js";
+import { type ChatConversationType, P2P } from "../../../lib/wire/conversation-type.js";
 import { KV_BASE, type SequenceAllocator } from "../sequence/sequence-allocator.js";
 import { groupSequenceKey, p2pSequenceKey, type SequenceKey } from "../sequence/sequence-keys.js";
 import { ArrivalOrder, type Turn } from "./arrival-order.js";
-import { type ChatMessage, type GROUP, P2P, type SenderDevice } from "./chat-message.js";
+import type { ChatMessage, SenderDevice } from "./chat-message.js";
 import type { MessageCallbacks } from "./message-callbacks.js";
 import type { MessageFanOut } from "./message-fan-out.js";
 import type { MessageKeys } from "./message-keys.js";
@@ -22,7 +23,7 @@ import type { StoreJobPublisher } from "./store-jobs.js";
 
 /** One send, from a device (ChatService) or an app server (MessageService). */
 export interface SendInput {
-  conversationType: typeof P2P | typeof GROUP;
+  conversationType: ChatConversationType;
   appId: number;
   /** The sender: the session's user, or the API's checked from_id. */
   fromId: string;

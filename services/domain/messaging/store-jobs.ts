@@ -7,7 +7,8 @@ import {
 import type { Bus } from "../../../lib/ports/bus.js";
 import { BATCH_HEADERS, declareStoreQueues, STORE_QUEUES } from "../../../lib/queues/store-queues.js";
 import { activeTraceparent, batchTraceHeaders, tracingOn } from "../../../lib/tracing/index.js";
-import { type ChatMessage, GROUP, toGroupContent, toMessageContent } from "./chat-message.js";
+import { GROUP } from "../../../lib/wire/conversation-type.js";
+import { type ChatMessage, toGroupContent, toMessageContent } from "./chat-message.js";
 
 /** The device fields are not stored (store_job.proto), so jobs carry none. */
 const NO_DEVICE = { clientType: 0, imei: "" };

@@ -27,10 +27,10 @@ import { AppAuthenticator, INTERNAL_SECRET_METADATA, InternalAuthenticator } fro
 import { errorCodeOf } from "../../../lib/grpc/errors.js";
 import { type RunningGrpcServer, startGrpcServer } from "../../../lib/grpc/server.js";
 import { type MigratedTestDatabase, migratedTestDatabase } from "../../../lib/testing/migrated-database.js";
+import { GROUP, P2P } from "../../../lib/wire/conversation-type.js";
 import { appMetadata } from "../../../test/support/grpc-caller.js";
 import { type StoreConsumer, startStoreConsumer } from "../../store/consumer/store-consumer.js";
 import { domainServices } from "../services.js";
-import { GROUP, P2P } from "./chat-message.js";
 import { MESSAGE_LIMITS } from "./settings.js";
 import { ADMIN, APP, type MessagingHarness, startMessagingHarness } from "./test-harness.js";
 

@@ -22,6 +22,7 @@ import {
   sessionKey,
 } from "../../../lib/sessions/session-record.js";
 import { type MigratedTestDatabase, migratedTestDatabase } from "../../../lib/testing/migrated-database.js";
+import { GROUP, P2P } from "../../../lib/wire/conversation-type.js";
 import { ChangeTokens } from "../cache/change-tokens.js";
 import { Callbacks } from "../callbacks/callbacks.js";
 import type { DomainEnv } from "../core/env.js";
@@ -86,7 +87,7 @@ export async function storeBody(db: Database, job: StoreP2PMessageJob | StoreGro
     data: {
       messageKey: BigInt(m.messageKey),
       appId: m.appId,
-      conversationType: group ? 1 : 0,
+      conversationType: group ? GROUP : P2P,
       fromId: m.fromId,
       toId: group ? m.groupId : m.toId,
       messageId: m.messageId,

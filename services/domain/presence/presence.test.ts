@@ -4,6 +4,7 @@ import type { PrismaClient } from "../../../gen/prisma/client.js";
 import { MemoryKvStore } from "../../../lib/adapters/memory/kv-store.js";
 import { ImError } from "../../../lib/errors/index.js";
 import {
+  claimKey,
   DUE_BUCKET_MS,
   dueBucket,
   dueKey,
@@ -243,10 +244,10 @@ describe("Presence (memory kv, a recording pusher)", () => {
     await device("alice", "phone", 1);
     await presence.changed(APP, "alice");
     const bucket = dueBucket(now + 1000);
-    await kv.set(`presence:claim:${bucket}`, "1", { ttlMs: 60_000 });
+    await kv.set(claimKey(bucket), "1", { ttlMs: 60_000 });
     expect(await advance(1500)).toBe(0);
     expect(Object.keys(await kv.hgetall(dueKey(bucket)))).toEqual([`${APP}:alice`]);
-    await kv.del(`presence:claim:${bucket}`); // the claimer died, its claim expired
+    await kv.del(claimKey(bucket)); // the claimer died, its claim expired
     expect(await advance(100)).toBe(1);
     expect(of(4004)).toHaveLength(1);
   });

@@ -2,8 +2,9 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../../lib/ports/db.js";
 import { bothDatabases } from "../../../lib/testing/both-databases.js";
+import { GROUP } from "../../../lib/wire/conversation-type.js";
 import { moveGroupConversations, startGroupConversationFlusher } from "./group-conversations.js";
-import { GROUP, type StoredMessage } from "./jobs.js";
+import type { StoredMessage } from "./jobs.js";
 import { writeMessages } from "./message-writer.js";
 
 let nextKey = 7_000_000;

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
-import { ROLE_LEAVE } from "../../../lib/history/device-page.js";
+import { GroupMemberRole } from "../../../gen/ts/whaleshark/v1/enums.js";
 import type { Database } from "../../../lib/ports/db.js";
-import { GROUP } from "./jobs.js";
+import { GROUP } from "../../../lib/wire/conversation-type.js";
 
 /** `seq_key` prefix of an owner's conversation counter (services/domain/core/sequences.ts). */
 const CONVERSATION_SEQ_PREFIX = "seq:conversationSeq:";
@@ -73,7 +73,7 @@ export async function moveGroupConversations(
       INSERT INTO im_sequence_high_water (app_id, seq_key, max_value)
       SELECT m.app_id, ${CONVERSATION_SEQ_PREFIX} || m.member_id, 1
       FROM im_group_member m JOIN due d ON m.app_id = d.app_id AND m.group_id = d.group_id
-      WHERE m.role <> ${ROLE_LEAVE}
+      WHERE m.role <> ${GroupMemberRole.GROUP_MEMBER_ROLE_LEAVE}
       ORDER BY 1, 2
       ON CONFLICT (app_id, seq_key) DO UPDATE
         SET max_value = im_sequence_high_water.max_value + 1, updated_at = now()

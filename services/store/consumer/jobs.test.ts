@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { StoreGroupMessageJob, StoreP2PMessageJob } from "../../../gen/ts/whaleshark/v1/store_job.js";
-import { decodeGroupJob, decodeP2PJob, GROUP, InvalidJobError, P2P } from "./jobs.js";
+import { GROUP, P2P } from "../../../lib/wire/conversation-type.js";
+import { decodeGroupJob, decodeP2PJob, InvalidJobError } from "./jobs.js";
 
 const content = {
   appId: 10001,

@@ -4,11 +4,7 @@ import {
   StoreP2PMessageJob,
   StoreP2PMessageJobs,
 } from "../../../gen/ts/whaleshark/v1/store_job.js";
-
-/** ConversationType P2P (enums.proto). */
-export const P2P = 0;
-/** ConversationType GROUP (enums.proto). */
-export const GROUP = 1;
+import { type ChatConversationType, GROUP, P2P } from "../../../lib/wire/conversation-type.js";
 
 /**
  * One message to store, decoded from either job kind: the shape both writers
@@ -16,7 +12,7 @@ export const GROUP = 1;
  * `im_message_body.to_id` column.
  */
 export interface StoredMessage {
-  conversationType: typeof P2P | typeof GROUP;
+  conversationType: ChatConversationType;
   appId: number;
   messageKey: bigint;
   messageId: string;

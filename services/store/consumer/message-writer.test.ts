@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../../lib/ports/db.js";
 import { bothDatabases } from "../../../lib/testing/both-databases.js";
-import { GROUP, P2P, type StoredMessage } from "./jobs.js";
+import { GROUP, P2P } from "../../../lib/wire/conversation-type.js";
+import type { StoredMessage } from "./jobs.js";
 import { writeMessages } from "./message-writer.js";
 
 let nextKey = 5_000_000;

@@ -1,5 +1,6 @@
 import type { Database } from "../../../lib/ports/db.js";
-import { GROUP, P2P, type StoredMessage } from "./jobs.js";
+import { GROUP, P2P } from "../../../lib/wire/conversation-type.js";
+import type { StoredMessage } from "./jobs.js";
 
 /** What one {@link writeMessages} call did. */
 export interface WriteOutcome {

@@ -1,8 +1,6 @@
 import type { MessageBody } from "../../../gen/prisma/client.js";
 import type { HistoryMessage } from "../../../gen/ts/whaleshark/v1/model.js";
-
-/** ConversationType GROUP (enums.proto). */
-const GROUP = 1;
+import { GROUP } from "../../../lib/wire/conversation-type.js";
 
 /**
  * A stored message as the history APIs return it (model.proto HistoryMessage,

@@ -1,5 +1,6 @@
 import type { MessageBody } from "../../../gen/prisma/client.js";
-import { bigMax, type MessagePage, ROLE_LEAVE } from "../../../lib/history/device-page.js";
+import { GroupMemberRole } from "../../../gen/ts/whaleshark/v1/enums.js";
+import { bigMax, type MessagePage } from "../../../lib/history/device-page.js";
 import type { Database } from "../../../lib/ports/db.js";
 
 /** One page of a sync (common.proto §4); see {@link MessagePage}. */
@@ -41,7 +42,9 @@ export async function membership(
     where: { appId_groupId_memberId: q },
     select: { role: true, joinSequence: true },
   });
-  return m === null || m.role === ROLE_LEAVE ? null : { joinSequence: m.joinSequence };
+  return m === null || m.role === GroupMemberRole.GROUP_MEMBER_ROLE_LEAVE
+    ? null
+    : { joinSequence: m.joinSequence };
 }
 
 /** Whether the group exists (destroyed groups too: their members keep their history). */

@@ -5,7 +5,8 @@ import { GrpcStatus, isImError } from "../../../lib/errors/index.js";
 import { grpcStatusOf } from "../../../lib/grpc/errors.js";
 import type { Database } from "../../../lib/ports/db.js";
 import { type MigratedTestDatabase, migratedTestDatabase } from "../../../lib/testing/migrated-database.js";
-import { GROUP, P2P, type StoredMessage } from "../consumer/jobs.js";
+import { GROUP, P2P } from "../../../lib/wire/conversation-type.js";
+import type { StoredMessage } from "../consumer/jobs.js";
 import { writeMessages } from "../consumer/message-writer.js";
 import { HistoryService } from "./history-service.js";
 

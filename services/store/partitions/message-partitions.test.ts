@@ -5,7 +5,8 @@ import { MessageKeyGenerator } from "../../../lib/ids/index.js";
 import type { Database } from "../../../lib/ports/db.js";
 import { bothDatabases } from "../../../lib/testing/both-databases.js";
 import { type MigratedTestDatabase, migratedTestDatabase } from "../../../lib/testing/migrated-database.js";
-import { P2P, type StoredMessage } from "../consumer/jobs.js";
+import { P2P } from "../../../lib/wire/conversation-type.js";
+import type { StoredMessage } from "../consumer/jobs.js";
 import { writeMessages } from "../consumer/message-writer.js";
 import {
   createMonthPartitions,

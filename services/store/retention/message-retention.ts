@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { MESSAGE_KEY_EPOCH_SECONDS } from "../../../lib/ids/index.js";
 import type { Database } from "../../../lib/ports/db.js";
-import { GROUP, P2P } from "../consumer/jobs.js";
+import { GROUP, P2P } from "../../../lib/wire/conversation-type.js";
 import { dropExpiredPartitions } from "../partitions/message-partitions.js";
 
 /**
