@@ -22,7 +22,7 @@ import {
   APP,
   type MessagingHarness,
   startMessagingHarness,
-} from "../../services/domain/messaging/test-harness.js";
+} from "./messaging-harness.js";
 import { userHandlers } from "../../services/domain/users/user-service.js";
 
 /**

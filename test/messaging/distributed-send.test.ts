@@ -10,7 +10,7 @@ import {
   APP,
   type MessagingHarness,
   startMessagingHarness,
-} from "../../services/domain/messaging/test-harness.js";
+} from "../domain/messaging-harness.js";
 import { type StoreConsumer, startStoreConsumer } from "../../services/store/consumer/store-consumer.js";
 
 /**

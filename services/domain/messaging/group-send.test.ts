@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StoreGroupMessageJob } from "../../../gen/ts/whaleshark/v1/store_job.js";
 import { isImError } from "../../../lib/errors/index.js";
 import { GROUP } from "../../../lib/wire/conversation-type.js";
+import { APP, type MessagingHarness, startMessagingHarness } from "../../../test/domain/messaging-harness.js";
 import type { SendInput } from "./send-pipeline.js";
-import { APP, type MessagingHarness, startMessagingHarness } from "./test-harness.js";
 
 async function codeOf(promise: Promise<unknown>): Promise<number | undefined> {
   try {

@@ -33,9 +33,15 @@ import type { StoreP2PMessageJob } from "../../../gen/ts/whaleshark/v1/store_job
 import { AppAuthenticator, INTERNAL_SECRET_METADATA, InternalAuthenticator } from "../../../lib/grpc/auth.js";
 import { errorCodeOf } from "../../../lib/grpc/errors.js";
 import { type RunningGrpcServer, startGrpcServer } from "../../../lib/grpc/server.js";
+import {
+  ADMIN,
+  APP,
+  type MessagingHarness,
+  startMessagingHarness,
+  storeBody,
+} from "../../../test/domain/messaging-harness.js";
 import { appMetadata } from "../../../test/support/grpc-caller.js";
 import { domainServices } from "../services.js";
-import { ADMIN, APP, type MessagingHarness, startMessagingHarness, storeBody } from "./test-harness.js";
 
 const SECRET = "messaging-internal-secret-0123456789";
 

@@ -7,8 +7,8 @@ import {
   startCallbackReceiver,
 } from "../../../lib/testing/callback-receiver.js";
 import { GROUP, P2P } from "../../../lib/wire/conversation-type.js";
+import { APP, type MessagingHarness, startMessagingHarness } from "../../../test/domain/messaging-harness.js";
 import type { SendInput } from "./send-pipeline.js";
-import { APP, type MessagingHarness, startMessagingHarness } from "./test-harness.js";
 
 const PHONE = { clientType: 3, imei: "phone" };
 

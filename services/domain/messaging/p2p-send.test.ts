@@ -7,12 +7,17 @@ import { MemoryBus } from "../../../lib/adapters/memory/bus.js";
 import { isImError } from "../../../lib/errors/index.js";
 import type { Bus } from "../../../lib/ports/bus.js";
 import { P2P } from "../../../lib/wire/conversation-type.js";
+import {
+  APP,
+  type MessagingHarness,
+  startMessagingHarness,
+  storeBody,
+} from "../../../test/domain/messaging-harness.js";
 import type { SenderDevice } from "./chat-message.js";
 import { chatServiceHandlers } from "./chat-service.js";
 import { Messaging } from "./messaging.js";
 import { SendDedupe } from "./send-dedupe.js";
 import type { SendInput } from "./send-pipeline.js";
-import { APP, type MessagingHarness, startMessagingHarness, storeBody } from "./test-harness.js";
 
 const PHONE: SenderDevice = { clientType: 3, imei: "phone" };
 

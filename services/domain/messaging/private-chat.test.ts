@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isImError } from "../../../lib/errors/index.js";
 import { P2P } from "../../../lib/wire/conversation-type.js";
-import { APP, type MessagingHarness, startMessagingHarness } from "./test-harness.js";
+import { APP, type MessagingHarness, startMessagingHarness } from "../../../test/domain/messaging-harness.js";
 
 async function codeOf(promise: Promise<unknown>): Promise<number | undefined> {
   try {

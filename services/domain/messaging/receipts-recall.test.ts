@@ -2,8 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StoreGroupMessageJob, StoreP2PMessageJob } from "../../../gen/ts/whaleshark/v1/store_job.js";
 import { isImError } from "../../../lib/errors/index.js";
 import { GROUP, P2P } from "../../../lib/wire/conversation-type.js";
+import {
+  ADMIN,
+  APP,
+  type MessagingHarness,
+  startMessagingHarness,
+  storeBody,
+} from "../../../test/domain/messaging-harness.js";
 import type { ChatMessage, SenderDevice } from "./chat-message.js";
-import { ADMIN, APP, type MessagingHarness, startMessagingHarness, storeBody } from "./test-harness.js";
 
 async function codeOf(promise: Promise<unknown>): Promise<number | undefined> {
   try {

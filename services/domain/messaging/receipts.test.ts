@@ -4,9 +4,9 @@ import { userChangeTokenKey } from "../../../lib/change-tokens/change-token-keys
 import { p2pReceiptKey } from "../../../lib/push/receipt-index.js";
 import { ReceiveAckGate } from "../../../lib/push/receive-ack.js";
 import { GROUP, P2P } from "../../../lib/wire/conversation-type.js";
+import { APP, startMessagingHarness, storeBody } from "../../../test/domain/messaging-harness.js";
 import { ChangeTokens } from "../cache/change-tokens.js";
 import type { ChatMessage, SenderDevice } from "./chat-message.js";
-import { APP, startMessagingHarness, storeBody } from "./test-harness.js";
 
 /**
  * Issue 13 item 4b: receipts (1107, 1054, 2054) only for messages that exist between the two

@@ -5,12 +5,12 @@ import { RemoveGroupMemberRequest } from "../../../gen/ts/whaleshark/v1/group_me
 import { ModifyUserInfoRequest } from "../../../gen/ts/whaleshark/v1/user_service.js";
 import { isImError } from "../../../lib/errors/index.js";
 import type { RequestContext } from "../../../lib/grpc/serve.js";
+import { APP, type MessagingHarness, startMessagingHarness } from "../../../test/domain/messaging-harness.js";
 import { blackHandlers } from "../friendship/black.js";
 import { groupMemberHandlers } from "../group-member/group-member-service.js";
 import { userHandlers } from "../users/user-service.js";
 import { checkGroupSend, checkP2PSend } from "./send-checks.js";
 import { SendPermissions } from "./send-permissions.js";
-import { APP, type MessagingHarness, startMessagingHarness } from "./test-harness.js";
 
 /**
  * The send checks' cache across domain processes: two SendPermissions on one

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { MemoryBus } from "../../../lib/adapters/memory/bus.js";
-import type { Bus, BusMessage } from "../../../lib/ports/bus.js";
-import { STORE_QUEUES } from "../../../lib/queues/store-queues.js";
-import { GROUP, P2P } from "../../../lib/wire/conversation-type.js";
-import { decodeJobs, type StoredMessage } from "../../store/consumer/jobs.js";
-import type { ChatMessage } from "./chat-message.js";
-import { MAX_JOBS_PER_PUBLISH, StoreJobPublisher } from "./store-jobs.js";
+import { MemoryBus } from "../../lib/adapters/memory/bus.js";
+import type { Bus, BusMessage } from "../../lib/ports/bus.js";
+import { STORE_QUEUES } from "../../lib/queues/store-queues.js";
+import { GROUP, P2P } from "../../lib/wire/conversation-type.js";
+import type { ChatMessage } from "../../services/domain/messaging/chat-message.js";
+import { MAX_JOBS_PER_PUBLISH, StoreJobPublisher } from "../../services/domain/messaging/store-jobs.js";
+import { decodeJobs, type StoredMessage } from "../../services/store/consumer/jobs.js";
 
 function message(key: number, conversationType: typeof P2P | typeof GROUP = P2P): ChatMessage {
   return {

@@ -1,32 +1,27 @@
 import { pino } from "pino";
-import { type Delivery, DeliveryBatch } from "../../../gen/ts/whaleshark/v1/delivery.js";
+import { type Delivery, DeliveryBatch } from "../../gen/ts/whaleshark/v1/delivery.js";
 import {
   StoreGroupMessageJob,
   StoreGroupMessageJobs,
   StoreP2PMessageJob,
   StoreP2PMessageJobs,
-} from "../../../gen/ts/whaleshark/v1/store_job.js";
-import { MemoryBus } from "../../../lib/adapters/memory/bus.js";
-import { MemoryKvStore } from "../../../lib/adapters/memory/kv-store.js";
-import type { Config } from "../../../lib/config/index.js";
-import { configSchema } from "../../../lib/config/schema.js";
-import type { Bus, BusConsumer } from "../../../lib/ports/bus.js";
-import type { Database } from "../../../lib/ports/db.js";
-import type { KvStore } from "../../../lib/ports/kv.js";
-import { DELIVERY_QUEUE_OPTIONS, Pusher } from "../../../lib/push/pusher.js";
-import { isJobBatch, STORE_QUEUES } from "../../../lib/queues/store-queues.js";
-import {
-  deliveryQueue,
-  encodeSession,
-  sessionField,
-  sessionKey,
-} from "../../../lib/sessions/session-record.js";
-import { type MigratedTestDatabase, migratedTestDatabase } from "../../../lib/testing/migrated-database.js";
-import { GROUP, P2P } from "../../../lib/wire/conversation-type.js";
-import { ChangeTokens } from "../cache/change-tokens.js";
-import { Callbacks } from "../callbacks/callbacks.js";
-import type { DomainEnv } from "../core/env.js";
-import { Messaging } from "./messaging.js";
+} from "../../gen/ts/whaleshark/v1/store_job.js";
+import { MemoryBus } from "../../lib/adapters/memory/bus.js";
+import { MemoryKvStore } from "../../lib/adapters/memory/kv-store.js";
+import type { Config } from "../../lib/config/index.js";
+import { configSchema } from "../../lib/config/schema.js";
+import type { Bus, BusConsumer } from "../../lib/ports/bus.js";
+import type { Database } from "../../lib/ports/db.js";
+import type { KvStore } from "../../lib/ports/kv.js";
+import { DELIVERY_QUEUE_OPTIONS, Pusher } from "../../lib/push/pusher.js";
+import { isJobBatch, STORE_QUEUES } from "../../lib/queues/store-queues.js";
+import { deliveryQueue, encodeSession, sessionField, sessionKey } from "../../lib/sessions/session-record.js";
+import { type MigratedTestDatabase, migratedTestDatabase } from "../../lib/testing/migrated-database.js";
+import { GROUP, P2P } from "../../lib/wire/conversation-type.js";
+import { ChangeTokens } from "../../services/domain/cache/change-tokens.js";
+import { Callbacks } from "../../services/domain/callbacks/callbacks.js";
+import type { DomainEnv } from "../../services/domain/core/env.js";
+import { Messaging } from "../../services/domain/messaging/messaging.js";
 
 /**
  * A messaging core for tests (tests only): a fresh migrated PostgreSQL

@@ -10,8 +10,8 @@ import {
   ChatServiceSendP2PMessageRequest,
   type DeepPartial,
   type SessionContext,
-} from "../../../gen/ts/whaleshark/v1/chat_service.js";
-import type { MessageAckData } from "../../../gen/ts/whaleshark/v1/message.js";
+} from "../../gen/ts/whaleshark/v1/chat_service.js";
+import type { MessageAckData } from "../../gen/ts/whaleshark/v1/message.js";
 import {
   MessageServiceClient,
   SendGroupMessageRequest,
@@ -20,19 +20,19 @@ import {
   type SendMessageResponse,
   SyncOfflineMessagesRequest,
   type SyncOfflineMessagesResponse,
-} from "../../../gen/ts/whaleshark/v1/message_service.js";
-import { openPgliteDatabase } from "../../../lib/adapters/pglite/database.js";
-import { isImError } from "../../../lib/errors/index.js";
-import { AppAuthenticator, INTERNAL_SECRET_METADATA, InternalAuthenticator } from "../../../lib/grpc/auth.js";
-import { errorCodeOf } from "../../../lib/grpc/errors.js";
-import { type RunningGrpcServer, startGrpcServer } from "../../../lib/grpc/server.js";
-import { type MigratedTestDatabase, migratedTestDatabase } from "../../../lib/testing/migrated-database.js";
-import { GROUP, P2P } from "../../../lib/wire/conversation-type.js";
-import { appMetadata } from "../../../test/support/grpc-caller.js";
-import { type StoreConsumer, startStoreConsumer } from "../../store/consumer/store-consumer.js";
-import { domainServices } from "../services.js";
-import { MESSAGE_LIMITS } from "./settings.js";
-import { ADMIN, APP, type MessagingHarness, startMessagingHarness } from "./test-harness.js";
+} from "../../gen/ts/whaleshark/v1/message_service.js";
+import { openPgliteDatabase } from "../../lib/adapters/pglite/database.js";
+import { isImError } from "../../lib/errors/index.js";
+import { AppAuthenticator, INTERNAL_SECRET_METADATA, InternalAuthenticator } from "../../lib/grpc/auth.js";
+import { errorCodeOf } from "../../lib/grpc/errors.js";
+import { type RunningGrpcServer, startGrpcServer } from "../../lib/grpc/server.js";
+import { type MigratedTestDatabase, migratedTestDatabase } from "../../lib/testing/migrated-database.js";
+import { GROUP, P2P } from "../../lib/wire/conversation-type.js";
+import { MESSAGE_LIMITS } from "../../services/domain/messaging/settings.js";
+import { domainServices } from "../../services/domain/services.js";
+import { type StoreConsumer, startStoreConsumer } from "../../services/store/consumer/store-consumer.js";
+import { ADMIN, APP, type MessagingHarness, startMessagingHarness } from "../domain/messaging-harness.js";
+import { appMetadata } from "../support/grpc-caller.js";
 
 /**
  * Issue 13: an ACK means the message is stored. Every value of a send that
