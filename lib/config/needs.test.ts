@@ -1,21 +1,11 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "./index.js";
+import { configProblems, emptyConfigFolder } from "../testing/config-load.js";
+import { loadConfig } from "./index.js";
 
-const cwd = () => mkdtempSync(join(tmpdir(), "ws-needs-"));
+const cwd = () => emptyConfigFolder("ws-needs-");
 const DB = "postgresql://postgres@127.0.0.1:5432/whaleshark";
 
-function problems(fn: () => unknown): readonly string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-}
+const problems = configProblems;
 
 describe("loadConfig needs (a command asks only for what it uses, issue 18)", () => {
   it("by default the distributed profile requires apps and the database, Redis and AMQP URLs", () => {

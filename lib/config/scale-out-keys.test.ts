@@ -1,20 +1,10 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "./index.js";
+import { configProblems, emptyConfigFolder } from "../testing/config-load.js";
+import { loadConfig } from "./index.js";
 
-const cwd = () => mkdtempSync(join(tmpdir(), "ws-scale-"));
+const cwd = () => emptyConfigFolder("ws-scale-");
 
-function problems(fn: () => unknown): readonly string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-}
+const problems = configProblems;
 
 // Issue 20: redis.cluster and amqp.queueType (docs/kv-keys.md, docs/queues.md).
 describe("config keys for a Redis Cluster and quorum queues", () => {

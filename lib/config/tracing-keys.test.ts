@@ -1,20 +1,10 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig, redactConfig } from "./index.js";
+import { configProblems, emptyConfigFolder } from "../testing/config-load.js";
+import { loadConfig, redactConfig } from "./index.js";
 
-const cwd = () => mkdtempSync(join(tmpdir(), "ws-tracing-"));
+const cwd = () => emptyConfigFolder("ws-tracing-");
 
-function problems(fn: () => unknown): readonly string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-}
+const problems = configProblems;
 
 // Issue 18 item 5: OpenTelemetry traces (docs/tracing.md).
 describe("config keys of tracing", () => {
