@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
 import type { Logger } from "pino";
 import type { JournaledBus } from "../lib/adapters/journal/index.js";
 import type { Config } from "../lib/config/index.js";
@@ -129,6 +130,13 @@ async function openDb(
   logger: Logger,
   closers: Array<() => Promise<void>>,
 ): Promise<Database> {
+  // Prisma's query compiler is a WebAssembly module (3.4 MB) that V8 compiles with Liftoff and
+  // then recompiles with TurboFan function by function in worker threads, whose freed compile
+  // memory glibc keeps: ~45 MiB of idle RSS per domain or store, for no gain measured (query
+  // plans are cached; misses cost no more CPU with Liftoff alone). Set before $connect compiles it;
+  // process-wide, so never in the embedded profile, where PGlite's PostgreSQL is WebAssembly too
+  // and wants TurboFan. Figures: bench/RESULTS.md, "idle memory of each role".
+  if (config.profile !== "embedded") setFlagsFromString("--liftoff-only");
   const handle =
     config.profile === "embedded"
       ? await (await import("../lib/adapters/pglite/database.js")).openPgliteDatabase({
