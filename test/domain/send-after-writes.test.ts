@@ -18,12 +18,8 @@ import { GROUP, P2P } from "../../lib/wire/conversation-type.js";
 import { friendshipHandlers } from "../../services/domain/friendship/friendship-service.js";
 import { groupHandlers } from "../../services/domain/group/group-service.js";
 import { groupMemberHandlers } from "../../services/domain/group-member/group-member-service.js";
-import {
-  APP,
-  type MessagingHarness,
-  startMessagingHarness,
-} from "./messaging-harness.js";
 import { userHandlers } from "../../services/domain/users/user-service.js";
+import { APP, type MessagingHarness, startMessagingHarness } from "./messaging-harness.js";
 
 /**
  * Every write path that changes what the send check reads stops the next send on ANOTHER domain

@@ -6,12 +6,8 @@ import { createTestQueuePrefix } from "../../lib/testing/rabbitmq.js";
 import { createTestKeyPrefix } from "../../lib/testing/redis.js";
 import { GROUP, P2P } from "../../lib/wire/conversation-type.js";
 import type { ChatMessage } from "../../services/domain/messaging/chat-message.js";
-import {
-  APP,
-  type MessagingHarness,
-  startMessagingHarness,
-} from "../domain/messaging-harness.js";
 import { type StoreConsumer, startStoreConsumer } from "../../services/store/consumer/store-consumer.js";
+import { APP, type MessagingHarness, startMessagingHarness } from "../domain/messaging-harness.js";
 
 /**
  * The messaging core on the distributed adapters: Redis (kv), RabbitMQ (bus,
