@@ -212,12 +212,11 @@ export async function handleForward(
   let data: unknown;
   try {
     if (send) {
+      const submit = () => known ?? submitSend(ctx, conn, command, session, content, key);
       // With tracing on, the send is the root span of its message's trace (docs/tracing.md).
       const result = await (tracingOn()
-        ? traceGatewaySend(command, s.appId, known !== undefined, () =>
-            known === undefined ? submitSend(ctx, conn, command, session, content, key) : known,
-          )
-        : (known ?? submitSend(ctx, conn, command, session, content, key)));
+        ? traceGatewaySend(command, s.appId, known !== undefined, submit)
+        : submit());
       if (result.code !== 0) throw new ItemRefused(result);
       data = result.data;
     } else {
