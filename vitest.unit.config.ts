@@ -2,7 +2,7 @@ import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 import { unitTestFiles } from "./test/architecture/unit-tier.js";
-import base from "./vitest.config.js";
+import { shared } from "./vitest.config.js";
 
 const root = dirname(fileURLToPath(import.meta.url));
 
@@ -13,7 +13,7 @@ const root = dirname(fileURLToPath(import.meta.url));
 const closed = "127.0.0.1:1";
 export default defineConfig({
   test: {
-    ...base.test,
+    ...shared,
     include: unitTestFiles(root),
     env: {
       WHALESHARK_TEST_DATABASE_URL: `postgresql://postgres@${closed}/postgres`,

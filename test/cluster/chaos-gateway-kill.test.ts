@@ -4,7 +4,9 @@ import {
   type LoadSetup,
   latencyWindows,
   quantile,
+  RECOVER_WITHIN_MS,
   recoveredAt,
+  recoveredBound,
   showWindows,
   sleep,
   startLoad,
@@ -20,17 +22,13 @@ import { expectDelivered, expectStoredOnce, stream } from "./support/stream.js";
  * one is still registered or gone, the restarted one after). Asserted: every send is ACKed in the
  * end, nothing ACKed is lost or stored twice, each receiver's app gets every message once and in
  * order; the receivers got at most 1.05 pushes per message; the killed gateway's devices did
- * reconnect; and the ACK latency is back: from SETTLE_MS after the gateway is back, p99 ACK per
- * one-second window is printed, and the p99 of all those sends together is asserted under
- * TAIL_P99_MS.
- *
- * The issue asks for p99 < 100 ms from 5 s after the gateway is back. On an idle machine that is
- * what this run shows (the printed windows); this machine has 2 cores shared by several test
- * runs, and a window of ~100 sends has its p99 set by its one or two slowest, so a single
- * scheduler stall of another process fails a 100 ms bound with nothing wrong in WhaleShark. As in
- * chaos.test.ts (which prints its recovery time and asserts only the relative drop), the 100 ms
- * figure is printed, and the assertion uses TAIL_P99_MS, which still fails an overload that does
- * not drain (the issue's runs showed medians of 2–9 s there).
+ * reconnect; and the ACK latency is back: the sends started from RECOVER_WITHIN_MS (5 s) after
+ * the gateway is back have p99 ACK under 100 ms, or under three times the same run's p99 before
+ * the kill when the machine is too busy for 100 ms even without a fault (support/chaos.ts
+ * recoveredBound: a window of ~100 sends has its p99 set by its one or two slowest, so a
+ * scheduler stall of another process is not mistaken for a slow recovery). The one-second
+ * windows' p99 are printed. This file runs in the "timed" project (vitest.config.ts), after the
+ * rest of the suite.
  */
 
 const PAIRS = 10;
@@ -40,9 +38,6 @@ const WARM_MS = 5_000;
 const OUTAGE_MS = 3_000;
 /** How long the load goes on after the restarted gateway registered. */
 const AFTER_MS = 10_000;
-/** The issue's "within 5 s after the gateway is back". */
-const SETTLE_MS = 5_000;
-const TAIL_P99_MS = 500;
 
 describe("chaos: a gateway SIGKILLed and restarted under a steady load", () => {
   let load: LoadSetup;
@@ -104,7 +99,8 @@ describe("chaos: a gateway SIGKILLed and restarted under a steady load", () => {
     const pushes = receivers.reduce((n, r) => n + r.pushes, 0);
     const writes = senders.reduce((n, s) => n + s.device.sendWrites, 0);
     const caught = sent.filter((s) => s.startedAt >= killedAt && s.startedAt < backAt).map(ackLatency);
-    const settled = sent.filter((s) => s.startedAt >= backAt + SETTLE_MS).map(ackLatency);
+    const settled = sent.filter((s) => s.startedAt >= backAt + RECOVER_WITHIN_MS).map(ackLatency);
+    const { bound, baselineP99 } = recoveredBound(sent, killedAt);
     const windows = latencyWindows(sent, backAt, endAt);
     const recovered = recoveredAt(windows);
     const firstAckAfterKill = Math.min(
@@ -126,7 +122,7 @@ describe("chaos: a gateway SIGKILLed and restarted under a steady load", () => {
         `gateway down ${restartAt - killedAt} ms + ${backAt - restartAt} ms to register;`,
         `first ACK ${firstAckAfterKill - killedAt} ms after the kill;`,
         `sends caught by the outage: ${caught.length}, p50 ${quantile(caught, 0.5)} ms, max ${Math.max(...caught)} ms;`,
-        `from ${SETTLE_MS} ms after it is back: ${settled.length} sends, p50 ${quantile(settled, 0.5)} ms, p99 ${quantile(settled, 0.99)} ms;`,
+        `from ${RECOVER_WITHIN_MS} ms after it is back: ${settled.length} sends, p50 ${quantile(settled, 0.5)} ms, p99 ${quantile(settled, 0.99)} ms (bound ${bound} ms; before the kill p99 ${baselineP99} ms);`,
         recovered === undefined
           ? "p99 < 100 ms not reached for good before the load ended"
           : `p99 < 100 ms for good from ${recovered - backAt} ms after it is back`,
@@ -140,6 +136,6 @@ describe("chaos: a gateway SIGKILLed and restarted under a steady load", () => {
     expect(Math.max(...attempts)).toBeLessThanOrEqual(4);
     expect(pushes).toBeLessThanOrEqual(1.05 * sent.length);
     expect(settled.length).toBeGreaterThan(0);
-    expect(quantile(settled, 0.99)).toBeLessThan(TAIL_P99_MS);
+    expect(quantile(settled, 0.99)).toBeLessThan(bound);
   }, 120_000);
 });

@@ -4,6 +4,8 @@ import {
   type LoadSetup,
   latencyWindows,
   quantile,
+  RECOVER_WITHIN_MS,
+  recoveredBound,
   recoveredAt as recoveredFrom,
   showWindows,
   sleep,
@@ -20,11 +22,13 @@ import { expectDelivered, expectStoredOnce, type Sent, stream } from "./support/
  * ones flagged); the receivers got at most 1.05 pushes per message (resends are joined or
  * answered from the gateway's memory, not pushed again; what is left are the domain's own replays
  * of messages the killed domain had accepted and pushed but not answered, about as many as it
- * held at the kill, hence the long steady phases); and the ACK latency recovers: the sends of
- * the last seconds of the load are answered far faster than those caught by the outage. The
- * recovery time (from the restarted domain being registered until every later one-second window
- * has p99 ACK < 100 ms) is printed, not asserted: a busy 2-core machine must not fail the test
- * on a timing.
+ * held at the kill, hence the long steady phases); and the ACK latency recovers: the sends
+ * started from RECOVER_WITHIN_MS (5 s) after the restarted domain is registered have p99 ACK under
+ * 100 ms, or under three times the same run's p99 before the kill when the machine is too busy
+ * for 100 ms even without a fault (support/chaos.ts recoveredBound); and the last seconds of the
+ * load are answered far faster than the sends caught by the outage. The recovery time (from the
+ * restarted domain being registered until every later one-second window has p99 < 100 ms) is
+ * printed. This file runs in the "timed" project (vitest.config.ts), after the rest of the suite.
  */
 
 const PAIRS = 10;
@@ -86,6 +90,8 @@ describe("chaos: the domain SIGKILLed and restarted under a steady load", () => 
     const latency = (list: Sent[]) => list.map(ackLatency);
     const caught = sent.filter((s) => s.startedAt >= killedAt && s.startedAt < listeningAt);
     const tail = sent.filter((s) => s.startedAt > endAt - TAIL_MS);
+    const settled = latency(sent.filter((s) => s.startedAt >= listeningAt + RECOVER_WITHIN_MS));
+    const { bound, baselineP99 } = recoveredBound(sent, killedAt);
     const [caughtP50, tailP50, tailP99] = [
       quantile(latency(caught), 0.5),
       quantile(latency(tail), 0.5),
@@ -105,6 +111,8 @@ describe("chaos: the domain SIGKILLed and restarted under a steady load", () => 
         `first ACK ${firstAckAfterKill - killedAt} ms after the kill (${firstAckAfterKill - listeningAt} ms after registering);`,
         `sends caught by the outage: ${caught.length}, p50 ${caughtP50} ms;`,
         `tail p50 ${tailP50} ms, p99 ${tailP99} ms;`,
+        `before the kill p99 ${baselineP99} ms; from ${RECOVER_WITHIN_MS} ms after registering: ${settled.length} sends,`,
+        `p99 ${quantile(settled, 0.99)} ms (bound ${bound} ms);`,
         recoveredAt === undefined
           ? "p99 < 100 ms not reached for good before the load ended"
           : `p99 < 100 ms for good from ${recoveredAt - listeningAt} ms after registering`,
@@ -121,5 +129,8 @@ describe("chaos: the domain SIGKILLed and restarted under a steady load", () => 
     expect(tail.length).toBeGreaterThan(0);
     expect(tailP50).toBeLessThan(caughtP50 / 4);
     expect(tailP50).toBeLessThan(1_000);
+    // Back to normal within 5 s of the domain listening again (the issue's p99 < 100 ms).
+    expect(settled.length).toBeGreaterThan(0);
+    expect(quantile(settled, 0.99)).toBeLessThan(bound);
   }, 120_000);
 });
