@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from "vitest";
 import { openPgliteDatabase } from "../adapters/pglite/database.js";
 import type { Database } from "../ports/db.js";
 import { migratedTestDatabase } from "./migrated-database.js";
@@ -18,4 +19,23 @@ export function bothDatabases(poolSize?: number): Array<[string, () => Promise<O
     ["PostgreSQL", () => migratedTestDatabase(poolSize)],
     ["PGlite", () => openPgliteDatabase()],
   ];
+}
+
+/**
+ * Opens `open`'s database before the tests of the enclosing `describe` and closes it after them,
+ * handing the open database to `use` (a test file's `let db` is set there).
+ */
+export function withTestDatabase(
+  open: () => Promise<OpenedTestDatabase>,
+  use: (db: Database) => void,
+  timeoutMs = 60_000,
+): void {
+  let opened: OpenedTestDatabase | undefined;
+  beforeAll(async () => {
+    opened = await open();
+    use(opened.db);
+  }, timeoutMs);
+  afterAll(async () => {
+    await opened?.close();
+  });
 }

@@ -1,7 +1,7 @@
 import pino from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Database } from "../../../lib/ports/db.js";
-import { bothDatabases } from "../../../lib/testing/both-databases.js";
+import { bothDatabases, withTestDatabase } from "../../../lib/testing/both-databases.js";
 import { GROUP } from "../../../lib/wire/conversation-type.js";
 import { moveGroupConversations, startGroupConversationFlusher } from "./group-conversations.js";
 import type { StoredMessage } from "./jobs.js";
@@ -29,16 +29,11 @@ function groupMessage(appId: number, fromId: string, groupId: string): StoredMes
 const databases = bothDatabases();
 
 describe.each(databases)("group conversations follow messages (issue 16; %s)", (_name, openDb) => {
-  let testDb: { db: Database; close(): Promise<void> };
-  let db: Database;
+  let db!: Database;
   let appId = 400;
 
-  beforeAll(async () => {
-    testDb = await openDb();
-    db = testDb.db;
-  });
-  afterAll(async () => {
-    await testDb?.close();
+  withTestDatabase(openDb, (opened) => {
+    db = opened;
   });
 
   const members = async (app: number, groupId: string, roles: Record<string, number>) => {

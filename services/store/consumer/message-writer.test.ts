@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../../lib/ports/db.js";
-import { bothDatabases } from "../../../lib/testing/both-databases.js";
+import { bothDatabases, withTestDatabase } from "../../../lib/testing/both-databases.js";
 import { GROUP, P2P } from "../../../lib/wire/conversation-type.js";
 import type { StoredMessage } from "./jobs.js";
 import { writeMessages } from "./message-writer.js";
@@ -33,16 +33,11 @@ function message(
 const databases = bothDatabases();
 
 describe.each(databases)("conversations follow P2P messages (issue 16, D11; %s)", (_name, openDb) => {
-  let testDb: { db: Database; close(): Promise<void> };
-  let db: Database;
+  let db!: Database;
   let appId = 300;
 
-  beforeAll(async () => {
-    testDb = await openDb();
-    db = testDb.db;
-  });
-  afterAll(async () => {
-    await testDb?.close();
+  withTestDatabase(openDb, (opened) => {
+    db = opened;
   });
 
   const rows = async (app: number) =>

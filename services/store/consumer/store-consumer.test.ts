@@ -1,9 +1,9 @@
 import { pino } from "pino";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { MemoryBus } from "../../../lib/adapters/memory/bus.js";
 import type { Database } from "../../../lib/ports/db.js";
 import { BATCH_HEADERS, replayStoreDeadLetters, STORE_QUEUES } from "../../../lib/queues/store-queues.js";
-import { bothDatabases } from "../../../lib/testing/both-databases.js";
+import { bothDatabases, withTestDatabase } from "../../../lib/testing/both-databases.js";
 import { migratedTestDatabase } from "../../../lib/testing/migrated-database.js";
 import { type StoreConsumer, startStoreConsumer } from "./store-consumer.js";
 import { groupJob, groupJobs, p2pJob, p2pJobs } from "./test-jobs.js";
@@ -27,18 +27,13 @@ async function eventually(check: () => Promise<void>, timeoutMs = 10_000): Promi
 const databases = bothDatabases();
 
 describe.each(databases)("store consumer (memory bus, %s)", (_name, openDb) => {
-  let testDb: { db: Database; close(): Promise<void> };
-  let db: Database;
+  let db!: Database;
   let bus: MemoryBus;
   let consumer: StoreConsumer;
   let appId = 100;
 
-  beforeAll(async () => {
-    testDb = await openDb();
-    db = testDb.db;
-  });
-  afterAll(async () => {
-    await testDb?.close();
+  withTestDatabase(openDb, (opened) => {
+    db = opened;
   });
   afterEach(async () => {
     await consumer?.stop();

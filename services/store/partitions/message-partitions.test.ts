@@ -3,7 +3,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MessageKeyGenerator } from "../../../lib/ids/index.js";
 import type { Database } from "../../../lib/ports/db.js";
-import { bothDatabases } from "../../../lib/testing/both-databases.js";
+import { bothDatabases, withTestDatabase } from "../../../lib/testing/both-databases.js";
 import { type MigratedTestDatabase, migratedTestDatabase } from "../../../lib/testing/migrated-database.js";
 import { P2P } from "../../../lib/wire/conversation-type.js";
 import type { StoredMessage } from "../consumer/jobs.js";
@@ -45,16 +45,11 @@ describe("month ranges of messageKeys", () => {
 const databases = bothDatabases(3);
 
 describe.each(databases)("message table partitions (%s)", (_name, openDb) => {
-  let handle: { db: Database; close(): Promise<void> };
-  let db: Database;
+  let db!: Database;
   let nextId = 0;
 
-  beforeAll(async () => {
-    handle = await openDb();
-    db = handle.db;
-  }, 60_000);
-  afterAll(async () => {
-    await handle?.close();
+  withTestDatabase(openDb, (opened) => {
+    db = opened;
   });
 
   /** A P2P message accepted at `ms`. */

@@ -1,8 +1,8 @@
 import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { decodeMessageKey, MessageKeyGenerator } from "../../../lib/ids/index.js";
 import type { Database } from "../../../lib/ports/db.js";
-import { bothDatabases } from "../../../lib/testing/both-databases.js";
+import { bothDatabases, withTestDatabase } from "../../../lib/testing/both-databases.js";
 import { GROUP, P2P } from "../../../lib/wire/conversation-type.js";
 import type { StoredMessage } from "../consumer/jobs.js";
 import { writeMessages } from "../consumer/message-writer.js";
@@ -32,16 +32,11 @@ describe("retentionCutoffKey", () => {
 const databases = bothDatabases(2);
 
 describe.each(databases)("message retention (store.retentionDays; %s)", (_name, openDb) => {
-  let handle: { db: Database; close(): Promise<void> };
-  let db: Database;
+  let db!: Database;
   let app = 700;
 
-  beforeAll(async () => {
-    handle = await openDb();
-    db = handle.db;
-  }, 60_000);
-  afterAll(async () => {
-    await handle?.close();
+  withTestDatabase(openDb, (opened) => {
+    db = opened;
   });
 
   /** Messages accepted `ageDays` before NOW: P2P between a and b (and to self), group to g1. */
