@@ -5,6 +5,8 @@ import { describe, expect, it } from "vitest";
 import {
   BUMP,
   brokenRules,
+  CONVERSATION_STORE,
+  CONVERSATION_WRITE,
   USER_ROW_WRITERS_OUTSIDE_STORES,
   USER_SCOPE_WRITE,
 } from "./change-token-owners.js";
@@ -23,7 +25,7 @@ describe("change-token bumps live in the aggregates' stores", () => {
     expect(broken).toEqual([]);
   });
 
-  it("the stores exist and do bump (the rules above are not vacuous)", () => {
+  it("the stores exist and do bump, and conversation rows are written in theirs (the rules above are not vacuous)", () => {
     for (const store of [
       "services/domain/friendship/friendship-store.ts",
       "services/domain/users/user-store.ts",
@@ -34,6 +36,7 @@ describe("change-token bumps live in the aggregates' stores", () => {
     for (const file of USER_ROW_WRITERS_OUTSIDE_STORES.keys()) {
       expect(readFileSync(join(ROOT, file), "utf8"), file).toMatch(USER_SCOPE_WRITE);
     }
+    expect(readFileSync(join(ROOT, CONVERSATION_STORE), "utf8")).toMatch(CONVERSATION_WRITE);
   });
 
   it("catches each kind of break", () => {
@@ -48,10 +51,24 @@ describe("change-token bumps live in the aggregates' stores", () => {
       1,
     );
     expect(brokenRules(handler, "await db.groupMember.update({ where });")).toHaveLength(1);
-    // What is allowed: a store's bump, a write on a GroupStore transaction, reads, comments.
+    expect(brokenRules(handler, "await tx.conversationSet.upsert({ where });")).toHaveLength(1);
+    expect(
+      brokenRules(handler, "await db.$executeRaw`UPDATE im_conversation_set SET del_flag = 1`;"),
+    ).toHaveLength(1);
+    // Another aggregate's store may not write conversation rows either (it calls ensureConversations).
+    expect(
+      brokenRules(handler.replace("-service", "-store"), "tx.conversationSet.createMany({ data })"),
+    ).toHaveLength(1);
+    // What is allowed: a store's bump, a write on a GroupStore transaction, conversation writes in
+    // their store, reads, comments.
     expect(brokenRules("services/domain/x/x-store.ts", "this.#env.changes.around(s, f)")).toEqual([]);
     expect(brokenRules(handler, "groups.change(1, g, (tx) => tx.group.update({}))")).toEqual([]);
+    expect(brokenRules(CONVERSATION_STORE, "await tx.conversationSet.updateMany({ where, data });")).toEqual(
+      [],
+    );
     expect(brokenRules(handler, "await db.friendship.findMany({ where });")).toEqual([]);
+    expect(brokenRules(handler, "await db.conversationSet.findMany({ where });")).toEqual([]);
+    expect(brokenRules(handler, "db.$queryRaw`SELECT 1 FROM im_conversation_set c`")).toEqual([]);
     expect(brokenRules(handler, "// env.changes.around(scopes, f) was here")).toEqual([]);
   });
 });

@@ -7,7 +7,11 @@
  * 2. friendship and user rows (a user's scope) are written only in a `*-store.ts` file;
  * 3. group and member rows (a group's scope) are written only on a transaction GroupStore.change
  *    opened: a file that writes them (or calls groups.ts's write helpers) opens no transaction of
- *    its own and writes through `tx`, never through the database handle.
+ *    its own and writes through `tx`, never through the database handle;
+ * 4. conversation rows (im_conversation_set) are written only in conversation-store.ts: no cache
+ *    holds them, so nothing is bumped, but the store is where their writes live (issue 19 item 2),
+ *    and a future cache of them gets its bump there. The store role's raw SQL writers are another
+ *    process (services/store) and are not scanned.
  * Test code and the messaging test harness (rows set up by hand, bumped by hand) are not scanned.
  */
 
@@ -28,6 +32,13 @@ const GROUP_SCOPE_WRITE = new RegExp(
   `\\.(?:group|groupMember)\\.${WRITE}\\s*\\(|\\b(?:addMembers?|bumpGroup)\\s*\\(`,
 );
 const GROUP_WRITE_NOT_ON_TX = new RegExp(`\\b(?!tx\\b)\\w+\\.(?:group|groupMember)\\.${WRITE}\\s*\\(`);
+/** The one domain file that writes conversation rows. */
+export const CONVERSATION_STORE = "services/domain/conversation/conversation-store.ts";
+/** A write of conversation rows: through Prisma, or raw SQL on their table. */
+export const CONVERSATION_WRITE = new RegExp(
+  `\\.conversationSet\\.${WRITE}\\s*\\(|\\b(?:INSERT\\s+INTO|UPDATE|DELETE\\s+FROM)\\s+im_conversation_set\\b`,
+  "i",
+);
 const OWN_TRANSACTION = /\b(?:transaction|\$transaction)\s*\(/;
 
 /** The rules a file of services/domain breaks, as messages (empty: none). */
@@ -45,5 +56,7 @@ export function brokenRules(file: string, source: string): string[] {
     if (GROUP_WRITE_NOT_ON_TX.test(code))
       broken.push(`${file}: writes group or member rows outside a transaction (not through tx)`);
   }
+  if (file !== CONVERSATION_STORE && CONVERSATION_WRITE.test(code))
+    broken.push(`${file}: writes conversation rows outside conversation-store.ts`);
   return broken;
 }

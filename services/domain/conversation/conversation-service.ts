@@ -8,12 +8,11 @@ import { ImError } from "../../../lib/errors/index.js";
 import type { AppHandlers } from "../../../lib/grpc/serve.js";
 import { GROUP, P2P } from "../../../lib/wire/conversation-type.js";
 import type { DomainEnv } from "../core/env.js";
-import { num, ownerOrAdmin, required } from "../core/guards.js";
+import { ownerOrAdmin, required } from "../core/guards.js";
 import { notify, targetFor } from "../core/notify.js";
-import { nextUserSequence } from "../core/sequences.js";
 import { syncWindow } from "../core/sync.js";
-import { transaction } from "../core/tx.js";
-import { toConversation } from "./conversations.js";
+import { ConversationStore } from "./conversation-store.js";
+import { conversationsAfter, maxConversationSequence, toConversation } from "./conversations.js";
 import { markRead } from "./mark-read.js";
 import { unreadCounts } from "./unread-counts.js";
 
@@ -32,25 +31,18 @@ export function parseConversationId(id: string, owner: string): { type: number; 
 /**
  * ConversationService (spec §6.3 #42–#44, §5.7; conversation_service.proto).
  * `from_id` owns the conversation (empty = the operator; others need an app
- * admin). Every change takes a sequence from the owner's conversationSeq
- * counter.
+ * admin). The handlers keep the rules and the notifications; every write,
+ * each numbered from the owner's conversationSeq counter, is
+ * conversation-store.ts's.
  */
 export function conversationHandlers(env: DomainEnv): AppHandlers<typeof ConversationServiceService> {
+  const conversations = new ConversationStore(env);
   return {
     async deleteConversation(req, ctx) {
       const fromId = await ownerOrAdmin(ctx, req.fromId);
       const id = required(req.conversationId, "conversation_id");
-      parseConversationId(id, fromId);
-      const db = await env.db();
-      // D11: a real delete (del_flag 1, with a sequence so the owner's other devices sync it).
-      const deleted = await transaction(db, async (tx) => {
-        const sequence = await nextUserSequence(tx, ctx.appId, "conversationSeq", fromId);
-        const { count } = await tx.conversationSet.updateMany({
-          where: { appId: ctx.appId, conversationId: id, fromId, delFlag: 0 },
-          data: { delFlag: 1, sequence: BigInt(sequence) },
-        });
-        return count > 0;
-      });
+      const { type, to } = parseConversationId(id, fromId);
+      const deleted = await conversations.delete(ctx.appId, { type, owner: fromId, to });
       if (deleted && env.settings.deleteConversationSyncMode === 1) {
         const pack = DeleteConversationPack.toJSON({ conversationId: id });
         await notify(env, ctx, [fromId], Command.COMMAND_CONVERSATION_DELETE, pack);
@@ -70,26 +62,11 @@ export function conversationHandlers(env: DomainEnv): AppHandlers<typeof Convers
         }
       }
       const { type, to } = parseConversationId(id, fromId);
-      const db = await env.db();
-      const sequence = await transaction(db, async (tx) => {
-        const seq = await nextUserSequence(tx, ctx.appId, "conversationSeq", fromId);
-        await tx.conversationSet.upsert({
-          where: { appId_conversationId: { appId: ctx.appId, conversationId: id } },
-          // The original returned success without a row; a well-formed id of the owner gets one.
-          create: {
-            appId: ctx.appId,
-            conversationId: id,
-            conversationType: type,
-            fromId,
-            toId: to,
-            isMute: req.isMute ?? 0,
-            isTop: req.isTop ?? 0,
-            sequence: BigInt(seq),
-          },
-          update: { isMute: req.isMute, isTop: req.isTop, sequence: BigInt(seq) },
-        });
-        return seq;
-      });
+      const sequence = await conversations.setFlags(
+        ctx.appId,
+        { type, owner: fromId, to },
+        { isMute: req.isMute, isTop: req.isTop },
+      );
       const pack = UpdateConversationPack.toJSON(
         UpdateConversationPack.fromPartial({
           conversationId: id,
@@ -106,18 +83,12 @@ export function conversationHandlers(env: DomainEnv): AppHandlers<typeof Convers
     async syncConversations(req, ctx) {
       const db = await env.db();
       const window = syncWindow(req.lastSequence, req.maxLimit);
-      const where = { appId: ctx.appId, fromId: ctx.operator };
-      // Exclusive bound (the original used >=) and the caller's own maximum (not the app's).
-      const rows = await db.conversationSet.findMany({
-        where: { ...where, sequence: { gt: window.after } },
-        orderBy: { sequence: "asc" },
-        take: window.take,
-      });
-      const max = await db.conversationSet.aggregate({ where, _max: { sequence: true } });
+      const rows = await conversationsAfter(db, ctx.appId, ctx.operator, window.after, window.take);
+      const maxSequence = await maxConversationSequence(db, ctx.appId, ctx.operator);
       const page = window.page(rows);
       const unread = await unreadCounts(db, ctx.appId, page.dataList);
       const dataList = page.dataList.map((row) => toConversation(row, unread.get(row.conversationId) ?? 0));
-      return { maxSequence: num(max._max.sequence), completed: page.completed, dataList };
+      return { maxSequence, completed: page.completed, dataList };
     },
 
     async markRead(req, ctx) {

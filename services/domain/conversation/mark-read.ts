@@ -5,12 +5,10 @@ import { ImError } from "../../../lib/errors/index.js";
 import { ALL, type PushItem, type PushTarget } from "../../../lib/push/pusher.js";
 import { GROUP, P2P } from "../../../lib/wire/conversation-type.js";
 import type { DomainEnv } from "../core/env.js";
-import { nextUserSequence } from "../core/sequences.js";
-import { transaction } from "../core/tx.js";
 import { requireGroup, requireMember } from "../group/groups.js";
 import { type ReadReceiptMark, type ReadReceiptRule, Receipts } from "../messaging/receipts.js";
 import { loadP2PSendRows } from "../messaging/send-checks.js";
-import { conversationId } from "./conversations.js";
+import { ConversationStore } from "./conversation-store.js";
 
 /**
  * A read mark: the fields of MessageReadContent (spec §5.7); the same fields its read receipt is
@@ -21,7 +19,8 @@ export type ReadMark = ReadReceiptMark;
 
 /**
  * Moves the reader's read cursor (spec §5.7), shared by
- * ConversationService.MarkRead and the gateway's 1106 / 2106.
+ * ConversationService.MarkRead and the gateway's 1106 / 2106; the row's
+ * write is ConversationStore.markReadUpTo's (conversation-store.ts).
  *
  * `read_sequence` only moves forward (fixes D14: the original compared
  * against the wrong number and could move it back); a mark at or below it
@@ -54,35 +53,17 @@ export async function markRead(
   if (to.trim() === "")
     throw ImError.of("PARAMETER_ERROR", group ? "group_id is required" : "to_id is required");
   if (mark.messageSequence <= 0) throw ImError.of("PARAMETER_ERROR", "message_sequence must be positive");
-  const db = await env.db();
-  const id = conversationId(mark.conversationType, fromId, to);
-  const moved = await transaction(db, async (tx) => {
-    if (group) {
-      await requireGroup(tx, appId, to);
-      await requireMember(tx, appId, to, fromId);
-    }
-    // The reader's counter first: its row lock serialises this reader's marks, so the check
-    // below cannot race another mark (a mark that moves nothing leaves a harmless gap).
-    const sequence = BigInt(await nextUserSequence(tx, appId, "conversationSeq", fromId));
-    const row = await tx.conversationSet.findUnique({
-      where: { appId_conversationId: { appId, conversationId: id } },
-    });
-    if (row !== null && row.readSequence >= BigInt(mark.messageSequence)) return false;
-    await tx.conversationSet.upsert({
-      where: { appId_conversationId: { appId, conversationId: id } },
-      create: {
-        appId,
-        conversationId: id,
-        conversationType: mark.conversationType,
-        fromId,
-        toId: to,
-        sequence,
-        readSequence: BigInt(mark.messageSequence),
-      },
-      update: { sequence, readSequence: BigInt(mark.messageSequence) },
-    });
-    return true;
-  });
+  // Plain reads: inside the store's transaction they would hold no lock either (READ COMMITTED).
+  if (group) {
+    const db = await env.db();
+    await requireGroup(db, appId, to);
+    await requireMember(db, appId, to, fromId);
+  }
+  const moved = await new ConversationStore(env).markReadUpTo(
+    appId,
+    { type: mark.conversationType, owner: fromId, to },
+    mark.messageSequence,
+  );
   if (!moved) return false;
   const pack = MessageReadPack.toJSON({
     conversationType: mark.conversationType,

@@ -2,7 +2,7 @@ import type { Friendship as FriendshipRow, Prisma } from "../../../gen/prisma/cl
 import { ImError } from "../../../lib/errors/index.js";
 import { P2P } from "../../../lib/wire/conversation-type.js";
 import { ChangeTokens } from "../cache/change-tokens.js";
-import { ensureConversations } from "../conversation/conversations.js";
+import { ensureConversations } from "../conversation/conversation-store.js";
 import type { DomainEnv } from "../core/env.js";
 import { nextUserSequence } from "../core/sequences.js";
 import { transaction } from "../core/tx.js";

@@ -5,7 +5,7 @@ import { GroupMemberRole, GroupStatus, GroupType } from "../../../gen/ts/whalesh
 import type { Group, GroupMember } from "../../../gen/ts/whaleshark/v1/model.js";
 import { ErrorCatalogue, type ErrorName, ImError } from "../../../lib/errors/index.js";
 import { GROUP } from "../../../lib/wire/conversation-type.js";
-import { ensureConversations } from "../conversation/conversations.js";
+import { ensureConversations } from "../conversation/conversation-store.js";
 import { nextGroupSequence, type Tx } from "../core/sequences.js";
 
 /** Short names of the generated GroupMemberRole (enums.proto; spec §10.2, D31: the code's values). */
