@@ -3,12 +3,11 @@ import { Command } from "../../gen/ts/whaleshark/v1/command.js";
 import { type Delivery, DeliveryBatch } from "../../gen/ts/whaleshark/v1/delivery.js";
 import type { Bus, BusConsumer, BusMessage } from "../../lib/ports/bus.js";
 import { deliveryData } from "../../lib/push/delivery-batch.js";
-import { deliveryQueue } from "../../lib/sessions/session-record.js";
+import { DELIVERY_QUEUE_OPTIONS, deliveryQueue } from "../../lib/sessions/session-record.js";
 import { DeliverySpans, tracingOn } from "../../lib/tracing/index.js";
 import type { GatewayMetrics } from "../gateway-metrics.js";
 import type { Connection } from "../session/connection.js";
 import type { LocalRegistry } from "../session/local-registry.js";
-import { DELIVERY_QUEUE_OPTIONS } from "./publish.js";
 
 /** Options of {@link startDeliveryConsumer}. */
 export interface DeliveryConsumerOptions {

@@ -1,8 +1,8 @@
 import { Command } from "../../gen/ts/whaleshark/v1/command.js";
-import type { Delivery } from "../../gen/ts/whaleshark/v1/delivery.js";
+import { type Delivery, DeliveryBatch } from "../../gen/ts/whaleshark/v1/delivery.js";
+import type { NodeMessage } from "../../lib/push/node-publisher.js";
 import type { SessionRecord } from "../../lib/sessions/session-record.js";
 import type { GatewayContext } from "../commands/context.js";
-import { publishBatches } from "../delivery/publish.js";
 import type { Connection } from "./connection.js";
 import { type LoginMode, shouldKick } from "./multi-login.js";
 import type { StoredSession } from "./session-store.js";
@@ -13,7 +13,7 @@ export interface KickOutcome {
   kicked: SessionRecord[];
   /** Older connections of the same device, closed silently (spec §4.2 step 2). */
   replaced: SessionRecord[];
-  /** Nodes whose delivery queue could not be reached. */
+  /** Nodes whose delivery queue could not be reached (the bus did not take the kick). */
   unreachable: string[];
 }
 
@@ -30,6 +30,9 @@ export interface KickOutcome {
  * - Local connections are handled directly. Remote ones go as one DeliveryBatch per node to that
  *   node's delivery queue, each Delivery naming the exact `connection_id`, so a newer connection of
  *   the same device is never touched. Command 0 with `close_after` means "close, write nothing".
+ *   They go through the push path's node publisher (lib/push/node-publisher.ts), which declares
+ *   the queue, so a kick waits for a node whose queue is missing for a while; a node whose publish
+ *   still fails is reported unreachable and the login goes on.
  */
 export async function enforceLoginMode(
   ctx: GatewayContext,
@@ -79,10 +82,16 @@ export async function enforceLoginMode(
   // Offline first-hand, so delivery planning stops at once; the kicked connection's own close
   // handler writes the same (both guarded by connectionId).
   await Promise.all(offline.map((r) => ctx.sessions.markOffline(r)));
-  if (remote.size > 0) outcome.unreachable = await publishBatches(ctx.bus, remote);
-  for (const node of outcome.unreachable) {
+  if (remote.size === 0) return outcome;
+  const messages = new Map<string, NodeMessage>();
+  for (const [nodeId, deliveries] of remote) {
+    messages.set(nodeId, { body: DeliveryBatch.encode({ deliveries, payloads: [] }).finish() });
+  }
+  const failed = await ctx.pusher.nodePublisher.publish(messages);
+  for (const [node, err] of failed) {
+    outcome.unreachable.push(node);
     ctx.metrics.error("kick-unreachable");
-    conn.log.warn({ node }, "multi-login: cannot reach the node of a kicked device");
+    conn.log.warn({ node, err }, "multi-login: cannot reach the node of a kicked device");
   }
   return outcome;
 }

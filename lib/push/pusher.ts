@@ -2,17 +2,11 @@ import type { Logger } from "pino";
 import { DeliveryBatch } from "../../gen/ts/whaleshark/v1/delivery.js";
 import type { Bus } from "../ports/bus.js";
 import type { KvStore } from "../ports/kv.js";
-import {
-  DELIVERY_QUEUE_OPTIONS,
-  decodeSession,
-  deliveryQueue,
-  isOnline,
-  type SessionRecord,
-  sessionKey,
-} from "../sessions/session-record.js";
+import { decodeSession, isOnline, type SessionRecord, sessionKey } from "../sessions/session-record.js";
 import { activeTraceparent, batchTraceHeaders } from "../tracing/index.js";
 import { DeliveryBatchBuilder } from "./delivery-batch.js";
 import { createKvEpoch, KV_EPOCH_KEY, KvEpochWatch } from "./kv-epoch.js";
+import { type NodeMessage, NodePublisher } from "./node-publisher.js";
 
 /**
  * The push path (spec §5.6, docs/architecture.md §2 step 5): "send this command and
@@ -107,7 +101,7 @@ export const RETRY_EVERY_MS = 200;
 export const MAX_KEPT = 20_000;
 
 /** One definition for gateways and publishers (lib/sessions). */
-export { DELIVERY_QUEUE_OPTIONS };
+export { DELIVERY_QUEUE_OPTIONS } from "./node-publisher.js";
 
 /** What a {@link Pusher} needs. */
 export interface PusherOptions {
@@ -147,8 +141,12 @@ interface PendingPush {
 export class Pusher {
   readonly #opts: PusherOptions;
   readonly #now: () => number;
-  /** Nodes whose delivery queue this process declared, with when (re-declared after expiresMs/2). */
-  readonly #declared = new Map<string, number>();
+  /**
+   * Publishes the batches, one per node (its queue rule and failure rule: node-publisher.ts). The
+   * gateway's multi-login kicks use it too (gateway/session/kick.ts), so one process declares each
+   * node's queue once for both.
+   */
+  readonly nodePublisher: NodePublisher;
   /** pushAll calls of the current turn, flushed together. */
   #pending: PendingPush[] = [];
   readonly #epoch = new KvEpochWatch();
@@ -167,6 +165,7 @@ export class Pusher {
   constructor(opts: PusherOptions) {
     this.#opts = opts;
     this.#now = opts.now ?? Date.now;
+    this.nodePublisher = new NodePublisher({ bus: opts.bus, logger: opts.logger, now: this.#now });
   }
 
   /** Pushes one frame to one user's devices; resolves with the devices targeted. */
@@ -234,15 +233,10 @@ export class Pusher {
       );
       closed.push({ userId, clientType: r.clientType, imei: r.imei, nodeId: r.nodeId });
     }
-    const failures: unknown[] = [];
-    await Promise.all(
-      [...byNode].map(([nodeId, b]) =>
-        this.#publish(nodeId, DeliveryBatch.encode(b.batch).finish()).catch((error: unknown) => {
-          failures.push(error);
-        }),
-      ),
-    );
-    if (failures.length > 0) throw failures[0];
+    const messages = new Map<string, NodeMessage>();
+    for (const [nodeId, b] of byNode) messages.set(nodeId, { body: DeliveryBatch.encode(b.batch).finish() });
+    const failures = await this.nodePublisher.publish(messages);
+    if (failures.size > 0) throw failures.values().next().value;
     return closed;
   }
 
@@ -295,16 +289,14 @@ export class Pusher {
         if (keeping) this.#keep({ appId: push.appId, item, reached });
       }
     }
-    const failures = new Map<string, unknown>();
-    await Promise.all(
-      [...turn.byNode].map(([nodeId, b]) =>
-        this.#publish(nodeId, DeliveryBatch.encode(b.batch).finish(), turn.traceHeaders(nodeId)).catch(
-          (error: unknown) => {
-            failures.set(nodeId, error);
-          },
-        ),
-      ),
-    );
+    const messages = new Map<string, NodeMessage>();
+    for (const [nodeId, b] of turn.byNode) {
+      messages.set(nodeId, {
+        body: DeliveryBatch.encode(b.batch).finish(),
+        headers: turn.traceHeaders(nodeId),
+      });
+    }
+    const failures = await this.nodePublisher.publish(messages);
     for (const r of retried) {
       if (failures.has(r.nodeId))
         r.kept.reached.delete(r.device); // the next retry tries it again
@@ -399,28 +391,6 @@ export class Pusher {
       sessions.set(key, records);
     });
     return sessions;
-  }
-
-  async #publish(nodeId: string, body: Uint8Array, headers?: Record<string, string>): Promise<void> {
-    const queue = deliveryQueue(nodeId);
-    const { bus } = this.#opts;
-    const declaredAt = this.#declared.get(nodeId);
-    const fresh =
-      declaredAt !== undefined && this.#now() - declaredAt < (DELIVERY_QUEUE_OPTIONS.expiresMs ?? 0) / 2;
-    if (!fresh) await this.#declare(nodeId);
-    try {
-      await bus.publish(queue, body, headers);
-    } catch (error) {
-      // The queue may have expired since it was declared here: declare again, retry once.
-      this.#opts.logger.debug({ err: error, nodeId }, "delivery publish failed, redeclaring");
-      await this.#declare(nodeId);
-      await bus.publish(queue, body, headers);
-    }
-  }
-
-  async #declare(nodeId: string): Promise<void> {
-    await this.#opts.bus.declareQueue(deliveryQueue(nodeId), DELIVERY_QUEUE_OPTIONS);
-    this.#declared.set(nodeId, this.#now());
   }
 }
 

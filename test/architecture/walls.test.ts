@@ -96,7 +96,7 @@ describe("the walls catch a broken wall", () => {
     ["services-to-gateway", "services/domain/x.ts", 'export { a } from "../../gateway/start.js";'],
     ["domain-to-store", "services/domain/x.ts", 'const m = await import("../store/start.js");'],
     ["store-to-domain", "services/store/x.ts", 'import type { A } from "../domain/services.js";'],
-    ["lib-to-process", "lib/push/x.ts", 'import { a } from "../../gateway/delivery/publish.js";'],
+    ["lib-to-process", "lib/push/x.ts", 'import { a } from "../../gateway/delivery/consumer.js";'],
     ["lib-to-process", "lib/wire/x.ts", 'import { a } from "../../sdk/index.js";'],
     ["lib-tests-to-process", "lib/wire/x.test.ts", 'import { a } from "../../test/support/cluster.js";'],
     ["ports-to-adapters", "lib/ports/kv.ts", 'import { RedisKvStore } from "../adapters/redis/kv-store.js";'],
