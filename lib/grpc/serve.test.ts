@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { HistoryServiceService } from "../../gen/ts/whaleshark/v1/history_service.js";
 import { MemoryKvStore } from "../adapters/memory/kv-store.js";
 import { generateUserSign } from "../auth/index.js";
+import { DbError } from "../ports/db.js";
 import { AppAuthenticator, AUTH_METADATA, INTERNAL_SECRET_METADATA, InternalAuthenticator } from "./auth.js";
 import { errorCodeOf } from "./errors.js";
 import { type RequestContext, serveApp } from "./serve.js";
@@ -31,14 +32,15 @@ function signed(identifier: string): Metadata {
   });
 }
 
-/** A HistoryService whose SyncDeviceMessages reports the context it was called with. */
-function service(internal: boolean) {
+/** A HistoryService whose SyncDeviceMessages reports the context it was called with (or throws `fails`). */
+function service(internal: boolean, fails?: unknown) {
   const seen: Array<Omit<RequestContext, "log" | "isAdmin"> & { admin: boolean }> = [];
   const impl = serveApp(
     "HistoryService",
     HistoryServiceService,
     {
       async syncDeviceMessages(_req, ctx) {
+        if (fails !== undefined) throw fails;
         const { log: _log, isAdmin, signal: _signal, ...rest } = ctx;
         seen.push({ ...rest, admin: await isAdmin() });
         return { maxSequence: 0, completed: true, dataList: [] };
@@ -96,5 +98,14 @@ describe("serveApp", () => {
     expect(refused.error?.code).toBe(16);
     expect(errorCodeOf(refused.error as ServiceError)).toBe(60001);
     expect(s.seen).toEqual([]);
+  });
+
+  it("answers a value too long for its column with 90001 and other database errors with 90000", async () => {
+    const tooLong = await service(false, new DbError("value-too-long")).call(signed("ann"), "ann");
+    expect(tooLong.error?.code).toBe(3); // INVALID_ARGUMENT
+    expect(errorCodeOf(tooLong.error as ServiceError)).toBe(90001);
+    const duplicate = await service(false, new DbError("unique-violation")).call(signed("ann"), "ann");
+    expect(duplicate.error?.code).toBe(13); // INTERNAL
+    expect(errorCodeOf(duplicate.error as ServiceError)).toBe(90000);
   });
 });

@@ -6,8 +6,8 @@ import type {
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import { Prisma } from "../../gen/prisma/client.js";
 import { ImError, isImError } from "../errors/index.js";
+import { isDbError } from "../ports/db.js";
 import { IncomingTrace, tracingOn, withContext } from "../tracing/index.js";
 import {
   type AppAuthenticator,
@@ -102,11 +102,11 @@ export interface AppServeEnv {
 
 /**
  * Database errors that a request caused (not the server): a value longer
- * than its column (Prisma P2000) is the caller's 90001, not an internal
- * 90000. Everything else passes through unchanged.
+ * than its column (the db port's `value-too-long`) is the caller's 90001, not
+ * an internal 90000. Everything else passes through unchanged.
  */
 function clientError(error: unknown): unknown {
-  if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2000") {
+  if (isDbError(error, "value-too-long")) {
     return ImError.of("PARAMETER_ERROR", "a value is longer than its field allows", { cause: error });
   }
   return error;

@@ -1,7 +1,16 @@
-import { Prisma, type PrismaClient } from "../../gen/prisma/client.js";
+import type { Prisma, PrismaClient } from "../../gen/prisma/client.js";
 
 /**
- * The db port: the Prisma client generated from prisma/schema.prisma (docs/architecture.md §3).
+ * The db port (docs/architecture.md §3): Prisma's query API on the schema of
+ * prisma/schema.prisma, narrowed to what the code may use, with database errors of our own.
+ *
+ * Why Prisma's query API and not an interface of our own: the schema is the contract (one
+ * schema, one set of migrations, the drift check in CI), and each aggregate's store owns its
+ * queries (services/domain/<aggregate>/<aggregate>-store.ts, services/store/): a hand-written
+ * interface would repeat every one of those queries a second time without adding a guarantee.
+ * What the port does own is the surface: {@link Database} keeps the model delegates,
+ * `$transaction` and the tagged-template `$queryRaw` / `$executeRaw`, and its errors:
+ * {@link DbError}, never Prisma's, for the failures callers act on.
  *
  * The database is PostgreSQL's dialect everywhere: PostgreSQL 15 through
  * `@prisma/adapter-pg` in the distributed profile, PGlite (PostgreSQL in WASM,
@@ -15,11 +24,17 @@ import { Prisma, type PrismaClient } from "../../gen/prisma/client.js";
  *   `$transaction([...])` is atomic too. PGlite has one connection, so its
  *   transactions run one after another; PostgreSQL's run concurrently under
  *   READ COMMITTED.
- * - A unique or primary-key violation rejects with Prisma's P2002
- *   (`Prisma.PrismaClientKnownRequestError`, see {@link isUniqueViolation});
- *   callers map it to their catalogue error where it means something (e.g.
- *   "already exists"), never to a silent success. `createMany({
- *   skipDuplicates: true })` is the idempotent insert (ON CONFLICT DO NOTHING).
+ * - A unique or primary-key violation, a value longer than its column, a
+ *   missing foreign-key target and a write conflict (serialization failure,
+ *   deadlock) reject with a {@link DbError} of that kind, from a model query, a
+ *   raw query, inside a transaction or from its COMMIT alike; every other
+ *   failure rejects as the client reports it. (Known gap: on PGlite a COMMIT
+ *   that fails resolves, pglite-prisma-adapter's defect, pinned by
+ *   lib/adapters/pglite/database.test.ts; nothing in this schema makes a COMMIT
+ *   fail there but an I/O error.) Callers map a kind to their
+ *   catalogue error where it means something (e.g. "already exists"), never to a
+ *   silent success. `createMany({ skipDuplicates: true })` is the idempotent
+ *   insert (ON CONFLICT DO NOTHING).
  * - BIGINT columns read as `bigint`; times are epoch milliseconds (schema
  *   comments).
  * - When the server is unreachable a call rejects (it never hangs forever nor
@@ -27,14 +42,59 @@ import { Prisma, type PrismaClient } from "../../gen/prisma/client.js";
  *   work keep it and retry (the store's batch writer does).
  * Deliberately absent: schema changes at run time (migrations only; the one
  * exception is the store's upkeep of the message tables' monthly partitions,
- * services/store/partitions), raw connection access, and any engine-specific
- * SQL outside the adapters.
+ * services/store/partitions), raw connection access, SQL built from strings
+ * (`$queryRawUnsafe`, `$executeRawUnsafe`), the client's lifecycle, events and
+ * extensions (`$connect`, `$disconnect`, `$on`, `$extends`: the composition
+ * root's, through {@link DatabaseHandle}), and any engine-specific SQL outside
+ * the adapters.
  */
-export type Database = PrismaClient;
+export interface Database extends Queries, StillExposed {
+  /** A batch: the queries run in order in one transaction; all commit or none does. */
+  $transaction<P extends Prisma.PrismaPromise<unknown>[]>(
+    queries: [...P],
+    options?: { isolationLevel?: Prisma.TransactionIsolationLevel },
+  ): Promise<{ [K in keyof P]: Awaited<P[K]> }>;
+  /** An interactive transaction: commits when `fn` resolves, rolls back when it throws. */
+  $transaction<R>(
+    fn: (tx: DatabaseTransaction) => Promise<R>,
+    options?: { maxWait?: number; timeout?: number; isolationLevel?: Prisma.TransactionIsolationLevel },
+  ): Promise<R>;
+}
 
-/** An open database and how to release it. */
+/** Prisma's model delegates (`db.group`, `db.messageBody`, …): the client's keys without a `$`. */
+type ModelName = Exclude<keyof Prisma.TransactionClient, `$${string}` | symbol>;
+
+/** The queries the port offers: the model delegates and the tagged-template raw queries. */
+type Queries = Pick<Prisma.TransactionClient, ModelName | "$queryRaw" | "$executeRaw">;
+
+/** What an interactive transaction's callback gets: the same queries, inside the transaction. */
+export type DatabaseTransaction = Queries & TransactionStillExposed;
+
+/**
+ * A member the port means to withhold but still has, for a caller not yet moved off it; it goes
+ * when that caller does (the compiler then names any other): `$extends`, with which
+ * services/domain/conversation/unread-counts.test.ts counts a handler's queries on a `Database`.
+ */
+type StillExposed = Pick<PrismaClient, "$extends">;
+
+/**
+ * The same for a transaction's client: code that still types its callbacks' `tx` as
+ * `Prisma.TransactionClient` (services/domain/friendship/friendship-store.ts and
+ * services/domain/conversation/conversation-store.ts) needs these to accept the port's; once
+ * they say {@link DatabaseTransaction}, this goes and a transaction offers only the port's queries.
+ */
+type TransactionStillExposed = Pick<
+  Prisma.TransactionClient,
+  "$queryRawUnsafe" | "$executeRawUnsafe" | "$transaction"
+>;
+
+/**
+ * An open database and how to release it: the composition root's (app/deps.ts) and tests'. `db`
+ * is the whole client (lifecycle, `$on` query events for EXPLAIN tests); roles get it as a
+ * {@link Database} (lib/role/role.ts).
+ */
 export interface DatabaseHandle {
-  db: Database;
+  db: PrismaClient;
   /** Disconnects the client and closes the underlying pool or PGlite instance. */
   close(): Promise<void>;
 }
@@ -42,7 +102,52 @@ export interface DatabaseHandle {
 /** Opens a database (the adapters' `open…Database` functions have this shape once configured). */
 export type OpenDatabase = () => Promise<DatabaseHandle>;
 
-/** True when `err` is a unique or primary-key violation (Prisma P2002). */
+/** The failures the port names (see {@link DbError}). */
+export type DbErrorKind =
+  /** A unique or primary-key constraint refused a row (SQLSTATE 23505). */
+  | "unique-violation"
+  /** A value is longer than its column allows (22001). */
+  | "value-too-long"
+  /** A row points at a missing row, or a delete would orphan one (23503, 23001). */
+  | "foreign-key-violation"
+  /** The transaction lost to a concurrent one: serialization failure or deadlock (40001, 40P01); retry it whole. */
+  | "write-conflict";
+
+const DESCRIPTION: Record<DbErrorKind, string> = {
+  "unique-violation": "unique constraint violated",
+  "value-too-long": "value too long for its column",
+  "foreign-key-violation": "foreign key constraint violated",
+  "write-conflict": "write conflict with a concurrent transaction",
+};
+
+/**
+ * A database failure of a kind callers act on, whichever adapter and query raised it. The
+ * message names the kind and, when the driver reported it, where (a table, constraint or column
+ * name): never a value of the row, which may be a message body or a secret. The driver's error
+ * is the `cause` (for logs).
+ */
+export class DbError extends Error {
+  override readonly name = "DbError";
+  readonly kind: DbErrorKind;
+  /** PostgreSQL's SQLSTATE (e.g. `23505`) when the driver reported one, for logs. */
+  readonly sqlState: string | undefined;
+
+  constructor(kind: DbErrorKind, options: { where?: string; sqlState?: string; cause?: unknown } = {}) {
+    super(
+      options.where === undefined ? DESCRIPTION[kind] : `${DESCRIPTION[kind]} (${options.where})`,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
+    this.kind = kind;
+    this.sqlState = options.sqlState;
+  }
+}
+
+/** True when `err` is a {@link DbError}, of `kind` when given. */
+export function isDbError(err: unknown, kind?: DbErrorKind): err is DbError {
+  return err instanceof DbError && (kind === undefined || err.kind === kind);
+}
+
+/** True when `err` is a unique or primary-key violation. */
 export function isUniqueViolation(err: unknown): boolean {
-  return err instanceof Prisma.PrismaClientKnownRequestError && err.code === "P2002";
+  return isDbError(err, "unique-violation");
 }

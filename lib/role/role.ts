@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import type { PrismaClient } from "../../gen/prisma/client.js";
 import type { InProcessServices } from "../grpc/in-process.js";
 import type { Bus } from "../ports/bus.js";
+import type { Database } from "../ports/db.js";
 import type { Discovery } from "../ports/discovery.js";
 import type { KvStore } from "../ports/kv.js";
 
@@ -35,7 +35,7 @@ export interface RoleDeps {
   kv: KvStore;
   bus: Bus;
   /** The database, opened on first use (the gateway never needs it). */
-  db(): Promise<PrismaClient>;
+  db(): Promise<Database>;
   /** Service discovery: where roles register and how they find each other. */
   discovery: Discovery;
   /**

@@ -1,12 +1,13 @@
+import type { PrismaClient } from "../../gen/prisma/client.js";
 import { openPostgresDatabase } from "../adapters/postgres/database.js";
 import { openPostgresMigrationTarget } from "../adapters/postgres/migration-target.js";
 import { applyMigrations, readMigrations } from "../migrate/runner.js";
-import type { Database } from "../ports/db.js";
 import { createTestDatabase } from "./postgres.js";
 
 /** A migrated database of its own for one test file (tests only). */
 export interface MigratedTestDatabase {
-  db: Database;
+  /** The whole client, as a DatabaseHandle's (lib/ports/db.ts): tests may alter the schema. */
+  db: PrismaClient;
   url: string;
   /** Disconnects and drops the database. */
   close(): Promise<void>;

@@ -10,7 +10,10 @@ import { isolatedEnv, runCli } from "../support/cli.js";
  * and read every model (the db contract), and a second `migrate` applies
  * nothing.
  */
-dbContract("postgres after `whaleshark migrate`", async () => {
+dbContract("postgres after `whaleshark migrate`", migratedByTheCommand, { transactions: "concurrent" });
+
+/** A fresh database that `whaleshark migrate` migrated (twice: the second applies nothing). */
+async function migratedByTheCommand() {
   const testDb = await createTestDatabase();
   const env = await isolatedEnv({
     WHALESHARK_PROFILE: "distributed",
@@ -33,4 +36,4 @@ dbContract("postgres after `whaleshark migrate`", async () => {
       await testDb.drop();
     },
   };
-});
+}

@@ -3,6 +3,7 @@ import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "../../../gen/prisma/client.js";
 import { applyMigrations, readMigrations } from "../../migrate/runner.js";
 import type { DatabaseHandle } from "../../ports/db.js";
+import { translatingDriverAdapter } from "../prisma-errors.js";
 import { pgliteMigrationTarget } from "./migration-target.js";
 import { openPglite, type PgliteStartOptions, pgliteOptions } from "./open.js";
 
@@ -20,7 +21,8 @@ export interface PgliteDatabaseOptions extends PgliteStartOptions {
  * migrations are applied on open with the same runner and the same
  * `_prisma_migrations` rows as `whaleshark migrate`, so a data folder is
  * always at the schema this build expects. One process at a time may open a
- * data folder.
+ * data folder. Statement errors of the port's kinds reject as its DbError
+ * (../prisma-errors.ts).
  */
 export async function openPgliteDatabase(opts: PgliteDatabaseOptions = {}): Promise<DatabaseHandle> {
   const pglite = opts.dataDir === undefined ? await openMemory(opts) : await openPglite(opts.dataDir, opts);
@@ -30,7 +32,7 @@ export async function openPgliteDatabase(opts: PgliteDatabaseOptions = {}): Prom
     await pglite.close();
     throw err;
   }
-  const db = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  const db = new PrismaClient({ adapter: translatingDriverAdapter(new PrismaPGlite(pglite)) });
   return {
     db,
     close: async () => {

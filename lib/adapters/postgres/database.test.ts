@@ -24,7 +24,7 @@ async function openMigrated() {
   };
 }
 
-dbContract("postgres", openMigrated);
+dbContract("postgres", openMigrated, { transactions: "concurrent" });
 
 describe("postgres migrations", () => {
   it("a second migrate applies nothing", async () => {

@@ -2,6 +2,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import type { Logger } from "pino";
 import { PrismaClient } from "../../../gen/prisma/client.js";
 import type { DatabaseHandle } from "../../ports/db.js";
+import { translatingDriverAdapter } from "../prisma-errors.js";
 
 /** Options for {@link openPostgresDatabase}. */
 export interface PostgresDatabaseOptions {
@@ -29,6 +30,7 @@ export interface PostgresDatabaseOptions {
  * Connection errors of idle pooled clients are logged, not thrown: pg emits
  * them as `error` events, which would otherwise crash the process when the
  * server restarts (the db port promises a rejected call, then reconnection).
+ * Statement errors of the port's kinds reject as its DbError (../prisma-errors.ts).
  */
 export async function openPostgresDatabase(opts: PostgresDatabaseOptions): Promise<DatabaseHandle> {
   const log = opts.logger?.child({ component: "postgres" });
@@ -42,7 +44,7 @@ export async function openPostgresDatabase(opts: PostgresDatabaseOptions): Promi
     },
     { onPoolError: onError, onConnectionError: onError },
   );
-  const db = new PrismaClient({ adapter });
+  const db = new PrismaClient({ adapter: translatingDriverAdapter(adapter) });
   await db.$connect();
   return { db, close: () => db.$disconnect() };
 }

@@ -1,4 +1,4 @@
-import type { PrismaClient } from "../../../gen/prisma/client.js";
+import type { Database } from "../../../lib/ports/db.js";
 import type { KvStore } from "../../../lib/ports/kv.js";
 import type { Pusher } from "../../../lib/push/pusher.js";
 import type { ChangeTokens } from "../cache/change-tokens.js";
@@ -11,7 +11,7 @@ import type { Callbacks } from "../callbacks/callbacks.js";
  */
 export interface DomainEnv {
   /** The database (opened on first use by the composition root). */
-  db(): Promise<PrismaClient>;
+  db(): Promise<Database>;
   kv: KvStore;
   pusher: Pusher;
   callbacks: Callbacks;

@@ -1,4 +1,4 @@
-import type { Prisma, PrismaClient } from "../../../gen/prisma/client.js";
+import type { Database, DatabaseTransaction } from "../../../lib/ports/db.js";
 
 /**
  * Sync sequences of the domain's entities (spec §8, common.proto §4).
@@ -40,7 +40,7 @@ export const USER_SEQUENCE_MODULES = [
 export type UserSequenceModule = (typeof USER_SEQUENCE_MODULES)[number];
 
 /** A transaction client (or the client itself, outside a transaction). */
-export type Tx = Prisma.TransactionClient | PrismaClient;
+export type Tx = DatabaseTransaction | Database;
 
 const userKey = (module: UserSequenceModule, userId: string) => `seq:${module}:${userId}`;
 const GROUP_KEY = "seq:groupSeq";

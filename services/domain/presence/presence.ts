@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { PrismaClient } from "../../../gen/prisma/client.js";
+import type { Database } from "../../../lib/ports/db.js";
 import type { KvStore } from "../../../lib/ports/kv.js";
 import {
   claimKey,
@@ -31,7 +31,7 @@ export interface PresenceSettings {
 export interface PresenceDeps {
   kv: KvStore;
   pusher: Pick<Pusher, "pushAll">;
-  db(): Promise<PrismaClient>;
+  db(): Promise<Database>;
   logger: Logger;
   settings: PresenceSettings;
   now?: () => number;

@@ -1,5 +1,4 @@
-import type { Prisma } from "../../../gen/prisma/client.js";
-import type { Database } from "../../../lib/ports/db.js";
+import type { Database, DatabaseTransaction } from "../../../lib/ports/db.js";
 
 /**
  * The durable side of sequence allocation: rows of `im_sequence_high_water`
@@ -12,7 +11,7 @@ import type { Database } from "../../../lib/ports/db.js";
  */
 
 /** The database, or a transaction on it. */
-type Sql = Database | Prisma.TransactionClient;
+type Sql = Database | DatabaseTransaction;
 
 /**
  * Raises the mark of `seqKey` to at least `atLeast` (creating the row) and
@@ -42,7 +41,7 @@ export async function raiseHighWater(
  * handed out anywhere; `maxValue` is the mark.
  */
 export async function lockHighWater(
-  tx: Prisma.TransactionClient,
+  tx: DatabaseTransaction,
   appId: number,
   seqKey: string,
   initial: number,

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
-import type { PrismaClient } from "../../../gen/prisma/client.js";
 import { mirrorRevocation, REVOCATIONS_LOADED_KEY } from "../../../lib/auth/index.js";
 import { ImError } from "../../../lib/errors/index.js";
+import type { Database } from "../../../lib/ports/db.js";
 import type { KvStore } from "../../../lib/ports/kv.js";
 
 /**
@@ -23,7 +23,7 @@ export const RESTORE_CHECK_MS = 5_000;
  * @throws ImError 20001 when the user is missing or deleted
  */
 export async function revokeTokens(
-  db: PrismaClient,
+  db: Database,
   kv: KvStore,
   appId: number,
   userId: string,
@@ -51,7 +51,7 @@ export async function revokeTokens(
 
 /** What a {@link RevocationMirror} needs. */
 export interface RevocationMirrorOptions {
-  db(): Promise<PrismaClient>;
+  db(): Promise<Database>;
   kv: KvStore;
   log: Logger;
   /** Check interval (default {@link RESTORE_CHECK_MS}). */

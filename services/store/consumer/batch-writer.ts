@@ -171,18 +171,19 @@ function summary(err: unknown): { type: string; code?: string; sqlState?: string
 const SQLSTATE = /^[0-9A-Z]{5}$/;
 
 /**
- * The SQLSTATE of a database error: Prisma's driver-adapter errors (PostgreSQL and PGlite) carry
- * it as `meta.driverAdapterError.cause.originalCode`, a `pg` error as its `code` (a Prisma
- * error's own `code` is Prisma's, e.g. P2010, not a SQLSTATE).
+ * The SQLSTATE of a database error: the db port's DbError carries it as `sqlState`; the errors it
+ * passes on untranslated (PostgreSQL and PGlite alike) as `meta.driverAdapterError.cause.originalCode`,
+ * a `pg` error as its `code` (a Prisma error's own `code` is Prisma's, e.g. P2010, not a SQLSTATE).
  */
 function sqlStateOf(err: Error): string | undefined {
   const e = err as {
     code?: unknown;
+    sqlState?: unknown;
     meta?: { driverAdapterError?: { cause?: { originalCode?: unknown; code?: unknown } } };
   };
   const cause = e.meta?.driverAdapterError?.cause;
   const own = err.name.startsWith("Prisma") ? undefined : e.code;
-  for (const candidate of [cause?.originalCode, cause?.code, own]) {
+  for (const candidate of [e.sqlState, cause?.originalCode, cause?.code, own]) {
     if (typeof candidate === "string" && SQLSTATE.test(candidate)) return candidate;
   }
   return undefined;

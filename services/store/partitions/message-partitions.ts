@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { Prisma } from "../../../gen/prisma/client.js";
 import { MESSAGE_KEY_EPOCH_SECONDS } from "../../../lib/ids/index.js";
 import type { Database } from "../../../lib/ports/db.js";
 
@@ -128,7 +129,8 @@ export async function createMonthPartitions(db: Database, months: MonthRange[]):
       await db.$transaction([
         ...lockForDdl(db),
         ...PARTITIONED_TABLES.map((t) =>
-          db.$executeRawUnsafe(
+          ddl(
+            db,
             `CREATE TABLE IF NOT EXISTS ${quote(partitionName(t, m.month))} PARTITION OF ${quote(t)} FOR VALUES FROM (${m.from}) TO (${m.to})`,
           ),
         ),
@@ -176,10 +178,10 @@ export async function dropExpiredPartitions(db: Database, cutoffKey: bigint): Pr
     const bodies = parts.filter((p) => p.table === "im_message_body");
     await db.$transaction([
       ...lockForDdl(db),
-      ...histories.map((p) => db.$executeRawUnsafe(`DROP TABLE ${quote(p.name)}`)),
+      ...histories.map((p) => ddl(db, `DROP TABLE ${quote(p.name)}`)),
       ...bodies.flatMap((p) => [
-        db.$executeRawUnsafe(`ALTER TABLE ${quote(p.table)} DETACH PARTITION ${quote(p.name)}`),
-        db.$executeRawUnsafe(`DROP TABLE ${quote(p.name)}`),
+        ddl(db, `ALTER TABLE ${quote(p.table)} DETACH PARTITION ${quote(p.name)}`),
+        ddl(db, `DROP TABLE ${quote(p.name)}`),
       ]),
     ]);
     dropped.push(...histories.map((p) => p.name), ...bodies.map((p) => p.name));
@@ -190,10 +192,22 @@ export async function dropExpiredPartitions(db: Database, cutoffKey: bigint): Pr
 /** The first statements of every partition DDL transaction (see the top of this file). */
 function lockForDdl(db: Database) {
   return [
-    db.$executeRawUnsafe(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT_MS}ms'`),
-    db.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${PARTITION_DDL_LOCK})`),
-    db.$executeRawUnsafe(`LOCK TABLE ${PARTITIONED_TABLES.map(quote).join(", ")} IN ACCESS EXCLUSIVE MODE`),
+    ddl(db, `SET LOCAL lock_timeout = '${LOCK_TIMEOUT_MS}ms'`),
+    ddl(db, `SELECT pg_advisory_xact_lock(${PARTITION_DDL_LOCK})`),
+    ddl(db, `LOCK TABLE ${PARTITIONED_TABLES.map(quote).join(", ")} IN ACCESS EXCLUSIVE MODE`),
   ];
+}
+
+/**
+ * One statement of partition DDL, as text: DDL takes no bind parameters, so names and bounds are
+ * written into it. Every piece is one of {@link PARTITIONED_TABLES}, a partition name made from
+ * them (a `YYYYMM` month, or read back from the catalog) and quoted, a bigint bound, or a constant
+ * of this file: never input from outside. The db port withholds `$executeRawUnsafe`
+ * (lib/ports/db.ts); this is its one stand-in, kept here beside the one run-time schema change
+ * it serves rather than in the port, so no other code reaches SQL built from strings by accident.
+ */
+function ddl(db: Database, statement: string) {
+  return db.$executeRaw(Prisma.raw(statement));
 }
 
 /** A quoted SQL identifier. */

@@ -8,7 +8,7 @@ import { openPostgresDatabase } from "../../../lib/adapters/postgres/database.js
 import { RabbitMqBus } from "../../../lib/adapters/rabbitmq/bus.js";
 import { RedisKvStore } from "../../../lib/adapters/redis/kv-store.js";
 import { type Config, type DeepPartial, loadConfig } from "../../../lib/config/index.js";
-import type { Database } from "../../../lib/ports/db.js";
+import type { DatabaseHandle } from "../../../lib/ports/db.js";
 import type { KvStore } from "../../../lib/ports/kv.js";
 import type { RoleDeps, RoleHandle } from "../../../lib/role/role.js";
 import { type MigratedTestDatabase, migratedTestDatabase } from "../../../lib/testing/migrated-database.js";
@@ -126,7 +126,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       logger,
     });
     buses.push(bus);
-    let db: Promise<Database> | undefined;
+    let db: Promise<DatabaseHandle["db"]> | undefined;
     closers.push(async () => {
       await bus.close();
       await kv.close();
