@@ -141,8 +141,8 @@ export class ConversationStore {
  * (owners in sorted order, the lock order of core/sequences).
  *
  * The one conversation write on another aggregate's transaction: a new
- * friendship (friendship-store.ts) or a new member (group/groups.ts
- * addMembers, inside GroupStore.change) gets its conversation in the same
+ * friendship (friendship-store.ts) or a new member (group/group-rows.ts
+ * addMembers, inside a GroupStore transaction) gets its conversation in the same
  * commit. It bumps nothing, like the rest of {@link ConversationStore}.
  */
 export async function ensureConversations(tx: Tx, appId: number, keys: ConversationKey[]): Promise<void> {

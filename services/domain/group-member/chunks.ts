@@ -1,10 +1,8 @@
-import type { Prisma } from "../../../gen/prisma/client.js";
 import { yieldTurn } from "../../../lib/grpc/deadline.js";
 import type { RequestContext } from "../../../lib/grpc/serve.js";
 import type { DomainEnv } from "../core/env.js";
 import { notify } from "../core/notify.js";
-import { GroupStore } from "../group/group-store.js";
-import { ADD_RESULT, type AddMemberOutcome, bumpGroup, requireLiveGroup } from "../group/groups.js";
+import type { AddMemberOutcome } from "../group/groups.js";
 
 /**
  * Long member operations in slices (issue 13 item 3). Adding a member was five or so queries. In
@@ -26,7 +24,7 @@ import { ADD_RESULT, type AddMemberOutcome, bumpGroup, requireLiveGroup } from "
 
 /**
  * Most members added in one transaction: a handful of queries for all of them
- * (group/groups.ts addMembers) plus one per new conversation (its owner's sequence): tens of
+ * (group/group-rows.ts addMembers) plus one per new conversation (its owner's sequence): tens of
  * milliseconds on PGlite, during which every other query of
  * the process waits.
  */
@@ -46,20 +44,18 @@ export interface ChunkedAdd {
 }
 
 /**
- * Adds `items` to the live group `groupId` in order, in short transactions (see the top): each
- * re-checks that the group is live, runs `addMany` on the next chunk, and bumps the group's sequence when it
- * added anyone; after its commit the group's change token is bumped (group-store.ts), and the work pauses.
+ * Adds `items` in order, in short transactions (see the top): `addChunk` adds the next
+ * {@link MEMBER_CHUNK} of them in one transaction of its own (GroupStore.addMembers,
+ * group/group-store.ts: it re-checks that the group is live, takes the group's sequence when it
+ * added anyone and bumps its change token after the commit), then the work pauses.
  * Stops before the next transaction once `ctx.signal` aborts. Never throws after a transaction
  * committed: the error is returned in `stopped` so that the caller can report what was done.
  */
 export async function addInChunks<T>(
-  env: DomainEnv,
   ctx: RequestContext,
-  groupId: string,
   items: readonly T[],
-  addMany: (tx: Prisma.TransactionClient, items: readonly T[]) => Promise<AddMemberOutcome[]>,
+  addChunk: (items: readonly T[]) => Promise<AddMemberOutcome[]>,
 ): Promise<ChunkedAdd> {
-  const groups = new GroupStore(env);
   const results: AddMemberOutcome[] = [];
   let spent = 0;
   try {
@@ -68,15 +64,7 @@ export async function addInChunks<T>(
       if (results.length > 0) await pause(spent / 2, ctx.signal);
       const from = results.length;
       const t0 = performance.now();
-      // Retried from the start when it loses a race (tx.ts), so it keeps its own position.
-      const out = await groups.change(ctx.appId, groupId, async (tx) => {
-        await requireLiveGroup(tx, ctx.appId, groupId);
-        const done = await addMany(tx, items.slice(from, from + MEMBER_CHUNK));
-        if (done.some((r) => r.result === ADD_RESULT.SUCCESS))
-          await bumpGroup(tx, ctx.appId, groupId, env.now());
-        return done;
-      });
-      results.push(...out);
+      results.push(...(await addChunk(items.slice(from, from + MEMBER_CHUNK))));
       spent = performance.now() - t0;
     }
     return { results, stopped: undefined };

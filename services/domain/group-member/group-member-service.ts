@@ -1,4 +1,3 @@
-import type { Prisma } from "../../../gen/prisma/client.js";
 import { Command } from "../../../gen/ts/whaleshark/v1/command.js";
 import { GroupMemberItem } from "../../../gen/ts/whaleshark/v1/common.js";
 import {
@@ -19,8 +18,6 @@ import { GroupStore } from "../group/group-store.js";
 import {
   ADD_RESULT,
   type AddMemberOutcome,
-  addMembers,
-  bumpGroup,
   currentMembers,
   GROUP_TYPE,
   leaders,
@@ -30,17 +27,17 @@ import {
   requireMember,
   toGroupMember,
 } from "../group/groups.js";
-import { requireUser } from "../users/users.js";
 import { addInChunks, notifyInChunks } from "./chunks.js";
 import { joinRequestHandlers } from "./join-requests.js";
 import { memberUpdateHandlers } from "./member-update.js";
 
 /**
  * Adds `items` as an operator of `operatorRole` may: only the owner (or an admin, who acts as one)
- * hands out the manager role when adding; the others go through {@link addMembers}. In list order.
+ * hands out the manager role when adding; the others go to {@link GroupStore.addMembers}, in one
+ * transaction. In list order.
  */
 async function addAsOperator(
-  tx: Prisma.TransactionClient,
+  groups: GroupStore,
   appId: number,
   groupId: string,
   items: readonly GroupMemberItem[],
@@ -48,7 +45,7 @@ async function addAsOperator(
   now: number,
 ): Promise<AddMemberOutcome[]> {
   const allowed = (item: GroupMemberItem) => item.role !== ROLE.MANAGER || operatorRole === ROLE.OWNER;
-  const added = await addMembers(tx, appId, groupId, items.filter(allowed), { now, fromStart: false });
+  const added = await groups.addMembers(appId, groupId, items.filter(allowed), { now, fromStart: false });
   let next = 0;
   return items.map((item) =>
     allowed(item)
@@ -63,14 +60,15 @@ async function addAsOperator(
 
 /**
  * GroupMemberService (spec §6.3 #37–#41, group_member_service.proto).
- * Every membership change takes a group sequence (D19); a destroyed group
- * refuses changes (D13); notifications reach the intended recipients once
- * each (D12), the operator's calling device skipped (D30). Update and mute
- * are in member-update.ts. Lists of members are added in chunks, a
- * transaction each, with the event loop yielded between them, and abandoned
- * once the caller's deadline has passed; notifications to many go out in
- * chunks (chunks.ts). Every change runs in a GroupStore transaction
- * (group/group-store.ts), which bumps the group's change token after it.
+ * Every membership change is a GroupStore method (group/group-store.ts): it
+ * checks the rules that read the rows it changes (a destroyed group refuses
+ * changes, D13; the roles), takes a group sequence (D19) and bumps the group's
+ * change token. Notifications reach the intended recipients once each (D12),
+ * the operator's calling device skipped (D30). Update and mute are in
+ * member-update.ts. Lists of members are added in chunks, a transaction
+ * each, with the event loop yielded between them, and abandoned once the
+ * caller's deadline has passed; notifications to many go out in chunks
+ * (chunks.ts).
  */
 export function groupMemberHandlers(env: DomainEnv): AppHandlers<typeof GroupMemberServiceService> {
   const groups = new GroupStore(env);
@@ -83,8 +81,8 @@ export function groupMemberHandlers(env: DomainEnv): AppHandlers<typeof GroupMem
       const groupId = required(req.groupId, "group_id");
       await requireLiveGroup(await env.db(), ctx.appId, groupId);
       const opts = { now: env.now(), fromStart: true, keepJoinTime: true };
-      const { results, stopped } = await addInChunks(env, ctx, groupId, req.members, (tx, chunk) =>
-        addMembers(tx, ctx.appId, groupId, chunk, opts),
+      const { results, stopped } = await addInChunks(ctx, req.members, (chunk) =>
+        groups.addMembers(ctx.appId, groupId, chunk, opts),
       );
       if (stopped !== undefined) throw stopped;
       return { results };
@@ -111,8 +109,8 @@ export function groupMemberHandlers(env: DomainEnv): AppHandlers<typeof GroupMem
         AddGroupMembersRequest.toJSON(req),
       );
       if (Array.isArray(replacement)) items = replacement.map((m) => GroupMemberItem.fromJSON(m));
-      const { results, stopped } = await addInChunks(env, ctx, groupId, items, (tx, chunk) =>
-        addAsOperator(tx, ctx.appId, groupId, chunk, operatorRole, env.now()),
+      const { results, stopped } = await addInChunks(ctx, items, (chunk) =>
+        addAsOperator(groups, ctx.appId, groupId, chunk, operatorRole, env.now()),
       );
       // Also when it stopped half-way: what was committed is reported to the devices and the app.
       const added = results.filter((r) => r.result === ADD_RESULT.SUCCESS).map((r) => r.memberId);
@@ -135,31 +133,7 @@ export function groupMemberHandlers(env: DomainEnv): AppHandlers<typeof GroupMem
       const groupId = required(req.groupId, "group_id");
       const memberId = required(req.memberId, "member_id");
       const admin = await ctx.isAdmin();
-      const members = await groups.change(ctx.appId, groupId, async (tx) => {
-        const group = await requireLiveGroup(tx, ctx.appId, groupId);
-        await requireUser(tx, ctx.appId, memberId);
-        const target = await requireMember(tx, ctx.appId, groupId, memberId);
-        if (target.role === ROLE.OWNER) throw ImError.of("GROUP_OWNER_IS_NOT_REMOVE");
-        if (!admin) {
-          const me = await requireMember(tx, ctx.appId, groupId, ctx.operator).catch(() => {
-            throw ImError.of("THIS_OPERATE_NEED_MANAGER_ROLE");
-          });
-          if (group.groupType === GROUP_TYPE.PRIVATE) {
-            // D13: in a private group only the owner removes (the original's rule was dead code).
-            if (me.role !== ROLE.OWNER) throw ImError.of("THIS_OPERATE_NEED_OWNER_ROLE");
-          } else if (me.role === ROLE.ORDINARY) {
-            throw ImError.of("THIS_OPERATE_NEED_MANAGER_ROLE");
-          } else if (me.role === ROLE.MANAGER && target.role !== ROLE.ORDINARY) {
-            throw ImError.of("THIS_OPERATE_NEED_OWNER_ROLE");
-          }
-        }
-        await tx.groupMember.update({
-          where: { groupMemberId: target.groupMemberId },
-          data: { role: ROLE.LEAVE, leaveTime: BigInt(env.now()) },
-        });
-        await bumpGroup(tx, ctx.appId, groupId, env.now());
-        return currentMembers(tx, ctx.appId, groupId);
-      });
+      const members = await groups.removeMember(ctx.appId, groupId, { id: ctx.operator, admin }, memberId);
       // D12: every member and the removed one, once each.
       const pack = RemoveGroupMemberPack.toJSON({ groupId, member: memberId });
       await notifyInChunks(
@@ -183,18 +157,7 @@ export function groupMemberHandlers(env: DomainEnv): AppHandlers<typeof GroupMem
 
     async leaveGroup(req, ctx) {
       const groupId = required(req.groupId, "group_id");
-      const members = await groups.change(ctx.appId, groupId, async (tx) => {
-        await requireLiveGroup(tx, ctx.appId, groupId);
-        const me = await requireMember(tx, ctx.appId, groupId, ctx.operator);
-        if (me.role === ROLE.OWNER)
-          throw ImError.of("GROUP_OWNER_IS_NOT_REMOVE", "transfer or destroy the group first");
-        await tx.groupMember.update({
-          where: { groupMemberId: me.groupMemberId },
-          data: { role: ROLE.LEAVE, leaveTime: BigInt(env.now()) },
-        });
-        await bumpGroup(tx, ctx.appId, groupId, env.now());
-        return currentMembers(tx, ctx.appId, groupId);
-      });
+      const members = await groups.exit(ctx.appId, groupId, ctx.operator);
       const pack = ExitGroupPack.toJSON({ groupId, userId: ctx.operator });
       await notifyInChunks(
         env,

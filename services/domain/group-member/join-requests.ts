@@ -11,9 +11,9 @@ import { ErrorCatalogue, ImError, isImError } from "../../../lib/errors/index.js
 import type { AppHandlers, RequestContext } from "../../../lib/grpc/serve.js";
 import type { DomainEnv } from "../core/env.js";
 import { required } from "../core/guards.js";
+import { GroupStore } from "../group/group-store.js";
 import {
   ADD_RESULT,
-  addMembers,
   currentMembers,
   findMember,
   leaders,
@@ -47,18 +47,16 @@ type JoinHandlers = Pick<
  * (2001 ADDED_MEMBER to the leaders and the new member). Leaving works as before (LeaveGroup).
  */
 export function joinRequestHandlers(env: DomainEnv): JoinHandlers {
+  const groups = new GroupStore(env);
+
   /** Adds `memberId` as an ordinary member; throws what refused it (40005, 40003, 20001). */
   async function join(ctx: RequestContext, groupId: string, memberId: string): Promise<void> {
-    const { results, stopped } = await addInChunks(env, ctx, groupId, [memberId], (tx, ids) =>
-      addMembers(
-        tx,
+    const { results, stopped } = await addInChunks(ctx, [memberId], (ids) =>
+      groups.addMembers(
         ctx.appId,
         groupId,
         ids.map((id) => GroupMemberItem.fromPartial({ memberId: id })),
-        {
-          now: env.now(),
-          fromStart: false,
-        },
+        { now: env.now(), fromStart: false },
       ),
     );
     if (stopped !== undefined) throw stopped;

@@ -5,21 +5,12 @@ import {
   TransferGroupPack,
 } from "../../../gen/ts/whaleshark/v1/group_pack.js";
 import type { GroupServiceService } from "../../../gen/ts/whaleshark/v1/group_service.js";
-import { ImError } from "../../../lib/errors/index.js";
 import type { AppHandlers } from "../../../lib/grpc/serve.js";
 import type { DomainEnv } from "../core/env.js";
 import { required } from "../core/guards.js";
 import { notify } from "../core/notify.js";
 import { GroupStore } from "./group-store.js";
-import {
-  bumpGroup,
-  currentMembers,
-  GROUP_STATUS,
-  muteValue,
-  ROLE,
-  requireLiveGroup,
-  requireMember,
-} from "./groups.js";
+import { muteValue } from "./groups.js";
 
 type LifecycleHandlers = Pick<
   Required<AppHandlers<typeof GroupServiceService>>,
@@ -29,8 +20,9 @@ type LifecycleHandlers = Pick<
 /**
  * Destroy, transfer and mute-all of GroupService (spec §6.3 #32–#34). An
  * app admin may do each without being a member (D4); everyone else needs the
- * role the spec names. Each takes a group sequence and notifies every
- * current member (transfer and mute sent nothing in the original: D33).
+ * role the spec names (checked by GroupStore, group-store.ts, on the rows it
+ * changes). Each takes a group sequence and notifies every current member
+ * (transfer and mute sent nothing in the original: D33).
  */
 export function groupLifecycleHandlers(env: DomainEnv): LifecycleHandlers {
   const groups = new GroupStore(env);
@@ -38,17 +30,7 @@ export function groupLifecycleHandlers(env: DomainEnv): LifecycleHandlers {
     async destroyGroup(req, ctx) {
       const groupId = required(req.groupId, "group_id");
       const admin = await ctx.isAdmin();
-      const { members, sequence } = await groups.change(ctx.appId, groupId, async (tx) => {
-        const group = await requireLiveGroup(tx, ctx.appId, groupId);
-        // D13: only the owner destroys a group, private or public.
-        if (!admin && group.ownerId !== ctx.operator) throw ImError.of("THIS_OPERATE_NEED_OWNER_ROLE");
-        const seq = await bumpGroup(tx, ctx.appId, groupId, env.now());
-        await tx.group.update({
-          where: { appId_groupId: { appId: ctx.appId, groupId } },
-          data: { status: GROUP_STATUS.DESTROY },
-        });
-        return { members: await currentMembers(tx, ctx.appId, groupId), sequence: seq };
-      });
+      const { members, sequence } = await groups.destroy(ctx.appId, groupId, { id: ctx.operator, admin });
       const pack = DestroyGroupPack.toJSON({ groupId, sequence });
       await notify(
         env,
@@ -65,29 +47,12 @@ export function groupLifecycleHandlers(env: DomainEnv): LifecycleHandlers {
       const groupId = required(req.groupId, "group_id");
       const newOwner = required(req.ownerId, "owner_id");
       const admin = await ctx.isAdmin();
-      const result = await groups.change(ctx.appId, groupId, async (tx) => {
-        const group = await requireLiveGroup(tx, ctx.appId, groupId);
-        if (!admin) {
-          const me = await requireMember(tx, ctx.appId, groupId, ctx.operator);
-          if (me.role !== ROLE.OWNER) throw ImError.of("THIS_OPERATE_NEED_OWNER_ROLE");
-        }
-        await requireMember(tx, ctx.appId, groupId, newOwner);
-        if (group.ownerId === newOwner) return undefined;
-        await tx.groupMember.updateMany({
-          where: { appId: ctx.appId, groupId, role: ROLE.OWNER },
-          data: { role: ROLE.ORDINARY },
-        });
-        await tx.groupMember.update({
-          where: { appId_groupId_memberId: { appId: ctx.appId, groupId, memberId: newOwner } },
-          data: { role: ROLE.OWNER },
-        });
-        await tx.group.update({
-          where: { appId_groupId: { appId: ctx.appId, groupId } },
-          data: { ownerId: newOwner },
-        });
-        await bumpGroup(tx, ctx.appId, groupId, env.now());
-        return { oldOwner: group.ownerId, members: await currentMembers(tx, ctx.appId, groupId) };
-      });
+      const result = await groups.transferOwnership(
+        ctx.appId,
+        groupId,
+        { id: ctx.operator, admin },
+        newOwner,
+      );
       if (result === undefined) return {};
       const pack = TransferGroupPack.toJSON({ groupId, ownerId: newOwner });
       await notify(
@@ -110,19 +75,7 @@ export function groupLifecycleHandlers(env: DomainEnv): LifecycleHandlers {
       const groupId = required(req.groupId, "group_id");
       const mute = muteValue(req.mute);
       const admin = await ctx.isAdmin();
-      const members = await groups.change(ctx.appId, groupId, async (tx) => {
-        await requireLiveGroup(tx, ctx.appId, groupId);
-        if (!admin) {
-          const me = await requireMember(tx, ctx.appId, groupId, ctx.operator).catch(() => {
-            throw ImError.of("THIS_OPERATE_NEED_MANAGER_ROLE");
-          });
-          if (me.role !== ROLE.OWNER && me.role !== ROLE.MANAGER)
-            throw ImError.of("THIS_OPERATE_NEED_MANAGER_ROLE");
-        }
-        await tx.group.update({ where: { appId_groupId: { appId: ctx.appId, groupId } }, data: { mute } });
-        await bumpGroup(tx, ctx.appId, groupId, env.now());
-        return currentMembers(tx, ctx.appId, groupId);
-      });
+      const members = await groups.setMute(ctx.appId, groupId, { id: ctx.operator, admin }, mute);
       const pack = MuteGroupPack.toJSON({ groupId, mute });
       await notify(
         env,

@@ -1,21 +1,22 @@
 import type { Prisma } from "../../../gen/prisma/client.js";
 import { Command } from "../../../gen/ts/whaleshark/v1/command.js";
 import { CreateGroupPack, UpdateGroupInfoPack } from "../../../gen/ts/whaleshark/v1/group_pack.js";
-import type { GroupServiceService } from "../../../gen/ts/whaleshark/v1/group_service.js";
+import type {
+  CreateGroupRequest,
+  GroupServiceService,
+  ImportGroupRequest,
+} from "../../../gen/ts/whaleshark/v1/group_service.js";
 import { Group } from "../../../gen/ts/whaleshark/v1/model.js";
 import { ImError } from "../../../lib/errors/index.js";
 import type { AppHandlers } from "../../../lib/grpc/serve.js";
 import type { DomainEnv } from "../core/env.js";
 import { num, ownerOrAdmin, pageSize, requireAdmin, required } from "../core/guards.js";
 import { notify } from "../core/notify.js";
-import { nextGroupSequence } from "../core/sequences.js";
 import { syncWindow } from "../core/sync.js";
 import { requireUser } from "../users/users.js";
 import { groupLifecycleHandlers } from "./group-lifecycle.js";
-import { GroupStore } from "./group-store.js";
+import { GroupStore, type NewGroup } from "./group-store.js";
 import {
-  addMember,
-  addMembers,
   currentMembers,
   findMember,
   GROUP_STATUS,
@@ -27,18 +28,41 @@ import {
   privateChatValue,
   ROLE,
   requireGroup,
-  requireLiveGroup,
-  requireMember,
   toGroup,
   toGroupMember,
 } from "./groups.js";
 
 /**
- * GroupService (spec §6.3 #27–#34, #36; group_service.proto). Every change
- * of a group or its membership takes a sequence from the app's groupSeq
- * counter (D19). Destroy, transfer and mute are in group-lifecycle.ts. Every
- * change runs in a GroupStore transaction (group-store.ts), which bumps the
- * group's change token after it.
+ * The columns of a new group as Import/CreateGroup ask for them (empty strings and 0 unset).
+ * @throws ImError 90001 for a mute other than 0 or 1
+ */
+function newGroup(
+  req: ImportGroupRequest | CreateGroupRequest,
+  ownerId: string,
+  type: number,
+  privateChat: number | undefined,
+): NewGroup {
+  return {
+    ownerId,
+    groupType: type,
+    groupName: req.groupName || null,
+    mute: muteValue(req.mute),
+    applyJoinType: req.applyJoinType,
+    privateChat,
+    introduction: req.introduction || null,
+    notification: req.notification || null,
+    photo: req.photo || null,
+    maxMemberCount: req.maxMemberCount || null,
+    extra: req.extra || null,
+  };
+}
+
+/**
+ * GroupService (spec §6.3 #27–#34, #36; group_service.proto): request
+ * mapping, the rules that need no rows, notifications and callbacks. Every
+ * write, with the rules that read the rows it changes, is a GroupStore
+ * method (group-store.ts), which takes the group sequence (D19) and bumps the
+ * group's change token. Destroy, transfer and mute are in group-lifecycle.ts.
  */
 export function groupHandlers(env: DomainEnv): AppHandlers<typeof GroupServiceService> {
   const groups = new GroupStore(env);
@@ -52,36 +76,9 @@ export function groupHandlers(env: DomainEnv): AppHandlers<typeof GroupServiceSe
         throw ImError.of("PUBLIC_GROUP_MUST_HAVE_OWNER");
       const privateChat = privateChatValue(req.privateChat, PRIVATE_CHAT.ALLOWED);
       const groupId = req.groupId || newGroupId();
-      await groups.change(ctx.appId, groupId, async (tx) => {
-        if (
-          (await tx.group.findUnique({ where: { appId_groupId: { appId: ctx.appId, groupId } } })) !== null
-        ) {
-          throw ImError.of("GROUP_IS_EXIST", groupId);
-        }
-        const sequence = await nextGroupSequence(tx, ctx.appId);
-        await tx.group.create({
-          data: {
-            appId: ctx.appId,
-            groupId,
-            ownerId: req.ownerId,
-            groupType: type,
-            groupName: req.groupName || null,
-            mute: muteValue(req.mute),
-            applyJoinType: req.applyJoinType,
-            privateChat,
-            introduction: req.introduction || null,
-            notification: req.notification || null,
-            photo: req.photo || null,
-            maxMemberCount: req.maxMemberCount || null,
-            extra: req.extra || null,
-            status: GROUP_STATUS.NORMAL,
-            sequence: BigInt(sequence),
-            // D15: a supplied create_time is kept.
-            createTime: BigInt(req.createTime > 0 ? req.createTime : env.now()),
-            updateTime: BigInt(env.now()),
-          },
-        });
-      });
+      // D15: a supplied create_time is kept.
+      const createTime = req.createTime > 0 ? req.createTime : env.now();
+      await groups.importGroup(ctx.appId, groupId, newGroup(req, req.ownerId, type, privateChat), createTime);
       return { groupId };
     },
 
@@ -93,48 +90,12 @@ export function groupHandlers(env: DomainEnv): AppHandlers<typeof GroupServiceSe
       await requireUser(db, ctx.appId, ownerId);
       // D15: a supplied id is honoured (when free) and the id is returned.
       const groupId = req.groupId || newGroupId();
-      const now = env.now();
-      const { group, results, members } = await groups.change(ctx.appId, groupId, async (tx) => {
-        if (
-          (await tx.group.findUnique({ where: { appId_groupId: { appId: ctx.appId, groupId } } })) !== null
-        ) {
-          throw ImError.of("GROUP_IS_EXIST", groupId);
-        }
-        const created = await tx.group.create({
-          data: {
-            appId: ctx.appId,
-            groupId,
-            ownerId,
-            groupType: type,
-            groupName: req.groupName || null,
-            mute: muteValue(req.mute),
-            applyJoinType: req.applyJoinType,
-            privateChat,
-            introduction: req.introduction || null,
-            notification: req.notification || null,
-            photo: req.photo || null,
-            maxMemberCount: req.maxMemberCount || null,
-            extra: req.extra || null,
-            status: GROUP_STATUS.NORMAL,
-            sequence: BigInt(await nextGroupSequence(tx, ctx.appId)),
-            createTime: BigInt(now),
-            updateTime: BigInt(now),
-          },
-        });
-        const opts = { now, fromStart: true };
-        const owner = {
-          memberId: ownerId,
-          alias: "",
-          role: ROLE.OWNER,
-          speakDate: 0,
-          joinType: "",
-          joinTime: 0,
-          extra: "",
-        };
-        await addMember(tx, ctx.appId, groupId, owner, opts);
-        const outcomes = await addMembers(tx, ctx.appId, groupId, req.member, opts);
-        return { group: created, results: outcomes, members: await currentMembers(tx, ctx.appId, groupId) };
-      });
+      const { group, results, members } = await groups.createWithOwner(
+        ctx.appId,
+        groupId,
+        newGroup(req, ownerId, type, privateChat),
+        req.member,
+      );
       const { maxMemberCount: _max, updateTime: _updated, ...fields } = toGroup(group);
       const pack = CreateGroupPack.fromPartial(fields);
       await notify(
@@ -172,32 +133,22 @@ export function groupHandlers(env: DomainEnv): AppHandlers<typeof GroupServiceSe
     async updateGroup(req, ctx) {
       const groupId = required(req.groupId, "group_id");
       const admin = await ctx.isAdmin();
-      const data: Prisma.GroupUpdateInput = {
-        groupName: req.groupName,
-        introduction: req.introduction,
-        notification: req.notification,
-        photo: req.photo,
-        extra: req.extra,
-        applyJoinType: req.applyJoinType,
-        maxMemberCount: req.maxMemberCount,
-        mute: req.mute === undefined ? undefined : muteValue(req.mute),
-        privateChat: privateChatValue(req.privateChat),
-      };
-      const { group, members, sequence } = await groups.change(ctx.appId, groupId, async (tx) => {
-        const current = await requireLiveGroup(tx, ctx.appId, groupId); // D5: only destroyed groups are refused
-        if (!admin) {
-          const me = await requireMember(tx, ctx.appId, groupId, ctx.operator);
-          if (current.groupType === GROUP_TYPE.PUBLIC && me.role === ROLE.ORDINARY) {
-            throw ImError.of("THIS_OPERATE_NEED_MANAGER_ROLE");
-          }
-        }
-        const seq = await nextGroupSequence(tx, ctx.appId);
-        const updated = await tx.group.update({
-          where: { appId_groupId: { appId: ctx.appId, groupId } },
-          data: { ...data, sequence: BigInt(seq), updateTime: BigInt(env.now()) },
-        });
-        return { group: updated, members: await currentMembers(tx, ctx.appId, groupId), sequence: seq };
-      });
+      const { group, members, sequence } = await groups.update(
+        ctx.appId,
+        groupId,
+        { id: ctx.operator, admin },
+        {
+          groupName: req.groupName,
+          introduction: req.introduction,
+          notification: req.notification,
+          photo: req.photo,
+          extra: req.extra,
+          applyJoinType: req.applyJoinType,
+          maxMemberCount: req.maxMemberCount,
+          mute: req.mute === undefined ? undefined : muteValue(req.mute),
+          privateChat: privateChatValue(req.privateChat),
+        },
+      );
       const pack = UpdateGroupInfoPack.fromPartial({
         groupId,
         groupName: req.groupName,
