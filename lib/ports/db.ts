@@ -28,10 +28,10 @@ import type { Prisma, PrismaClient } from "../../gen/prisma/client.js";
  *   missing foreign-key target and a write conflict (serialization failure,
  *   deadlock) reject with a {@link DbError} of that kind, from a model query, a
  *   raw query, inside a transaction or from its COMMIT alike; every other
- *   failure rejects as the client reports it. (Known gap: on PGlite a COMMIT
- *   that fails resolves, pglite-prisma-adapter's defect, pinned by
- *   lib/adapters/pglite/database.test.ts; nothing in this schema makes a COMMIT
- *   fail there but an I/O error.) Callers map a kind to their
+ *   failure rejects as the client reports it. A COMMIT that fails always
+ *   rejects, on PGlite too (pglite-prisma-adapter alone would resolve it:
+ *   lib/adapters/pglite/commit.ts sends the COMMIT itself; checked by the
+ *   contract suite). Callers map a kind to their
  *   catalogue error where it means something (e.g. "already exists"), never to a
  *   silent success. `createMany({ skipDuplicates: true })` is the idempotent
  *   insert (ON CONFLICT DO NOTHING).
@@ -48,7 +48,7 @@ import type { Prisma, PrismaClient } from "../../gen/prisma/client.js";
  * root's, through {@link DatabaseHandle}), and any engine-specific SQL outside
  * the adapters.
  */
-export interface Database extends Queries, StillExposed {
+export interface Database extends Queries {
   /** A batch: the queries run in order in one transaction; all commit or none does. */
   $transaction<P extends Prisma.PrismaPromise<unknown>[]>(
     queries: [...P],
@@ -68,25 +68,7 @@ type ModelName = Exclude<keyof Prisma.TransactionClient, `$${string}` | symbol>;
 type Queries = Pick<Prisma.TransactionClient, ModelName | "$queryRaw" | "$executeRaw">;
 
 /** What an interactive transaction's callback gets: the same queries, inside the transaction. */
-export type DatabaseTransaction = Queries & TransactionStillExposed;
-
-/**
- * A member the port means to withhold but still has, for a caller not yet moved off it; it goes
- * when that caller does (the compiler then names any other): `$extends`, with which
- * services/domain/conversation/unread-counts.test.ts counts a handler's queries on a `Database`.
- */
-type StillExposed = Pick<PrismaClient, "$extends">;
-
-/**
- * The same for a transaction's client: code that still types its callbacks' `tx` as
- * `Prisma.TransactionClient` (services/domain/friendship/friendship-store.ts and
- * services/domain/conversation/conversation-store.ts) needs these to accept the port's; once
- * they say {@link DatabaseTransaction}, this goes and a transaction offers only the port's queries.
- */
-type TransactionStillExposed = Pick<
-  Prisma.TransactionClient,
-  "$queryRawUnsafe" | "$executeRawUnsafe" | "$transaction"
->;
+export type DatabaseTransaction = Queries;
 
 /**
  * An open database and how to release it: the composition root's (app/deps.ts) and tests'. `db`

@@ -1,4 +1,4 @@
-import type { Prisma } from "../../../gen/prisma/client.js";
+import type { DatabaseTransaction } from "../../../lib/ports/db.js";
 import type { DomainEnv } from "../core/env.js";
 import { nextUserSequence, type Tx } from "../core/sequences.js";
 import { transaction } from "../core/tx.js";
@@ -128,7 +128,7 @@ export class ConversationStore {
   }
 
   /** Runs `change` in one transaction (core/tx.ts: retried when it loses a race). */
-  async #write<T>(change: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
+  async #write<T>(change: (tx: DatabaseTransaction) => Promise<T>): Promise<T> {
     return transaction(await this.#env.db(), change);
   }
 }

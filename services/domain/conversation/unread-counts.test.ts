@@ -43,7 +43,7 @@ async function stored(db: Database, type: 0 | 1, fromId: string, toId: string, s
 
 describe("unreadCounts", () => {
   let testDb: MigratedTestDatabase;
-  let db: Database;
+  let db: MigratedTestDatabase["db"];
 
   beforeAll(async () => {
     testDb = await migratedTestDatabase(2);

@@ -1,5 +1,6 @@
-import type { Friendship as FriendshipRow, Prisma } from "../../../gen/prisma/client.js";
+import type { Friendship as FriendshipRow } from "../../../gen/prisma/client.js";
 import { ImError } from "../../../lib/errors/index.js";
+import type { DatabaseTransaction } from "../../../lib/ports/db.js";
 import { P2P } from "../../../lib/wire/conversation-type.js";
 import { ChangeTokens } from "../cache/change-tokens.js";
 import { ensureConversations } from "../conversation/conversation-store.js";
@@ -236,7 +237,7 @@ export class FriendshipStore {
   async #write<T>(
     appId: number,
     owners: readonly string[],
-    change: (tx: Prisma.TransactionClient) => Promise<T>,
+    change: (tx: DatabaseTransaction) => Promise<T>,
   ): Promise<T> {
     const db = await this.#env.db();
     const scopes = [...new Set(owners)].map((owner) => ChangeTokens.user(appId, owner));
