@@ -13,9 +13,9 @@ import {
 export interface DbContractOptions {
   /**
    * `concurrent`: PostgreSQL, a pool of connections; two transactions can conflict (a
-   * serialization failure, a deadlock) and a COMMIT can fail. `one-at-a-time`: PGlite, one
-   * connection; a transaction waits until the one before it has ended, so no write conflict can
-   * arise (and a failed COMMIT is not reported: lib/adapters/pglite/database.test.ts).
+   * serialization failure, a deadlock). `one-at-a-time`: PGlite, one connection; a transaction
+   * waits until the one before it has ended, so no write conflict can arise. A COMMIT can fail on
+   * both (a deferred constraint here; on PGlite in production only an I/O error).
    */
   transactions: "concurrent" | "one-at-a-time";
 }
@@ -292,6 +292,25 @@ export function dbContract(name: string, open: OpenDatabase, options: DbContract
       expect(await db.messageIdempotency.count({ where: { messageId: "batch" } })).toBe(0);
     });
 
+    it("rejects a transaction whose COMMIT fails with the port's error, and the next one commits", async () => {
+      // A deferred constraint is checked at COMMIT: the statements succeed, the commit does not.
+      // (The schema has none; a temporary table of this transaction's session stands in.)
+      const err = await db
+        .$transaction(async (tx) => {
+          await tx.$executeRaw`
+            CREATE TEMPORARY TABLE commit_probe (k int UNIQUE DEFERRABLE INITIALLY DEFERRED) ON COMMIT DROP`;
+          await tx.$executeRaw`INSERT INTO commit_probe VALUES (1), (1)`;
+          await tx.messageBody.create({ data: body(4201n, "commit") });
+        })
+        .catch((e: unknown) => e);
+      expectDbError(err, "unique-violation");
+      expect(await db.messageBody.count({ where: { messageKey: 4201n } })).toBe(0);
+      await db.$transaction(async (tx) => {
+        await tx.messageBody.create({ data: body(4202n, "after-commit") });
+      });
+      expect(await db.messageBody.count({ where: { messageKey: 4202n } })).toBe(1);
+    });
+
     if (options.transactions === "concurrent") {
       it("rejects the loser of two conflicting transactions with the port's write-conflict", async () => {
         await db.sequenceHighWater.create({ data: { appId: 1, seqKey: "conflict", maxValue: 1n } });
@@ -316,21 +335,6 @@ export function dbContract(name: string, open: OpenDatabase, options: DbContract
         written.open();
         expectDbError(await loser, "write-conflict");
         expect((await db.sequenceHighWater.findUniqueOrThrow({ where: key })).maxValue).toBe(2n);
-      });
-
-      it("rejects a transaction whose COMMIT fails with the port's error", async () => {
-        // A deferred constraint is checked at COMMIT: the statements succeed, the commit does not.
-        // (The schema has none; a temporary table of this transaction's session stands in.)
-        const err = await db
-          .$transaction(async (tx) => {
-            await tx.$executeRaw`
-              CREATE TEMPORARY TABLE commit_probe (k int UNIQUE DEFERRABLE INITIALLY DEFERRED) ON COMMIT DROP`;
-            await tx.$executeRaw`INSERT INTO commit_probe VALUES (1), (1)`;
-            await tx.messageBody.create({ data: body(4201n, "commit") });
-          })
-          .catch((e: unknown) => e);
-        expectDbError(err, "unique-violation");
-        expect(await db.messageBody.count({ where: { messageKey: 4201n } })).toBe(0);
       });
     } else {
       it("runs a transaction only after the one before it has ended, so none can conflict", async () => {

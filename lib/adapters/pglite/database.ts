@@ -4,6 +4,7 @@ import { PrismaClient } from "../../../gen/prisma/client.js";
 import { applyMigrations, readMigrations } from "../../migrate/runner.js";
 import type { DatabaseHandle } from "../../ports/db.js";
 import { translatingDriverAdapter } from "../prisma-errors.js";
+import { reportingCommitFailures } from "./commit.js";
 import { pgliteMigrationTarget } from "./migration-target.js";
 import { openPglite, type PgliteStartOptions, pgliteOptions } from "./open.js";
 
@@ -22,7 +23,8 @@ export interface PgliteDatabaseOptions extends PgliteStartOptions {
  * `_prisma_migrations` rows as `whaleshark migrate`, so a data folder is
  * always at the schema this build expects. One process at a time may open a
  * data folder. Statement errors of the port's kinds reject as its DbError
- * (../prisma-errors.ts).
+ * (../prisma-errors.ts), a failed COMMIT too (./commit.ts: the adapter alone
+ * would resolve it).
  */
 export async function openPgliteDatabase(opts: PgliteDatabaseOptions = {}): Promise<DatabaseHandle> {
   const pglite = opts.dataDir === undefined ? await openMemory(opts) : await openPglite(opts.dataDir, opts);
@@ -32,7 +34,9 @@ export async function openPgliteDatabase(opts: PgliteDatabaseOptions = {}): Prom
     await pglite.close();
     throw err;
   }
-  const db = new PrismaClient({ adapter: translatingDriverAdapter(new PrismaPGlite(pglite)) });
+  const db = new PrismaClient({
+    adapter: translatingDriverAdapter(reportingCommitFailures(new PrismaPGlite(pglite))),
+  });
   return {
     db,
     close: async () => {
