@@ -126,17 +126,24 @@ async function runOne(name: RoleName, config: Config): Promise<number> {
     // Memory kv and bus are private to a process: a lone role cannot reach the others.
     logger.warn({ role: name }, "one role in the embedded profile talks to nobody; use `whaleshark start`");
   }
-  const [{ configureGrpcServers }, { createDeps }, { withDomainMetrics }, { startTracing }] =
-    await Promise.all([
-      import("../lib/grpc/server.js"),
-      import("./deps.js"),
-      import("./embedded.js"),
-      import("../lib/tracing/start-tracing.js"),
-    ]);
-  configureGrpcServers(config);
+  const [{ createDeps }, { preloadRole, OPENS_DATABASE_AT_START }, { startTracing }] = await Promise.all([
+    import("./deps.js"),
+    import("./roles.js"),
+    import("../lib/tracing/start-tracing.js"),
+  ]);
   // Before the role, so its first spans are exported; stopped after it (tracing.enabled, docs/tracing.md).
   const tracing = await startTracing(config, [name], logger);
-  const deps = await createDeps(config, logger);
+  // The connections are opened first; the gRPC server's and the role's code load while they wait
+  // for Redis, RabbitMQ and PostgreSQL (bench/RESULTS.md "start-up in one bundle").
+  const connecting = createDeps(config, logger, { openDatabase: OPENS_DATABASE_AT_START.has(name) });
+  connecting.catch(() => {}); // awaited below, after the imports; its failure is thrown there
+  preloadRole(name);
+  const [{ configureGrpcServers }, { withDomainMetrics }] = await Promise.all([
+    import("../lib/grpc/server.js"),
+    import("./embedded.js"),
+  ]);
+  configureGrpcServers(config);
+  const deps = await connecting;
   const log = roleLogger(logger, name);
   const handle = await deps.startRole(name, log);
   const served = name === "domain" ? await withDomainMetrics(handle, config, log) : handle;

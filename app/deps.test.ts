@@ -7,7 +7,7 @@ import { loadConfig } from "../lib/config/index.js";
 import { createTestDatabase, type TestDatabase } from "../lib/testing/postgres.js";
 import { createTestQueuePrefix } from "../lib/testing/rabbitmq.js";
 import { createTestKeyPrefix, type TestKeyPrefix } from "../lib/testing/redis.js";
-import { createDeps, type ProcessDeps } from "./deps.js";
+import { createDeps, opening, openTogether, type ProcessDeps } from "./deps.js";
 
 /**
  * The distributed profile opens PostgreSQL with the pool the configuration asks for: the
@@ -58,5 +58,30 @@ describe("createDeps (distributed): database.poolSize and database.connectTimeou
     const backends = await db.$queryRaw<{ n: number }[]>`
       SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database()`;
     expect(backends[0]?.n).toBeLessThanOrEqual(2);
+  });
+});
+
+/** createDeps connects Redis, RabbitMQ, discovery and the database side by side (start-up time). */
+describe("openTogether", () => {
+  it("resolves with every opened value, in the order given", async () => {
+    const closed: string[] = [];
+    const opened = await openTogether([
+      opening(Promise.resolve("kv"), async (v) => void closed.push(v)),
+      opening(Promise.resolve(2), async () => void closed.push("two")),
+    ] as const);
+    expect(opened).toEqual(["kv", 2]);
+    expect(closed).toEqual([]);
+  });
+
+  it("when one fails, closes those that opened (after they did) and throws that failure", async () => {
+    const closed: string[] = [];
+    const slow = new Promise<string>((resolve) => setTimeout(() => resolve("bus"), 50));
+    const result = openTogether([
+      opening(Promise.reject(new Error("redis down")), async () => void closed.push("kv")),
+      opening(slow, async (v) => void closed.push(v)),
+      opening(Promise.resolve("discovery"), async (v) => void closed.push(v)),
+    ] as const);
+    await expect(result).rejects.toThrow("redis down");
+    expect(closed.sort()).toEqual(["bus", "discovery"]);
   });
 });

@@ -6,7 +6,7 @@ import type { Config } from "../lib/config/index.js";
 import type { InProcessServices } from "../lib/grpc/in-process.js";
 import type { Database } from "../lib/ports/db.js";
 import type { RoleDeps, RoleHandle, RoleName } from "../lib/role/role.js";
-import { createDiscovery } from "./discovery.js";
+import { createDiscovery, type ProcessDiscovery } from "./discovery.js";
 import { roles } from "./roles.js";
 
 /** The adapters of one process, and how to release them. */
@@ -44,14 +44,29 @@ export const REPLAY_WAIT_MS = 30_000;
 export async function createDeps(
   config: Config,
   logger: Logger,
-  opts: { inProcess?: InProcessServices } = {},
+  opts: {
+    inProcess?: InProcessServices;
+    /**
+     * Open the database now, side by side with the other connections, instead of on first use:
+     * for a role that queries it before it listens (app/roles.ts `OPENS_DATABASE_AT_START`).
+     */
+    openDatabase?: boolean;
+  } = {},
 ): Promise<ProcessDeps> {
   const closers: Array<() => Promise<void>> = [];
   let db: Promise<Database> | undefined;
+  const openDatabase = () => {
+    db ??= openDb(config, logger, closers);
+    return db;
+  };
+  const closeDatabase = async () => {
+    for (const close of closers.reverse()) await close();
+  };
 
   let kv: RoleDeps["kv"];
   let bus: RoleDeps["bus"];
   let journaled: JournaledBus | undefined;
+  let found: ProcessDiscovery;
   if (config.profile === "embedded") {
     const [{ MemoryKvStore }, { MemoryBus }, { JournaledBus }] = await Promise.all([
       import("../lib/adapters/memory/kv-store.js"),
@@ -65,26 +80,39 @@ export async function createDeps(
       logger,
     });
     bus = journaled;
+    found = await createDiscovery(config, logger);
+    if (opts.openDatabase) await openDatabase();
   } else {
-    // loadConfig guarantees the URLs in the distributed profile.
-    const [{ RedisKvStore }, { RabbitMqBus }] = await Promise.all([
-      import("../lib/adapters/redis/kv-store.js"),
-      import("../lib/adapters/rabbitmq/bus.js"),
-    ]);
-    kv = await RedisKvStore.connect({
-      url: config.redis.url as string,
-      keyPrefix: config.redis.keyPrefix,
-      cluster: config.redis.cluster,
-      logger,
-    });
-    bus = await RabbitMqBus.connect({
-      url: config.amqp.url as string,
-      prefix: config.amqp.prefix,
-      queueType: config.amqp.queueType,
-      logger,
-    });
+    // Redis, RabbitMQ, discovery and (when asked) PostgreSQL are connected side by side: each
+    // adapter's module loads while the others wait for their servers (start-up time,
+    // bench/RESULTS.md "start-up in one bundle"). loadConfig guarantees the URLs here.
+    [kv, bus, found] = await openTogether([
+      opening(
+        import("../lib/adapters/redis/kv-store.js").then(({ RedisKvStore }) =>
+          RedisKvStore.connect({
+            url: config.redis.url as string,
+            keyPrefix: config.redis.keyPrefix,
+            cluster: config.redis.cluster,
+            logger,
+          }),
+        ),
+        (opened) => opened.close(),
+      ),
+      opening(
+        import("../lib/adapters/rabbitmq/bus.js").then(({ RabbitMqBus }) =>
+          RabbitMqBus.connect({
+            url: config.amqp.url as string,
+            prefix: config.amqp.prefix,
+            queueType: config.amqp.queueType,
+            logger,
+          }),
+        ),
+        (opened) => opened.close(),
+      ),
+      opening(createDiscovery(config, logger), (opened) => opened.discovery.close()),
+      opening(opts.openDatabase ? openDatabase() : Promise.resolve(undefined), closeDatabase),
+    ] as const);
   }
-  const found = await createDiscovery(config, logger);
   const deps: ProcessDeps = {
     logger,
     kv,
@@ -103,19 +131,45 @@ export async function createDeps(
         },
       };
     },
-    db: () => {
-      db ??= openDb(config, logger, closers);
-      return db;
-    },
+    db: openDatabase,
     recovered: journaled === undefined ? undefined : waitForReplay(journaled, logger),
     async close() {
       await found.discovery.close();
       await bus.close();
       await kv.close();
-      for (const close of closers.reverse()) await close();
+      await closeDatabase();
     },
   };
   return deps;
+}
+
+/** Something being opened, and how to close it should a sibling fail ({@link openTogether}). */
+interface Opening<T> {
+  opened: Promise<T>;
+  close(value: T): Promise<void>;
+}
+
+export function opening<T>(opened: Promise<T>, close: (value: T) => Promise<void>): Opening<T> {
+  return { opened, close };
+}
+
+/**
+ * Waits for every opening; when one fails, closes those that opened and throws the first failure,
+ * so a process whose Redis is down does not hang on the RabbitMQ connection it made meanwhile.
+ */
+export async function openTogether<T extends readonly unknown[]>(
+  list: { readonly [K in keyof T]: Opening<T[K]> },
+): Promise<T> {
+  const all = list as readonly Opening<unknown>[];
+  const results = await Promise.allSettled(all.map((o) => o.opened));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed === undefined) {
+    return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
+  }
+  await Promise.allSettled(
+    results.map((r, i) => (r.status === "fulfilled" ? all[i]?.close(r.value) : undefined)),
+  );
+  throw failed.reason;
 }
 
 function waitForReplay(bus: JournaledBus, logger: Logger): () => Promise<void> {
