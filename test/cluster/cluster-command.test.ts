@@ -2,7 +2,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { ClusterMember, type LogLine, waitForInstances } from "../../app/cluster-member.js";
 import type { ZookeeperDiscovery } from "../../lib/adapters/zookeeper/index.js";
 import { ClusterResources, NAMES } from "../support/cluster.js";
-import { Devices, eventually } from "./support/devices.js";
+import { eventually } from "../support/harness/eventually.js";
+import { Devices } from "./support/devices.js";
 
 /**
  * `whaleshark cluster` as a user runs it: it migrates, starts 2 stores, 2 domains and 2 gateways
@@ -80,11 +81,15 @@ describe("whaleshark cluster", () => {
     expect(command.logs.some((l) => l.msg === "cluster stopped" && l.code === 0)).toBe(true);
     expect(rows.filter((r) => alive(r.pid))).toEqual([]);
     // Clean stops deregister at once (no waiting for sessions to expire).
-    await eventually("every registration gone", async () => {
-      const counts = await Promise.all(
-        [NAMES.domain, NAMES.store, NAMES.gatewayTcp, NAMES.gatewayWs].map(live),
-      );
-      return counts.every((n) => n === 0);
-    });
+    await eventually(
+      async () => {
+        const counts = await Promise.all(
+          [NAMES.domain, NAMES.store, NAMES.gatewayTcp, NAMES.gatewayWs].map(live),
+        );
+        return counts.every((n) => n === 0);
+      },
+      10_000,
+      "every registration gone",
+    );
   }, 85_000);
 });

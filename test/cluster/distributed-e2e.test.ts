@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_ID, DOMAIN_TARGET, TestCluster } from "../support/cluster.js";
+import { eventually } from "../support/harness/eventually.js";
 import { appClient, seed } from "./support/app-client.js";
-import { type Device, Devices, endpoint, eventually, userRoutedTo } from "./support/devices.js";
+import { type Device, Devices, endpoint, userRoutedTo } from "./support/devices.js";
 
 /**
  * Issue 6's end-to-end chat in the distributed profile: gateway, domain and store as separate
@@ -71,14 +72,18 @@ describe("distributed profile: SDK users on different gateways", () => {
     expect(hello.data?.messageSequence).toBe(1);
     const helloKey = hello.data?.messageKey as number;
     acked.push(helloKey);
-    await eventually("bob gets the message, alice-web its sync copy", () => {
-      return p2pFrom(bobPhone, alice).length === 1 && p2pFrom(aliceWeb, alice).length === 1;
-    });
+    await eventually(
+      () => {
+        return p2pFrom(bobPhone, alice).length === 1 && p2pFrom(aliceWeb, alice).length === 1;
+      },
+      10_000,
+      "bob gets the message, alice-web its sync copy",
+    );
     expect(p2pFrom(bobPhone, alice)[0]).toMatchObject({ fromSelf: false, message: { messageKey: helloKey } });
     expect(p2pFrom(aliceWeb, alice)[0]).toMatchObject({ fromSelf: true, message: { messageKey: helloKey } });
     // Bob's SDK answered 1107; the domain relays it to every device of alice, on both gateways.
     for (const d of [alicePhone, aliceWeb]) {
-      await eventually(`1107 on ${d.imei}`, () => d.receipts.some((r) => r.command === 1107));
+      await eventually(() => d.receipts.some((r) => r.command === 1107), 10_000, `1107 on ${d.imei}`);
       expect(d.receipts.find((r) => r.command === 1107)?.data).toMatchObject({
         fromId: bob,
         toId: alice,
@@ -88,7 +93,7 @@ describe("distributed profile: SDK users on different gateways", () => {
     }
     expect(bobPhone.client.markRead({ toId: alice, messageSequence: 1 })).toBe(true);
     for (const d of [alicePhone, aliceWeb]) {
-      await eventually(`1054 on ${d.imei}`, () => d.receipts.some((r) => r.command === 1054));
+      await eventually(() => d.receipts.some((r) => r.command === 1054), 10_000, `1054 on ${d.imei}`);
       expect(d.receipts.find((r) => r.command === 1054)?.data).toMatchObject({
         fromId: bob,
         messageSequence: 1,
@@ -99,12 +104,16 @@ describe("distributed profile: SDK users on different gateways", () => {
     const reply = await bobPhone.client.sendP2P({ toId: alice, messageBody: "hi alice" });
     expect(reply.data?.messageSequence).toBe(2); // one counter per pair, both directions
     acked.push(reply.data?.messageKey as number);
-    await eventually("alice's devices get the reply", () => {
-      return p2pFrom(alicePhone, bob).length === 1 && p2pFrom(aliceWeb, bob).length === 1;
-    });
+    await eventually(
+      () => {
+        return p2pFrom(alicePhone, bob).length === 1 && p2pFrom(aliceWeb, bob).length === 1;
+      },
+      10_000,
+      "alice's devices get the reply",
+    );
     expect(alicePhone.client.markRead({ toId: bob, messageSequence: 2 })).toBe(true);
-    await eventually("1053 on alice-web", () => aliceWeb.receipts.some((r) => r.command === 1053));
-    await eventually("1054 on bob", () => bobPhone.receipts.some((r) => r.command === 1054));
+    await eventually(() => aliceWeb.receipts.some((r) => r.command === 1053), 10_000, "1053 on alice-web");
+    await eventually(() => bobPhone.receipts.some((r) => r.command === 1054), 10_000, "1054 on bob");
 
     // Group: bob on gateway-2 → every other member's device, whichever gateway holds it.
     const groupAck = await bobPhone.client.sendGroup({ groupId: "crew", messageBody: "hi crew" });
@@ -113,18 +122,22 @@ describe("distributed profile: SDK users on different gateways", () => {
     acked.push(groupKey);
     const groupCopies = (d: Device) =>
       d.messages.filter((m) => m.kind === "group" && m.message.messageKey === groupKey);
-    await eventually("the group message on alice's and carol's devices", () =>
-      [alicePhone, aliceWeb, carolPhone].every((d) => groupCopies(d).length === 1),
+    await eventually(
+      () => [alicePhone, aliceWeb, carolPhone].every((d) => groupCopies(d).length === 1),
+      10_000,
+      "the group message on alice's and carol's devices",
     );
     expect(groupCopies(bobPhone)).toHaveLength(0);
     expect(carolPhone.client.markGroupRead({ groupId: "crew", messageSequence: 1, toId: bob })).toBe(true);
-    await eventually("2054 on bob", () => bobPhone.receipts.some((r) => r.command === 2054));
+    await eventually(() => bobPhone.receipts.some((r) => r.command === 2054), 10_000, "2054 on bob");
 
     // Nobody of dave's is online: the server answers the 1107 itself.
     const toDave = await alicePhone.client.sendP2P({ toId: dave, messageBody: "are you there?" });
     acked.push(toDave.data?.messageKey as number);
-    await eventually("the server's 1107", () =>
-      alicePhone.receipts.some((r) => r.command === 1107 && r.data.toId === dave),
+    await eventually(
+      () => alicePhone.receipts.some((r) => r.command === 1107 && r.data.toId === dave),
+      10_000,
+      "the server's 1107",
     );
     expect(alicePhone.receipts.find((r) => r.command === 1107 && r.data.toId === dave)?.data).toMatchObject({
       serverSend: true,
@@ -134,16 +147,24 @@ describe("distributed profile: SDK users on different gateways", () => {
     // A device of bob's that was never online catches up: the gateway's sync reads the store.
     const bobPc = await devices.connect({ userId: bob, imei: "bob-pc", clientType: 4 });
     const bobKeys = [helloKey, reply.data?.messageKey, groupKey];
-    await eventually("bob-pc synced bob's conversations", () => bobPc.messages.length === bobKeys.length);
+    await eventually(
+      () => bobPc.messages.length === bobKeys.length,
+      10_000,
+      "bob-pc synced bob's conversations",
+    );
     expect(new Set(bobPc.messages.map((m) => m.message.messageKey))).toEqual(new Set(bobKeys));
     expect(bobPc.messages.every((m) => m.synced)).toBe(true);
 
     // The store process wrote every ACKed message exactly once.
     const db = await cluster.db();
     const keys = acked.map(BigInt);
-    await eventually("every ACKed message stored", async () => {
-      return (await db.messageBody.count({ where: { messageKey: { in: keys } } })) === keys.length;
-    });
+    await eventually(
+      async () => {
+        return (await db.messageBody.count({ where: { messageKey: { in: keys } } })) === keys.length;
+      },
+      10_000,
+      "every ACKed message stored",
+    );
     expect(await db.messageBody.count()).toBe(keys.length);
     expect(await db.groupMessageHistory.count({ where: { groupId: "crew" } })).toBe(1);
     expect(await db.messageHistory.count()).toBe(2 * 3); // owner rows of both sides, per P2P message

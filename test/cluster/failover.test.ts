@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeMessageKey } from "../../lib/ids/index.js";
 import { decodeSession, sessionField, sessionKey } from "../../lib/sessions/session-record.js";
 import { ADMIN_ID, APP_ID, DOMAIN_TARGET, TestCluster } from "../support/cluster.js";
+import { eventually } from "../support/harness/eventually.js";
 import { appClient, seed } from "./support/app-client.js";
-import { type Device, Devices, endpoint, eventually, userRoutedTo } from "./support/devices.js";
+import { type Device, Devices, endpoint, userRoutedTo } from "./support/devices.js";
 import { expectDelivered, expectStoredOnce, killInFlight, type Sent, stream } from "./support/stream.js";
 
 /**
@@ -189,7 +190,7 @@ describe("a cluster with a killed process", () => {
       [`${tcp1.host}:${tcp1.port}`],
     ]);
     const warmUp = await palPhone.client.sendP2P({ toId: vic, messageBody: "before" });
-    await eventually("vic gets the first message live", () => vicPhone.messages.length === 1);
+    await eventually(() => vicPhone.messages.length === 1, 10_000, "vic gets the first message live");
 
     // vic's device stays offline (its reconnects wait) until the test lets it in.
     held = new Promise((resolve) => {
@@ -221,22 +222,22 @@ describe("a cluster with a killed process", () => {
     // The dead gateway's session hashes expire (gateway.sessionTtlMs) ...
     const kv = await cluster.kv();
     await eventually(
-      "the dead gateway's sessions expire",
       async () =>
         Object.keys(await kv.hgetall(sessionKey(APP_ID, ghost))).length === 0 &&
         Object.keys(await kv.hgetall(sessionKey(APP_ID, vic))).length === 0,
       10_000,
+      "the dead gateway's sessions expire",
     );
     // ... so the domain answers for ghost's device itself (server 1107, spec §5.3).
     const toGhost = await palPhone.client.sendP2P({ toId: ghost, messageBody: "anyone?" });
     const serverAck = () =>
       palPhone.receipts.find((r) => r.command === 1107 && r.data.messageKey === toGhost.data?.messageKey);
-    await eventually("server 1107 for ghost", () => serverAck() !== undefined);
+    await eventually(() => serverAck() !== undefined, 10_000, "server 1107 for ghost");
     expect(serverAck()?.data).toMatchObject({ toId: ghost, serverSend: true });
     missed.push(await palPhone.client.sendP2P({ toId: vic, messageBody: "missed 3" }));
 
     release();
-    await eventually("vic is back online", () => vicPhone.client.state === "online", 20_000);
+    await eventually(() => vicPhone.client.state === "online", 20_000, "vic is back online");
     expect(vicPhone.gateways.at(-1)).toBe(`${tcp2.host}:${tcp2.port}`); // the routing call's new answer
     const record = decodeSession(
       (await kv.hget(sessionKey(APP_ID, vic), sessionField(3, "vic-phone"))) as string,
@@ -244,7 +245,7 @@ describe("a cluster with a killed process", () => {
     expect(record?.nodeId).toBe(cluster.member("gateway-2").nodeId);
     // The catch-up brings exactly what was missed, once, in sequence order.
     const missedKeys = missed.map((a) => a.data?.messageKey);
-    await eventually("vic synced what it missed", () => vicPhone.messages.length === 4, 15_000);
+    await eventually(() => vicPhone.messages.length === 4, 15_000, "vic synced what it missed");
     expect(vicPhone.messages.map((m) => m.message.messageKey)).toEqual([
       warmUp.data?.messageKey,
       ...missedKeys,
@@ -252,7 +253,7 @@ describe("a cluster with a killed process", () => {
     expect(vicPhone.messages.slice(1).every((m) => m.synced)).toBe(true);
     // And the live path works through the new gateway.
     const after = await palPhone.client.sendP2P({ toId: vic, messageBody: "after" });
-    await eventually("vic gets a live message on gateway-2", () => vicPhone.messages.length === 5);
+    await eventually(() => vicPhone.messages.length === 5, 10_000, "vic gets a live message on gateway-2");
     expect(vicPhone.messages[4]).toMatchObject({
       synced: false,
       message: { messageKey: after.data?.messageKey },

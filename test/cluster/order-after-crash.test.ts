@@ -4,8 +4,9 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MessageAck } from "../../gen/ts/whaleshark/v1/message.js";
 import { TestCluster } from "../support/cluster.js";
+import { eventually } from "../support/harness/eventually.js";
 import { seed } from "./support/app-client.js";
-import { type Device, Devices, eventually } from "./support/devices.js";
+import { type Device, Devices } from "./support/devices.js";
 
 /**
  * Issue 15 item 4: a domain dies between giving a message its sequence and publishing it. The
@@ -45,7 +46,7 @@ describe("a domain killed between sequence assignment and publish", () => {
       stdio: ["ignore", "pipe", "pipe"],
     });
     createInterface({ input: crashing.stdout as NodeJS.ReadableStream }).on("line", (l) => lines.push(l));
-    await eventually("the crashing domain registered", () => lines.includes("registered"), 45_000);
+    await eventually(() => lines.includes("registered"), 45_000, "the crashing domain registered");
     await seed(cluster, { users: ["oc-sender", "oc-receiver"], friends: [["oc-sender", "oc-receiver"]] });
     devices = new Devices(cluster);
     sender = await devices.connect({ userId: "oc-sender", imei: "sender-phone" });
@@ -81,7 +82,7 @@ describe("a domain killed between sequence assignment and publish", () => {
     // M took its sequence before the crash, below the ones sent after it.
     expect(seq.get(MARKER)).toBeLessThan(seq.get("oc-3") as number);
 
-    await eventually("the receiver got all six", () => receiver.messages.length === 6, 30_000);
+    await eventually(() => receiver.messages.length === 6, 30_000, "the receiver got all six");
     const got = receiver.messages.map((m) => ({
       id: m.message.messageId,
       sequence: m.message.messageSequence,

@@ -6,8 +6,9 @@ import type { AppClient } from "../../lib/app-client/index.js";
 import { errorCodeOf } from "../../lib/grpc/errors.js";
 import { ConsistentHashRing } from "../../lib/routing/index.js";
 import { ADMIN_ID, NAMES, TestCluster } from "../support/cluster.js";
+import { eventually } from "../support/harness/eventually.js";
 import { appClient } from "./support/app-client.js";
-import { endpoint, eventually, route } from "./support/devices.js";
+import { endpoint, route } from "./support/devices.js";
 
 /**
  * Gateway routing across processes (spec §4.6, issue 7): two domain processes answer
@@ -44,7 +45,6 @@ describe("consistent-hash routing on two domain processes", () => {
   /** Every domain lists exactly `count` live TCP gateways (their registry views agree). */
   const domainsSeeGateways = (count: number) =>
     eventually(
-      `both domains list ${count} TCP gateway(s)`,
       async () => {
         for (const d of domains) {
           const r = await d.call(RouteServiceService.listGateways, {});
@@ -53,6 +53,7 @@ describe("consistent-hash routing on two domain processes", () => {
         return true;
       },
       20_000,
+      `both domains list ${count} TCP gateway(s)`,
     );
 
   beforeAll(async () => {

@@ -7,14 +7,12 @@ import { type Infra, realInfra, startTestGateway } from "../gateway/support/harn
 // Issue 17 "Done when": where the console is off it is refused (404), and the demo login is
 // refused unless enabled, on a gateway of the distributed profile (Redis and RabbitMQ).
 
-/** What a distributed gateway needs besides the console keys. */
+/** What a distributed gateway needs besides the console keys (the test app and secret come with the test config). */
 const DISTRIBUTED: DeepPartial<Config> = {
   profile: "distributed",
-  apps: { "10001": { privateKey: "a-long-private-key", adminIds: ["admin"] } },
   database: { url: "postgresql://postgres@127.0.0.1:5432/unused" },
   redis: { url: "redis://127.0.0.1:6379" },
   amqp: { url: "amqp://guest:guest@127.0.0.1:5672" },
-  domain: { internalSecret: "a-test-internal-secret" },
 };
 
 /** One HTTP request to the gateway's WebSocket port; resolves with the status and body. */

@@ -6,10 +6,12 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { generateUserSign, verifyUserSign } from "../../lib/auth/index.js";
+import { verifyUserSign } from "../../lib/auth/index.js";
 import { WhaleSharkClient } from "../../sdk/index.js";
 import { type WebSocketConstructor, wsTransport } from "../../sdk/transport/ws.js";
 import { isolatedEnv, type RunningCli, runCli, startCli } from "../support/cli.js";
+import { ADMIN, APP_ID, APP_KEY, userSign } from "../support/harness/app.js";
+import { eventually } from "../support/harness/eventually.js";
 
 // Issue 17 items 1, 2 and 5, as a newcomer meets them: `whaleshark start` on a fresh data dir
 // prints where the console is, has seeded demo users, the console's demo login gives a userSign
@@ -18,8 +20,7 @@ import { isolatedEnv, type RunningCli, runCli, startCli } from "../support/cli.j
 
 const repo = fileURLToPath(new URL("../..", import.meta.url));
 
-const ADMIN_SIGN = () =>
-  generateUserSign({ appId: 10001, identifier: "admin", privateKey: "bantanger", expireSeconds: 600 });
+const ADMIN_SIGN = () => userSign(ADMIN, 600);
 
 interface Started {
   cli: RunningCli;
@@ -102,14 +103,6 @@ async function device(wsPort: number, userId: string) {
   return { client, received };
 }
 
-async function until(check: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe("a fresh `whaleshark start`: banner, demo data, console demo login, admin commands", () => {
   const running: Started[] = [];
   afterAll(() => {
@@ -123,7 +116,7 @@ describe("a fresh `whaleshark start`: banner, demo data, console demo login, adm
     running.push(first);
 
     // The banner: console URL, client and API addresses, data dir, the demo admin and its token.
-    await until(() => first.stderr().includes("Admin"));
+    await eventually(() => first.stderr().includes("Admin"));
     const banner = first.stderr();
     expect(banner).toContain(`Console    http://localhost:${first.wsPort}/`);
     expect(banner).toContain(`ws://localhost:${first.wsPort}/ws`);
@@ -168,7 +161,7 @@ describe("a fresh `whaleshark start`: banner, demo data, console demo login, adm
     const bob = await device(first.wsPort, "bob");
     const ack = await alice.client.sendP2P({ toId: "bob", messageBody: "hello bob 🐋 你好" });
     expect(ack.code).toBe(200);
-    await until(() => bob.received.includes("hello bob 🐋 你好"));
+    await eventually(() => bob.received.includes("hello bob 🐋 你好"));
 
     // A demo-login user that did not exist is created by it and can log in.
     const zoe = await device(first.wsPort, "zoe");
@@ -191,8 +184,7 @@ describe("a fresh `whaleshark start`: banner, demo data, console demo login, adm
     expect(shown).toMatch(/group \S+\n {2}bob: added\n {2}dave: added\n/);
     const daveSign = shown.trim().split("\n").pop() ?? "";
     expect(
-      verifyUserSign({ token: daveSign, appId: 10001, identifier: "dave", privateKey: "bantanger" })
-        .expiresAt,
+      verifyUserSign({ token: daveSign, appId: APP_ID, identifier: "dave", privateKey: APP_KEY }).expiresAt,
     ).toBeGreaterThan(0);
     const again = await runCli(["user", "add", "dave", "--url", first.domain], cliEnv);
     expect(again.stdout).toBe("exists dave\n");
@@ -207,7 +199,7 @@ describe("a fresh `whaleshark start`: banner, demo data, console demo login, adm
     expect(grouped.stdout).toMatch(/^group \S+\n {2}dave: added\n {2}zoe: added\n$/);
     const dave = await device(first.wsPort, "dave");
     expect((await alice.client.sendP2P({ toId: "dave", messageBody: "welcome dave" })).code).toBe(200);
-    await until(() => dave.received.includes("welcome dave"));
+    await eventually(() => dave.received.includes("welcome dave"));
 
     // Clear errors: a server that is not there, a refused admin.
     const down = await runCli(["user", "add", "x", "--url", "127.0.0.1:1"], cliEnv);
@@ -223,7 +215,7 @@ describe("a fresh `whaleshark start`: banner, demo data, console demo login, adm
     // Second start of the same data dir: nothing seeded again, the data is still there once.
     const second = await start(env);
     running.push(second);
-    await until(() => second.stderr().includes("Admin"));
+    await eventually(() => second.stderr().includes("Admin"));
     expect(second.stderr()).toContain("seeded at the first start");
     expect(second.cli.logs.some((l) => l.msg === "demo data seeded")).toBe(false);
     const joined = await api(second.domain, "GroupService/GetJoinedGroups", {

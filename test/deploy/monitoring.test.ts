@@ -13,6 +13,7 @@ import { createMetricsRegistry } from "../../lib/metrics/index.js";
 import { Callbacks } from "../../services/domain/callbacks/callbacks.js";
 import { ConsumerMetrics } from "../../services/store/consumer/consumer-metrics.js";
 import { type StartedEmbedded, startEmbedded } from "../support/cli.js";
+import { ADMIN, TEST_APP } from "../support/harness/app.js";
 import { asList, asNode, DEPLOY, type Node, ROOT } from "./deploy-support.js";
 
 // The Grafana dashboard and the Prometheus rules are checked offline against the code: every
@@ -476,7 +477,7 @@ describe("a running `whaleshark start` serves the series these checks know", () 
   });
 
   it("each role's /metrics names exactly the series of its registry above, with their types", async () => {
-    started = await startEmbedded({ appId: 10001, privateKey: "monitoring-test-key", adminIds: ["admin"] });
+    started = await startEmbedded({ ...TEST_APP, adminIds: [ADMIN] });
     const cli = started.cli;
     await cli.waitForLog((l) => l.msg === "whaleshark started");
     const ports = cli.logs.filter((l) => l.msg === "metrics endpoint listening").map((l) => Number(l.port));

@@ -1,50 +1,32 @@
 import { randomBytes } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
-import { pino } from "pino";
 import { expect } from "vitest";
-import type { PrismaClient } from "../../gen/prisma/client.js";
-import { type Delivery, DeliveryBatch } from "../../gen/ts/whaleshark/v1/delivery.js";
-import { MemoryBus } from "../../lib/adapters/memory/bus.js";
-import { openPostgresDatabase } from "../../lib/adapters/postgres/database.js";
-import { openPostgresMigrationTarget } from "../../lib/adapters/postgres/migration-target.js";
-import { RedisKvStore } from "../../lib/adapters/redis/kv-store.js";
-import { generateUserSign } from "../../lib/auth/index.js";
-import { AppAuthenticator, InternalAuthenticator } from "../../lib/grpc/auth.js";
 import { errorCodeOf } from "../../lib/grpc/errors.js";
-import { startGrpcServer } from "../../lib/grpc/server.js";
-import { applyMigrations, readMigrations } from "../../lib/migrate/runner.js";
-import type { Bus, BusConsumer } from "../../lib/ports/bus.js";
+import type { Bus } from "../../lib/ports/bus.js";
+import type { Database } from "../../lib/ports/db.js";
 import type { KvStore } from "../../lib/ports/kv.js";
-import { DELIVERY_QUEUE_OPTIONS, Pusher } from "../../lib/push/pusher.js";
-import { encodeSession, sessionField, sessionKey } from "../../lib/sessions/session-record.js";
-import { createTestDatabase } from "../../lib/testing/postgres.js";
-import { createTestKeyPrefix } from "../../lib/testing/redis.js";
-import { ChangeTokens } from "../../services/domain/cache/change-tokens.js";
-import { Callbacks } from "../../services/domain/callbacks/callbacks.js";
 import type { CallbacksConfig } from "../../services/domain/callbacks/events.js";
 import type { DomainEnv } from "../../services/domain/core/env.js";
-import { domainServices } from "../../services/domain/services.js";
 import { type Caller, callerOf } from "../support/grpc-caller.js";
+import { ADMIN, APP_ID, harness, userSign } from "../support/harness/index.js";
 
 /**
- * A running domain for service tests: a fresh PostgreSQL database with the
- * migrations applied, Redis under a unique key prefix, an in-memory bus
- * whose delivery queue a fake gateway drains into one list of pushes, and
- * the domain gRPC server on a free port. Calls go over real gRPC with signed
- * metadata, so authentication runs on every one of them.
+ * A running domain for service tests, a preset of the one harness (test/support/harness): the
+ * domain's gRPC services on a fresh migrated PostgreSQL database, Redis under a unique key prefix
+ * and an in-memory bus, whose fake gateway node `node-test` drains into one list of pushes. Calls
+ * go over real gRPC with signed metadata, so authentication runs on every one of them.
  */
 
-/** The app every harness call uses. */
-export const APP_ID = 10001;
-/** The app's userSign key in the harness. */
-export const PRIVATE_KEY = "domain-test-key";
+/** The test app's userSign key. */
+export { APP_KEY as PRIVATE_KEY } from "../support/harness/index.js";
+export { APP_ID };
 /** Configured admin (config adminIds); a user_type 100 admin is made per test with `users`. */
-export const CONFIG_ADMIN = "root";
+export const CONFIG_ADMIN = ADMIN;
 const NODE = "node-test";
 
 /** A running domain and the handles tests drive it with. */
 export interface DomainHarness {
-  db: PrismaClient;
+  db: Database;
   env: DomainEnv;
   address: string;
   /** A client of `definition` acting as `userId` (userSign of that user in metadata, then `metadata`). */
@@ -66,128 +48,50 @@ export interface DomainHarness {
 }
 
 /**
- * Starts a harness; `callbacks` overrides the callback settings (no URL by
- * default). `shared` hands in a kv and bus to share with other roles (a real
- * gateway); the caller then owns and closes them.
+ * Starts a harness; `callbacks` overrides the callback settings (the schema's defaults, no URL).
+ * `shared` hands in a kv and bus to share with other roles (a real gateway); the caller then owns
+ * and closes them.
  */
 export async function startDomainHarness(
   callbacks: Partial<CallbacksConfig> = {},
   shared: { kv?: KvStore; bus?: Bus } = {},
 ): Promise<DomainHarness> {
-  const database = await createTestDatabase();
-  const target = await openPostgresMigrationTarget(database.url);
-  try {
-    await applyMigrations(target, await readMigrations());
-  } finally {
-    await target.close();
-  }
-  const handle = await openPostgresDatabase({ url: database.url, poolSize: 4 });
-  const db = handle.db;
-  const redis = createTestKeyPrefix();
-  const kv = shared.kv ?? (await RedisKvStore.connect({ url: redis.url, keyPrefix: redis.prefix }));
-  const bus = shared.bus ?? new MemoryBus();
-  const logger = pino({ level: process.env.WHALESHARK_TEST_LOG ?? "silent" });
-  const cb = new Callbacks(
-    {
-      url: undefined,
-      timeoutMs: 1000,
-      beforeFailure: "open",
-      afterMaxAttempts: 1,
-      afterRetryDelayMs: 0,
-      afterMaxPending: 100,
-      modifyUserAfterCallback: false,
-      addFriendBeforeCallback: false,
-      addFriendAfterCallback: false,
-      modifyFriendBeforeCallback: false,
-      modifyFriendAfterCallback: false,
-      deleteFriendAfterCallback: false,
-      addFriendShipBlackAfterCallback: false,
-      deleteFriendShipBlackAfterCallback: false,
-      createGroupAfterCallback: false,
-      modifyGroupAfterCallback: false,
-      destroyGroupAfterCallback: false,
-      transferGroupAfterCallback: false,
-      addGroupMemberBeforeCallback: false,
-      addGroupMemberAfterCallback: false,
-      deleteGroupMemberAfterCallback: false,
-      sendMessageBeforeCallback: false,
-      sendMessageAfterCallback: false,
-      ...callbacks,
-    },
-    logger,
-  );
-  const env: DomainEnv = {
-    db: async () => db,
-    kv,
-    pusher: new Pusher({ kv, bus, logger, sessionTtlMs: 60_000 }),
-    changes: new ChangeTokens(kv),
-    callbacks: cb,
-    settings: { deleteConversationSyncMode: 1 },
-    now: Date.now,
-  };
-  const appAuth = new AppAuthenticator({
-    apps: { [String(APP_ID)]: { privateKey: PRIVATE_KEY, adminIds: [CONFIG_ADMIN] } },
-    kv,
-    userType: async (appId, userId) =>
-      (await db.userData.findFirst({ where: { appId, userId, delFlag: 0 } }))?.userType ?? null,
-  });
-  const server = await startGrpcServer({
-    role: "domain",
-    host: "127.0.0.1",
-    port: 0,
-    services: domainServices({
-      env,
-      appAuth,
-      internalAuth: new InternalAuthenticator("x".repeat(32)),
-      logger,
-    }),
-    logger,
-  });
-
-  // The fake gateway: drains its delivery queue into a list.
-  const received: Array<{ userId: string; imei: string; command: number; data: Record<string, unknown> }> =
-    [];
-  await bus.declareQueue(`deliver.${NODE}`, DELIVERY_QUEUE_OPTIONS);
-  const consumer: BusConsumer = await bus.consume(`deliver.${NODE}`, async (msg) => {
-    const batch = DeliveryBatch.decode(msg.body);
-    for (const d of batch.deliveries as Delivery[]) {
-      // The data is the batch payload the delivery names (delivery.proto payload_index), else its own.
-      const dataJson = d.payloadIndex === undefined ? d.dataJson : batch.payloads[d.payloadIndex];
-      if (dataJson === undefined) throw new Error(`payload_index ${d.payloadIndex} out of range`);
-      received.push({
-        userId: d.userId,
-        imei: d.imei,
-        command: d.command,
-        data: JSON.parse(Buffer.from(dataJson).toString("utf8")) as Record<string, unknown>,
-      });
-    }
-  });
+  const h = await harness({
+    on: { kv: "redis", bus: "memory", db: "postgres" },
+    kv: shared.kv,
+    bus: shared.bus,
+    poolSize: 4,
+    overrides: { callbacks },
+  })
+    .domainServices()
+    .start();
+  const address = h.services?.address ?? "";
+  await h.fake.watch(NODE);
   const clients: grpc.Client[] = [];
   const suffix = randomBytes(3).toString("hex");
 
-  const harness: DomainHarness = {
-    db,
-    env,
-    address: server.address,
+  const domain: DomainHarness = {
+    db: h.database.db,
+    env: h.env,
+    address,
     id: (name) => `${name}-${suffix}`,
     as<D extends object>(definition: D, userId: string, extra: Record<string, string> = {}): Caller<D> {
-      const usersign = generateUserSign({
-        appId: APP_ID,
+      return domain.client(definition, {
+        appid: String(APP_ID),
         identifier: userId,
-        privateKey: PRIVATE_KEY,
-        expireSeconds: 3600,
+        usersign: userSign(userId),
+        ...extra,
       });
-      return harness.client(definition, { appid: String(APP_ID), identifier: userId, usersign, ...extra });
     },
     client<D extends object>(definition: D, values: Record<string, string>): Caller<D> {
-      const client = new grpc.Client(server.address, grpc.credentials.createInsecure());
+      const client = new grpc.Client(address, grpc.credentials.createInsecure());
       clients.push(client);
       const metadata = new grpc.Metadata();
       for (const [k, v] of Object.entries(values)) metadata.set(k, v);
       return callerOf(client, definition, metadata);
     },
     async users(ids, opts = {}) {
-      await db.userData.createMany({
+      await h.database.db.userData.createMany({
         data: ids.map((userId) => ({
           appId: APP_ID,
           userId,
@@ -198,42 +102,19 @@ export async function startDomainHarness(
         })),
       });
     },
-    async online(userId, clientType, imei) {
-      const now = Date.now();
-      await kv.hset(sessionKey(APP_ID, userId), {
-        [sessionField(clientType, imei)]: encodeSession({
-          appId: APP_ID,
-          userId,
-          clientType,
-          imei,
-          nodeId: NODE,
-          connectionId: `${userId}-${imei}`,
-          connectState: 1,
-          messageType: 0,
-          loginAtMs: now,
-          lastSeenMs: now,
-        }),
-      });
-    },
+    online: (userId, clientType, imei) => h.fake.online(userId, clientType, imei, NODE),
     async pushes() {
       await new Promise((r) => setTimeout(r, 30));
-      return received.splice(0, received.length);
+      return h.fake.received
+        .splice(0)
+        .map(({ userId, imei, command, data }) => ({ userId, imei, command, data }));
     },
     async close() {
       for (const c of clients) c.close();
-      await server.stop(0);
-      await cb.drain();
-      await consumer.stop();
-      if (shared.bus === undefined) await bus.close();
-      if (shared.kv === undefined) {
-        await kv.close();
-        await redis.cleanup();
-      }
-      await handle.close();
-      await database.drop();
+      await h.close();
     },
   };
-  return harness;
+  return domain;
 }
 
 /** Asserts that `promise` fails with ErrorCode `code` (trailer) and, when given, gRPC `status`. */

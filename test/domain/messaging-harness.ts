@@ -1,50 +1,31 @@
-import { pino } from "pino";
-import { type Delivery, DeliveryBatch } from "../../gen/ts/whaleshark/v1/delivery.js";
 import {
   StoreGroupMessageJob,
   StoreGroupMessageJobs,
   StoreP2PMessageJob,
   StoreP2PMessageJobs,
 } from "../../gen/ts/whaleshark/v1/store_job.js";
-import { MemoryBus } from "../../lib/adapters/memory/bus.js";
-import { MemoryKvStore } from "../../lib/adapters/memory/kv-store.js";
 import type { Config } from "../../lib/config/index.js";
-import { configSchema } from "../../lib/config/schema.js";
-import type { Bus, BusConsumer } from "../../lib/ports/bus.js";
+import type { Bus } from "../../lib/ports/bus.js";
 import type { Database } from "../../lib/ports/db.js";
 import type { KvStore } from "../../lib/ports/kv.js";
-import { DELIVERY_QUEUE_OPTIONS, Pusher } from "../../lib/push/pusher.js";
 import { isJobBatch, STORE_QUEUES } from "../../lib/queues/store-queues.js";
-import { deliveryQueue, encodeSession, sessionField, sessionKey } from "../../lib/sessions/session-record.js";
-import { type MigratedTestDatabase, migratedTestDatabase } from "../../lib/testing/migrated-database.js";
 import { GROUP, P2P } from "../../lib/wire/conversation-type.js";
-import { ChangeTokens } from "../../services/domain/cache/change-tokens.js";
-import { Callbacks } from "../../services/domain/callbacks/callbacks.js";
 import type { DomainEnv } from "../../services/domain/core/env.js";
-import { Messaging } from "../../services/domain/messaging/messaging.js";
+import type { Messaging } from "../../services/domain/messaging/messaging.js";
+import { ADMIN, APP_ID, harness, type Received, type TestDb } from "../support/harness/index.js";
 
 /**
- * A messaging core for tests (tests only): a fresh migrated PostgreSQL
- * database, kv and bus (memory unless given), fake gateway nodes whose
- * delivery queues are drained into per-node lists, and the persistence
- * queues drained into job lists (nothing is stored unless a test stores it).
+ * A messaging core for tests, a preset of the one harness (test/support/harness): a fresh migrated
+ * PostgreSQL database, kv and bus (memory unless given), fake gateway nodes whose delivery queues
+ * are drained into per-node lists, and the persistence queues drained into job lists (nothing is
+ * stored unless a test stores it).
  */
 
-export const APP = 10001;
-export const ADMIN = "root";
-
-/** One frame a fake gateway node received. */
-export interface Received {
-  node: string;
-  userId: string;
-  clientType: number;
-  imei: string;
-  command: number;
-  data: Record<string, unknown>;
-}
+export const APP = APP_ID;
+export { ADMIN, type Received };
 
 export interface MessagingHarness {
-  database: MigratedTestDatabase;
+  database: TestDb;
   kv: KvStore;
   bus: Bus;
   env: DomainEnv;
@@ -108,34 +89,24 @@ export async function startMessagingHarness(
     /** How long deliveries must stay quiet before `pushes()` returns (default 20 ms; more on a real broker). */
     settleMs?: number;
     /** Opens the database (default: a fresh migrated PostgreSQL database; e.g. PGlite instead). */
-    database?: () => Promise<MigratedTestDatabase>;
+    database?: () => Promise<TestDb>;
   } = {},
 ): Promise<MessagingHarness> {
-  const database = await (opts.database ?? migratedTestDatabase)();
-  const kv = opts.kv ?? new MemoryKvStore();
-  const bus = opts.bus ?? new MemoryBus();
-  const logger = pino({ level: process.env.WHALESHARK_TEST_LOG ?? "silent" });
-  const config = configSchema.parse({
-    nodeId: "domain-test",
-    apps: { [String(APP)]: { privateKey: "messaging-test-key", adminIds: [ADMIN] } },
-    messaging: opts.messaging ?? {},
-    callbacks: opts.callbacks ?? {},
-  }) as Config;
-  const env: DomainEnv = {
-    db: async () => database.db,
-    kv,
-    pusher: new Pusher({ kv, bus, logger, sessionTtlMs: 60_000 }),
-    changes: new ChangeTokens(kv),
-    callbacks: new Callbacks(config.callbacks, logger),
-    settings: { deleteConversationSyncMode: 1 },
-    now: opts.now ?? Date.now,
-  };
-  const messaging = new Messaging({ env, bus, logger, config });
-  const received: Received[] = [];
-  const batchCount = new Map<string, number>();
-  const consumers: BusConsumer[] = [];
-  const nodes = new Set<string>();
+  const h = await harness({
+    kv: opts.kv,
+    bus: opts.bus,
+    database: opts.database,
+    now: opts.now,
+    overrides: { messaging: opts.messaging ?? {}, callbacks: opts.callbacks ?? {} },
+  })
+    .messaging()
+    .start();
+  const { kv, bus, env } = h;
+  const database = h.database;
+  const messaging = h.messaging as Messaging;
+  const received = h.fake.received;
   const jobs: Array<StoreP2PMessageJob | StoreGroupMessageJob> = [];
+  const consumers: Array<{ stop(): Promise<void> }> = [];
   // A bus message holds one job, or a turn's jobs with the `jobs: batch` header (store_job.proto).
   for (const [queue, one, many] of [
     [
@@ -157,31 +128,6 @@ export async function startMessagingHarness(
       }),
     );
   }
-
-  const watch = async (node: string) => {
-    if (nodes.has(node)) return;
-    nodes.add(node);
-    await bus.declareQueue(deliveryQueue(node), DELIVERY_QUEUE_OPTIONS);
-    consumers.push(
-      await bus.consume(deliveryQueue(node), async (msg) => {
-        batchCount.set(node, (batchCount.get(node) ?? 0) + 1);
-        const batch = DeliveryBatch.decode(msg.body);
-        for (const d of batch.deliveries as Delivery[]) {
-          // A delivery names its data in the batch's shared payloads, or carries it itself.
-          const dataJson = d.payloadIndex === undefined ? d.dataJson : batch.payloads[d.payloadIndex];
-          if (dataJson === undefined) throw new Error(`payload_index ${d.payloadIndex} out of range`);
-          received.push({
-            node,
-            userId: d.userId,
-            clientType: d.clientType,
-            imei: d.imei,
-            command: d.command,
-            data: JSON.parse(Buffer.from(dataJson).toString("utf8")) as Record<string, unknown>,
-          });
-        }
-      }),
-    );
-  };
   const settle = async () => {
     await messaging.idle();
     for (let seen = -1; seen !== received.length + jobs.length; ) {
@@ -195,7 +141,7 @@ export async function startMessagingHarness(
     kv,
     bus,
     env,
-    config,
+    config: h.config("domain-test"),
     messaging,
     async users(ids, o = {}) {
       await database.db.userData.createMany({
@@ -234,33 +180,12 @@ export async function startMessagingHarness(
       });
       await env.changes.bumpGroup(APP, groupId);
     },
-    async online(userId, clientType, imei, node = "n1") {
-      await watch(node);
-      const now = Date.now();
-      await kv.hset(sessionKey(APP, userId), {
-        [sessionField(clientType, imei)]: encodeSession({
-          appId: APP,
-          userId,
-          clientType,
-          imei,
-          nodeId: node,
-          connectionId: `${userId}-${imei}`,
-          connectState: 1,
-          messageType: 0,
-          loginAtMs: now,
-          lastSeenMs: now,
-        }),
-      });
-    },
+    online: (userId, clientType, imei, node = "n1") => h.fake.online(userId, clientType, imei, node),
     async pushes() {
       await settle();
       return received.splice(0, received.length);
     },
-    batches() {
-      const copy = new Map(batchCount);
-      batchCount.clear();
-      return copy;
-    },
+    batches: () => h.fake.batches(),
     async jobs() {
       await settle();
       return jobs.splice(0, jobs.length);
@@ -268,9 +193,7 @@ export async function startMessagingHarness(
     async close() {
       await messaging.close();
       for (const c of consumers) await c.stop();
-      if (opts.bus === undefined) await bus.close();
-      if (opts.kv === undefined) await kv.close();
-      await database.close();
+      await h.close();
     },
   };
 }

@@ -15,6 +15,7 @@ import { ClientError, type ClientEvents, WhaleSharkClient } from "../../sdk/inde
 import { tcpTransport } from "../../sdk/transport/tcp.js";
 import { startDomain } from "../../services/domain/start.js";
 import { callerOf } from "../support/grpc-caller.js";
+import { eventually } from "../support/harness/eventually.js";
 
 /**
  * Issue 13 item 5: userSign hygiene through the real composition roots (startDomain, startGateway)
@@ -172,11 +173,3 @@ describe("userSign hygiene: clock skew and revocation", () => {
     expect(await loginCode("alice", old)).toBe(60004);
   });
 });
-
-async function eventually(check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -11,8 +11,9 @@ import {
   verdictOrder,
 } from "../../lib/push/receipt-index.js";
 import { sessionKey } from "../../lib/sessions/session-record.js";
+import { eventually } from "../support/harness/eventually.js";
 import { FakeDomain } from "./support/fake-domain.js";
-import { APP_ID, eventually, type Infra, login, memoryInfra, startTestGateway } from "./support/harness.js";
+import { APP_ID, type Infra, login, memoryInfra, startTestGateway } from "./support/harness.js";
 import { RawClient } from "./support/raw-client.js";
 
 /**

@@ -2,15 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { GatewayHandle } from "../../gateway/start.js";
 import { DeliveryBatch } from "../../gen/ts/whaleshark/v1/delivery.js";
 import { deliveryQueue, sessionKey } from "../../lib/sessions/session-record.js";
-import {
-  APP_ID,
-  eventually,
-  type Infra,
-  login,
-  memoryInfra,
-  metric,
-  startTestGateway,
-} from "./support/harness.js";
+import { eventually } from "../support/harness/eventually.js";
+import { APP_ID, type Infra, login, memoryInfra, metric, startTestGateway } from "./support/harness.js";
 import { RawClient } from "./support/raw-client.js";
 
 /**

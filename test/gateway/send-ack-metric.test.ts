@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GatewayHandle } from "../../gateway/start.js";
+import { eventually } from "../support/harness/eventually.js";
 import { FakeDomain } from "./support/fake-domain.js";
-import { eventually, type Infra, login, memoryInfra, startTestGateway } from "./support/harness.js";
+import { type Infra, login, memoryInfra, startTestGateway } from "./support/harness.js";
 import { RawClient } from "./support/raw-client.js";
 
 /**

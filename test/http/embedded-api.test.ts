@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isolatedEnv, type RunningCli, startCli } from "../support/cli.js";
+import { ADMIN, APP_ID, APP_KEY } from "../support/harness/app.js";
 import { send, signedQuery } from "./http-client.js";
 
 /**
@@ -13,9 +14,8 @@ import { send, signedQuery } from "./http-client.js";
  * and the README's curl examples run as written.
  */
 
-const APP = 10001;
-const KEY = "bantanger";
-const ADMIN = "admin";
+const APP = APP_ID;
+const KEY = APP_KEY;
 const PAGE_ORIGIN = "http://localhost:8080"; // where wechat-plus.html is served from
 const APPS = JSON.stringify({ [APP]: { privateKey: KEY, adminIds: [ADMIN] } });
 const repo = fileURLToPath(new URL("../..", import.meta.url));

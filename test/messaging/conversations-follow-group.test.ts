@@ -6,8 +6,9 @@ import { GroupMemberServiceService } from "../../gen/ts/whaleshark/v1/group_memb
 import { GroupServiceService } from "../../gen/ts/whaleshark/v1/group_service.js";
 import { UserData } from "../../gen/ts/whaleshark/v1/model.js";
 import { UserServiceService } from "../../gen/ts/whaleshark/v1/user_service.js";
+import { eventually } from "../support/harness/eventually.js";
 import { type ChatDeployment, distributedChat, embeddedChat } from "./support/chat-deployments.js";
-import { ADMIN, eventually } from "./support/cluster.js";
+import { ADMIN } from "./support/cluster.js";
 
 const APP = 10001;
 /** Short, so the test waits little; the default is 1000 ms. */

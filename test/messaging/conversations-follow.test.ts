@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConversationServiceService } from "../../gen/ts/whaleshark/v1/conversation_service.js";
+import { eventually } from "../support/harness/eventually.js";
 import { type ChatDeployment, distributedChat, embeddedChat } from "./support/chat-deployments.js";
-import { eventually } from "./support/cluster.js";
 
 /**
  * Conversations follow messages (issue 16 item 3, D11), in both profiles: with no conversation

@@ -6,6 +6,7 @@ import { UserData } from "../../gen/ts/whaleshark/v1/model.js";
 import { UserServiceService } from "../../gen/ts/whaleshark/v1/user_service.js";
 import { isolatedEnv, type RunningCli, startCli } from "../support/cli.js";
 import { grpcCaller } from "../support/grpc-caller.js";
+import { ADMIN, APP_ID, APP_KEY } from "../support/harness/app.js";
 import { TestDevice } from "./support/device.js";
 import { settled } from "./support/settle.js";
 
@@ -20,9 +21,8 @@ import { settled } from "./support/settle.js";
  * at the kill were lost although their messages had been ACKed.
  */
 
-const APP = 10001;
-const KEY = "bantanger";
-const ADMIN = "admin";
+const APP = APP_ID;
+const KEY = APP_KEY;
 const TOTAL = 1_500;
 /** Sends written and not yet ACKed, at most. */
 const IN_FLIGHT = 300;

@@ -8,14 +8,15 @@ import { UserData } from "../../gen/ts/whaleshark/v1/model.js";
 import { UserServiceService } from "../../gen/ts/whaleshark/v1/user_service.js";
 import { isolatedEnv, type RunningCli, startCli } from "../support/cli.js";
 import { grpcCaller } from "../support/grpc-caller.js";
-import { eventually } from "./support/cluster.js";
+import { ADMIN, APP_ID, APP_KEY } from "../support/harness/app.js";
+import { eventually } from "../support/harness/eventually.js";
 import { TestDevice } from "./support/device.js";
 import { settled } from "./support/settle.js";
 
 /**
  * Issue 6 item 9: `whaleshark start` (the embedded profile: every role in one child process,
  * memory kv and bus, PGlite) carries a whole chat for SDK clients. The app admin sets up users,
- * a friendship and a group over gRPC with app credentials (the demo app 10001, key "bantanger");
+ * a friendship and a group over gRPC with app credentials (the test app, the demo app of the embedded profile);
  * two users and a second device of the sender then exchange P2P and group messages with ACKs,
  * receive ACKs, read receipts and a recall. A device that lost the network catches up through
  * its SDK's sync (9007) when it reconnects, exactly with what it missed, in order; a brand-new
@@ -23,9 +24,8 @@ import { settled } from "./support/settle.js";
  * its "gateway listening" log line; SIGTERM then drains the process, which exits 0.
  */
 
-const APP = 10001;
-const KEY = "bantanger";
-const ADMIN = "admin";
+const APP = APP_ID;
+const KEY = APP_KEY;
 
 describe("whaleshark start: a whole chat end to end", () => {
   let cli: RunningCli;

@@ -22,6 +22,8 @@ import type { DomainEnv } from "../../services/domain/core/env.js";
 import { createMessaging, type Messaging } from "../../services/domain/messaging/messaging.js";
 import { domainServices } from "../../services/domain/services.js";
 import { startStore } from "../../services/store/start.js";
+import { APP_ID, APP_KEY } from "../support/harness/app.js";
+import { eventually } from "../support/harness/eventually.js";
 
 /**
  * A whole chat through the real pieces in one process: SDK clients over TCP,
@@ -30,8 +32,8 @@ import { startStore } from "../../services/store/start.js";
  * bus of the embedded profile. Two users, the sender with a second device.
  */
 
-const APP = 10001;
-const KEY = "end-to-end-private-key";
+const APP = APP_ID;
+const KEY = APP_KEY;
 const SECRET = "end-to-end-internal-secret-0123456789";
 
 /** Collects one event type of a client. */
@@ -39,14 +41,6 @@ function collect<E extends keyof ClientEvents>(client: WhaleSharkClient, event: 
   const seen: ClientEvents[E][] = [];
   client.on(event, (e) => seen.push(e));
   return seen;
-}
-
-async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe("end to end: SDK ↔ gateway ↔ domain ↔ store", () => {

@@ -14,8 +14,9 @@ import { errorCodeOf } from "../../lib/grpc/errors.js";
 import { buildFrame, RawClient } from "../gateway/support/raw-client.js";
 import { type RunningCli, startEmbedded } from "../support/cli.js";
 import { grpcCaller } from "../support/grpc-caller.js";
+import { ADMIN, APP_ID, APP_KEY } from "../support/harness/app.js";
+import { eventually } from "../support/harness/eventually.js";
 import { quantile } from "../support/quantile.js";
-import { eventually } from "./support/cluster.js";
 import { TestDevice } from "./support/device.js";
 
 /**
@@ -31,9 +32,8 @@ import { TestDevice } from "./support/device.js";
  * 10,000 members, a median ACK of 1.9 s beside an unlimited flood).
  */
 
-const APP = 10001;
-const KEY = "bantanger";
-const ADMIN = "admin";
+const APP = APP_ID;
+const KEY = APP_KEY;
 const MEMBERS = Array.from({ length: 500 }, (_, i) => `fair-m${i}`);
 const ACK_P99_BOUND_MS = 1_500;
 

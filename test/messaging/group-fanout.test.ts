@@ -6,7 +6,8 @@ import { GroupServiceService } from "../../gen/ts/whaleshark/v1/group_service.js
 import type { MessageAck } from "../../gen/ts/whaleshark/v1/message.js";
 import { UserData } from "../../gen/ts/whaleshark/v1/model.js";
 import { UserServiceService } from "../../gen/ts/whaleshark/v1/user_service.js";
-import { ADMIN, APP, type Cluster, eventually, startCluster } from "./support/cluster.js";
+import { eventually } from "../support/harness/eventually.js";
+import { ADMIN, APP, type Cluster, startCluster } from "./support/cluster.js";
 import type { TestDevice } from "./support/device.js";
 import { settled } from "./support/settle.js";
 

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MessageAck } from "../../gen/ts/whaleshark/v1/message.js";
 import { allow, type CallbackReceiver, startCallbackReceiver } from "../../lib/testing/callback-receiver.js";
 import type { ClientError } from "../../sdk/client-error.js";
+import { eventually } from "../support/harness/eventually.js";
 import { type ChatDeployment, distributedChat, embeddedChat } from "./support/chat-deployments.js";
-import { eventually } from "./support/cluster.js";
 
 /**
  * Message callbacks over the wire (issue 16 item 4), in both profiles: `whaleshark start` (a

@@ -10,8 +10,8 @@ import {
 import { SendDedupe } from "../../services/domain/messaging/send-dedupe.js";
 import { KV_BASE, SequenceAllocator } from "../../services/domain/sequence/sequence-allocator.js";
 import { p2pSequenceKey } from "../../services/domain/sequence/sequence-keys.js";
+import { eventually } from "../support/harness/eventually.js";
 import { type ChatDeployment, distributedChat } from "./support/chat-deployments.js";
-import { eventually } from "./support/cluster.js";
 
 /**
  * Issue 20 items 1 and 2: the distributed roles with their kv on a six-node Redis Cluster (three

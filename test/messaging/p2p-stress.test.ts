@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MessageAck } from "../../gen/ts/whaleshark/v1/message.js";
-import { APP, type Cluster, eventually, startCluster } from "./support/cluster.js";
+import { eventually } from "../support/harness/eventually.js";
+import { APP, type Cluster, startCluster } from "./support/cluster.js";
 import type { TestDevice } from "./support/device.js";
 import { createRng } from "./support/rng.js";
 import { settled } from "./support/settle.js";

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GroupType } from "../../gen/ts/whaleshark/v1/enums.js";
 import { GroupServiceService } from "../../gen/ts/whaleshark/v1/group_service.js";
 import { MessageServiceService } from "../../gen/ts/whaleshark/v1/message_service.js";
-import { APP, type Cluster, eventually, startCluster } from "./support/cluster.js";
+import { eventually } from "../support/harness/eventually.js";
+import { APP, type Cluster, startCluster } from "./support/cluster.js";
 import type { TestDevice } from "./support/device.js";
 import { settled } from "./support/settle.js";
 

@@ -24,6 +24,8 @@ import {
 import { tcpTransport } from "../../sdk/transport/tcp.js";
 import { startDomain } from "../../services/domain/start.js";
 import { startStore } from "../../services/store/start.js";
+import { APP_ID, APP_KEY } from "../support/harness/app.js";
+import { eventually } from "../support/harness/eventually.js";
 
 /**
  * Issue 6 item 8 and issue 3 item 9: a device that was offline, or that reconnects to another
@@ -32,8 +34,8 @@ import { startStore } from "../../services/store/start.js";
  * in this process on the embedded kv and bus and a PostgreSQL database, two gateway instances.
  */
 
-const APP = 10001;
-const KEY = "reconnect-sync-private-key";
+const APP = APP_ID;
+const KEY = APP_KEY;
 const SECRET = "reconnect-sync-internal-secret-0123";
 const USERS = ["alice", "bob", "carol", "dave", "erin", "frank"];
 
@@ -116,14 +118,6 @@ function device(userId: string, port: () => number, options: Partial<ClientOptio
       state.offline = false;
     },
   };
-}
-
-async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** The conversation of a received message as its receiver sees it. */

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MessageAck } from "../../gen/ts/whaleshark/v1/message.js";
 import { SendDedupe } from "../../services/domain/messaging/send-dedupe.js";
+import { eventually } from "../support/harness/eventually.js";
 import { type PrivateRedis, startPrivateRedis } from "../support/private-redis.js";
-import { APP, type Cluster, eventually, startCluster } from "./support/cluster.js";
+import { APP, type Cluster, startCluster } from "./support/cluster.js";
 import type { TestDevice } from "./support/device.js";
 
 /**

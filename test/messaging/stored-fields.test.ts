@@ -33,6 +33,7 @@ import { domainServices } from "../../services/domain/services.js";
 import { type StoreConsumer, startStoreConsumer } from "../../services/store/consumer/store-consumer.js";
 import { ADMIN, APP, type MessagingHarness, startMessagingHarness } from "../domain/messaging-harness.js";
 import { appMetadata } from "../support/grpc-caller.js";
+import { APP_KEY } from "../support/harness/index.js";
 
 /**
  * Issue 13: an ACK means the message is stored. Every value of a send that
@@ -129,7 +130,7 @@ describe.each(databases)("what a send ACKs is stored (%s)", (_name, openDatabase
   let ids = 0;
   const id = (tag: string) => `${tag}-${++ids}`;
 
-  const signed = (userId: string) => appMetadata({ appId: APP, userId, privateKey: "messaging-test-key" });
+  const signed = (userId: string) => appMetadata({ appId: APP, userId, privateKey: APP_KEY });
   const session = (userId: string, over: Partial<SessionContext> = {}): SessionContext => ({
     appId: APP,
     userId,

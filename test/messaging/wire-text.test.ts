@@ -8,7 +8,8 @@ import { UserServiceService } from "../../gen/ts/whaleshark/v1/user_service.js";
 import type { ClientError } from "../../sdk/client-error.js";
 import { type RunningCli, startEmbedded } from "../support/cli.js";
 import { grpcCaller } from "../support/grpc-caller.js";
-import { eventually } from "./support/cluster.js";
+import { ADMIN, APP_ID, APP_KEY } from "../support/harness/app.js";
+import { eventually } from "../support/harness/eventually.js";
 import { TestDevice } from "./support/device.js";
 
 /**
@@ -20,9 +21,8 @@ import { TestDevice } from "./support/device.js";
  * character intact.
  */
 
-const APP = 10001;
-const KEY = "bantanger";
-const ADMIN = "admin";
+const APP = APP_ID;
+const KEY = APP_KEY;
 
 /** `n` characters as PostgreSQL counts them, non-BMP except a tagged tail. */
 const chars = (n: number, tail: string) => `${"😀".repeat(n - tail.length)}${tail}`;

@@ -7,6 +7,7 @@ import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateUserSign } from "../../lib/auth/index.js";
 import { isolatedEnv, type RunningCli, startCli } from "../support/cli.js";
+import { APP_ID, APP_KEY } from "../support/harness/app.js";
 import { installPacked, ROOT, run, typecheck } from "./support/pack.js";
 import { CHAT_PAGE, NODE_CHAT_SCRIPT, TYPED_USE } from "./support/sdk-consumer.js";
 
@@ -19,9 +20,6 @@ import { CHAT_PAGE, NODE_CHAT_SCRIPT, TYPED_USE } from "./support/sdk-consumer.j
  * skips, when Chromium is missing (scripts/services.sh installs it).
  */
 const CHROMIUM = process.env.WHALESHARK_CHROMIUM ?? "/usr/bin/chromium";
-const APP_ID = 10001;
-/** The embedded profile's default app key (lib/config/load-config.ts), which `whaleshark start` uses. */
-const APP_KEY = "bantanger";
 
 let work: string;
 let project: string;

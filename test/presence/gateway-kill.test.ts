@@ -5,9 +5,10 @@ import type { AppClient } from "../../lib/app-client/index.js";
 import { type PresenceEvent, WhaleSharkClient } from "../../sdk/index.js";
 import { tcpTransport } from "../../sdk/transport/tcp.js";
 import { appClient, seed } from "../cluster/support/app-client.js";
-import { type Device, Devices, endpoint, eventually } from "../cluster/support/devices.js";
+import { type Device, Devices, endpoint } from "../cluster/support/devices.js";
 import { send } from "../http/http-client.js";
 import { APP_ID, DOMAIN_TARGET, NAMES, TestCluster } from "../support/cluster.js";
+import { eventually } from "../support/harness/eventually.js";
 
 /**
  * Presence across two gateway processes (distributed profile: store, domain and two gateways as
@@ -83,8 +84,10 @@ describe("presence across two gateways, one SIGKILLed (distributed processes)", 
     const carolSaw = watch(carol);
     const laptop = await devices.connect({ userId: "alice", imei: "laptop", fixed: gw2, reconnect: false });
     const laptopSaw = watch(laptop);
-    await eventually("bob sees the laptop online", () =>
-      bobSaw.some((e) => e.data.imei === "laptop" && e.data.status === 1),
+    await eventually(
+      () => bobSaw.some((e) => e.data.imei === "laptop" && e.data.status === 1),
+      10_000,
+      "bob sees the laptop online",
     );
     const phone = await devices.connect({ userId: "alice", imei: "phone", fixed: gw1, reconnect: false });
     const phoneSaw = watch(phone);
@@ -92,8 +95,9 @@ describe("presence across two gateways, one SIGKILLed (distributed processes)", 
     const online = (list: PresenceEvent[]) =>
       list.some((e) => e.data.imei === "phone" && e.data.status === 1);
     await eventually(
-      "the phone online at bob, carol and the laptop",
       () => online(bobSaw) && online(carolSaw) && online(laptopSaw),
+      10_000,
+      "the phone online at bob, carol and the laptop",
     );
     expect(bobSaw.find((e) => e.data.imei === "phone")).toMatchObject({
       command: 4004,
@@ -118,8 +122,8 @@ describe("presence across two gateways, one SIGKILLed (distributed processes)", 
       await silent.connect();
       const silentState = (status: number) => () =>
         bobSaw.some((e) => e.data.imei === "silent-mac" && e.data.status === status);
-      await eventually("bob sees the silent device online", silentState(1));
-      await eventually("bob sees it offline after the heartbeat timeout", silentState(2), 4 * HEARTBEAT_MS);
+      await eventually(silentState(1), 10_000, "bob sees the silent device online");
+      await eventually(silentState(2), 4 * HEARTBEAT_MS, "bob sees it offline after the heartbeat timeout");
     } finally {
       silent.close();
     }
@@ -129,9 +133,9 @@ describe("presence across two gateways, one SIGKILLed (distributed processes)", 
     const offline = (list: Array<PresenceEvent & { at: number }>) =>
       list.find((e) => e.data.imei === "phone" && e.data.status === 2);
     await eventually(
-      "the phone offline at bob and carol",
       () => offline(bobSaw) !== undefined && offline(carolSaw) !== undefined,
       SESSION_TTL_MS + 5000,
+      "the phone offline at bob and carol",
     );
     const seenAt = Math.max(offline(bobSaw)?.at ?? Number.NaN, offline(carolSaw)?.at ?? Number.NaN);
     console.log(`presence: gateway-1 killed, its device pushed offline after ${seenAt - killedAt} ms`);

@@ -11,6 +11,7 @@ import type { Config, DeepPartial } from "../../lib/config/index.js";
 import { errorCodeOf } from "../../lib/grpc/errors.js";
 import { type ChatDeployment, distributedChat, embeddedChat } from "../messaging/support/chat-deployments.js";
 import type { TestDevice } from "../messaging/support/device.js";
+import { ADMIN, eventually } from "../support/harness/index.js";
 
 /**
  * Online status end to end on both profiles (`whaleshark start` as a child process; the
@@ -26,19 +27,11 @@ const CONFIG: DeepPartial<Config> = {
 };
 
 const PROFILES: ReadonlyArray<{ name: string; admin: string; start: () => Promise<ChatDeployment> }> = [
-  { name: "embedded", admin: "admin", start: () => embeddedChat(CONFIG) },
-  { name: "distributed", admin: "root", start: () => distributedChat(CONFIG) },
+  { name: "embedded", admin: ADMIN, start: () => embeddedChat(CONFIG) },
+  { name: "distributed", admin: ADMIN, start: () => distributedChat(CONFIG) },
 ];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await sleep(25);
-  }
-}
 
 /** Awaits a refusal and returns its business code. */
 async function codeOf(call: Promise<unknown>): Promise<number | undefined> {
@@ -88,18 +81,22 @@ describe.each(PROFILES)("presence ($name profile)", ({ admin, start }) => {
   it("pushes a login as 4004 to the friend and the subscriber, 4005 to own devices, nothing to a group member", async () => {
     phone = chat.device("alice", "phone");
     await phone.connect();
-    await until("bob and cathy see the phone online", () =>
-      [bob, cathy].every((d) => about(d, 4004, "alice", "phone").some((p) => p.status === 1)),
+    await eventually(
+      () => [bob, cathy].every((d) => about(d, 4004, "alice", "phone").some((p) => p.status === 1)),
+      10_000,
+      "bob and cathy see the phone online",
     );
     expect(about(bob, 4004, "alice", "phone")).toEqual([
       { appId: 10001, clientType: 3, customStatus: "", imei: "phone", status: 1, userId: "alice" },
     ]);
     laptop = chat.device("alice", "laptop");
     await laptop.connect();
-    await until("the phone sees the laptop online (4005)", () =>
-      about(phone, 4005, "alice", "laptop").some((p) => p.status === 1),
+    await eventually(
+      () => about(phone, 4005, "alice", "laptop").some((p) => p.status === 1),
+      10_000,
+      "the phone sees the laptop online (4005)",
     );
-    await until("bob sees the laptop", () => about(bob, 4004, "alice", "laptop").length > 0);
+    await eventually(() => about(bob, 4004, "alice", "laptop").length > 0, 10_000, "bob sees the laptop");
     expect(about(laptop, 4005, "alice", "laptop")).toEqual([]); // not told about itself
     await sleep(1500); // a push to dave would have come by now
     expect(seen(dave, 4004)).toEqual([]);
@@ -123,21 +120,29 @@ describe.each(PROFILES)("presence ($name profile)", ({ admin, start }) => {
 
   it("sets a custom status over the wire (4001) and over gRPC", async () => {
     expect(phone.client.setCustomStatus("at lunch")).toBe(true);
-    await until("bob sees the custom status", () =>
-      seen(bob, 4004).some((p) => p.customStatus === "at lunch" && p.imei === "phone"),
+    await eventually(
+      () => seen(bob, 4004).some((p) => p.customStatus === "at lunch" && p.imei === "phone"),
+      10_000,
+      "bob sees the custom status",
     );
-    await until("the laptop sees it (4005)", () =>
-      seen(laptop, 4005).some((p) => p.customStatus === "at lunch"),
+    await eventually(
+      () => seen(laptop, 4005).some((p) => p.customStatus === "at lunch"),
+      10_000,
+      "the laptop sees it (4005)",
     );
     expect(seen(phone, 4005).some((p) => p.customStatus === "at lunch")).toBe(false); // the setter
     // A bad text is refused with 9006 naming 4001.
     const refusals: Array<{ code: number; data: unknown }> = [];
     phone.client.on("serverError", (e) => refusals.push({ code: e.code, data: e.data }));
     expect(phone.inject(4001, { customStatus: "x".repeat(101) })).toBe(true);
-    await until("the long text refused", () => refusals.length > 0);
+    await eventually(() => refusals.length > 0, 10_000, "the long text refused");
     expect(refusals[0]).toMatchObject({ code: 90001, data: { command: 4001 } });
     await presence("alice").setCustomStatus({ customStatus: "back" });
-    await until("cathy sees the gRPC one", () => seen(cathy, 4004).some((p) => p.customStatus === "back"));
+    await eventually(
+      () => seen(cathy, 4004).some((p) => p.customStatus === "back"),
+      10_000,
+      "cathy sees the gRPC one",
+    );
     const { users } = await presence("bob").queryPresence({ userIds: ["alice"] });
     expect(users[0]?.customStatus).toBe("back");
     expect(await codeOf(presence("bob").setCustomStatus({ userId: "alice", customStatus: "hijack" }))).toBe(
@@ -152,12 +157,18 @@ describe.each(PROFILES)("presence ($name profile)", ({ admin, start }) => {
     first.close();
     const second = chat.device("alice", "tablet");
     await second.connect();
-    await until("bob sees the tablet", () => about(bob, 4004, "alice", "tablet").length > before4004);
+    await eventually(
+      () => about(bob, 4004, "alice", "tablet").length > before4004,
+      10_000,
+      "bob sees the tablet",
+    );
     await sleep(2500);
     expect(about(bob, 4004, "alice", "tablet").map((p) => p.status)).toEqual([1]);
     second.close();
-    await until("bob and cathy see the tablet go", () =>
-      [bob, cathy].every((d) => about(d, 4004, "alice", "tablet").length === 2),
+    await eventually(
+      () => [bob, cathy].every((d) => about(d, 4004, "alice", "tablet").length === 2),
+      10_000,
+      "bob and cathy see the tablet go",
     );
     expect(about(bob, 4004, "alice", "tablet")[1]?.status).toBe(2);
   }, 30_000);
@@ -170,9 +181,10 @@ describe.each(PROFILES)("presence ($name profile)", ({ admin, start }) => {
     await sleep(1500);
     const bobLaptop = chat.device("bob", "bob-laptop");
     await bobLaptop.connect();
-    await until(
-      "alice (a friend) sees bob's laptop",
+    await eventually(
       () => about(phone, 4004, "bob", "bob-laptop").length > 0,
+      10_000,
+      "alice (a friend) sees bob's laptop",
     );
     await sleep(500);
     expect(about(erin, 4004, "bob", "bob-laptop")).toEqual([]);
@@ -187,12 +199,16 @@ describe.each(PROFILES)("presence ($name profile)", ({ admin, start }) => {
   it("pushes a device whose connection closed without a logout (a closed tab) offline to the friend", async () => {
     const tablet = chat.device("alice", "tablet");
     await tablet.connect();
-    await until("bob sees the tablet online", () =>
-      about(bob, 4004, "alice", "tablet").some((p) => p.status === 1),
+    await eventually(
+      () => about(bob, 4004, "alice", "tablet").some((p) => p.status === 1),
+      10_000,
+      "bob sees the tablet online",
     );
     tablet.close();
-    await until("bob sees the tablet offline", () =>
-      about(bob, 4004, "alice", "tablet").some((p) => p.status === 2),
+    await eventually(
+      () => about(bob, 4004, "alice", "tablet").some((p) => p.status === 2),
+      10_000,
+      "bob sees the tablet offline",
     );
   }, 30_000);
 
@@ -201,11 +217,15 @@ describe.each(PROFILES)("presence ($name profile)", ({ admin, start }) => {
     const cathyBefore = seen(cathy, 4004).length;
     const late = () => seen(cathy, 4004).slice(cathyBefore);
     await laptop.client.logout();
-    await until("bob sees the laptop offline", () =>
-      about(bob, 4004, "alice", "laptop").some((p) => p.status === 2),
+    await eventually(
+      () => about(bob, 4004, "alice", "laptop").some((p) => p.status === 2),
+      10_000,
+      "bob sees the laptop offline",
     );
-    await until("the phone sees it (4005)", () =>
-      about(phone, 4005, "alice", "laptop").some((p) => p.status === 2),
+    await eventually(
+      () => about(phone, 4005, "alice", "laptop").some((p) => p.status === 2),
+      10_000,
+      "the phone sees it (4005)",
     );
     await sleep(500);
     expect(late()).toEqual([]);

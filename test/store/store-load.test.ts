@@ -11,6 +11,7 @@ import { migratedTestDatabase } from "../../lib/testing/migrated-database.js";
 import { createTestQueuePrefix } from "../../lib/testing/rabbitmq.js";
 import { type StoreConsumer, startStoreConsumer } from "../../services/store/consumer/store-consumer.js";
 import { groupJob, p2pJob } from "../../services/store/consumer/test-jobs.js";
+import { eventually } from "../support/harness/eventually.js";
 import { startPrivatePostgres } from "./private-postgres.js";
 
 /**
@@ -46,14 +47,6 @@ async function publishAll(bus: Bus, jobs: Array<[string, Uint8Array]>, concurren
       }
     }),
   );
-}
-
-async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 async function counts(db: Database, appId: number) {
@@ -98,8 +91,8 @@ describe("store consumer on RabbitMQ + PostgreSQL", () => {
     const started = Date.now();
     await publishAll(bus, [...jobs.slice(0, 5000), poison, ...twice, ...jobs.slice(5000)]);
 
-    await until(async () => (await counts(testDb.db, appId)).bodies >= 10_000, 120_000, "10,000 bodies");
-    await until(
+    await eventually(async () => (await counts(testDb.db, appId)).bodies >= 10_000, 120_000, "10,000 bodies");
+    await eventually(
       async () => (await bus.depth(STORE_QUEUES.p2p)).dead === 1,
       30_000,
       "the poison job in the DLQ",
@@ -150,13 +143,13 @@ describe("store consumer on RabbitMQ + PostgreSQL", () => {
         await new Promise((r) => setTimeout(r, 25));
       }
     })();
-    await until(async () => (await counts(handle.db, appId)).bodies > 300, 30_000, "the first rows");
+    await eventually(async () => (await counts(handle.db, appId)).bodies > 300, 30_000, "the first rows");
     await pg.stop();
     await new Promise((r) => setTimeout(r, 3000));
     await pg.start();
     await stream;
 
-    await until(
+    await eventually(
       async () => (await counts(handle.db, appId)).bodies >= total,
       90_000,
       "every job after the outage",

@@ -11,7 +11,6 @@ import {
 } from "../../gen/ts/whaleshark/v1/history_service.js";
 import { MemoryBus } from "../../lib/adapters/memory/bus.js";
 import { MemoryKvStore } from "../../lib/adapters/memory/kv-store.js";
-import { generateUserSign } from "../../lib/auth/index.js";
 import { loadConfig } from "../../lib/config/index.js";
 import { AUTH_METADATA } from "../../lib/grpc/auth.js";
 import { errorCodeOf } from "../../lib/grpc/errors.js";
@@ -21,16 +20,14 @@ import { type MigratedTestDatabase, migratedTestDatabase } from "../../lib/testi
 import { testDiscoveryDeps } from "../../lib/testing/role-deps.js";
 import { p2pJob } from "../../services/store/consumer/test-jobs.js";
 import { startStore } from "../../services/store/start.js";
+import { APP_ID, userSign } from "../support/harness/app.js";
 
 /** Metadata of an app-server call signed as `identifier` (common.proto §2). */
 function signedAs(identifier: string): grpc.Metadata {
   const metadata = new grpc.Metadata();
-  metadata.set(AUTH_METADATA.appId, "10001");
+  metadata.set(AUTH_METADATA.appId, String(APP_ID));
   metadata.set(AUTH_METADATA.identifier, identifier);
-  metadata.set(
-    AUTH_METADATA.userSign,
-    generateUserSign({ appId: 10001, identifier, privateKey: "bantanger", expireSeconds: 600 }),
-  );
+  metadata.set(AUTH_METADATA.userSign, userSign(identifier, 600));
   return metadata;
 }
 

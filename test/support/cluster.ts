@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { pino } from "pino";
 import { ClusterMember, waitForInstances } from "../../app/cluster-member.js";
 import { LocalCluster, type RunningMember } from "../../app/local-cluster.js";
 import type { PrismaClient } from "../../gen/prisma/client.js";
@@ -7,7 +6,6 @@ import { openPostgresDatabase } from "../../lib/adapters/postgres/database.js";
 import { queueNames } from "../../lib/adapters/rabbitmq/topology.js";
 import { RedisKvStore } from "../../lib/adapters/redis/kv-store.js";
 import { ZookeeperDiscovery } from "../../lib/adapters/zookeeper/index.js";
-import { generateUserSign } from "../../lib/auth/index.js";
 import { loadConfig } from "../../lib/config/index.js";
 import { registerDiscoveryResolver } from "../../lib/grpc/resolvers/index.js";
 import type { DatabaseHandle } from "../../lib/ports/db.js";
@@ -16,15 +14,24 @@ import { STORE_QUEUES } from "../../lib/queues/store-queues.js";
 import type { RoleName } from "../../lib/role/role.js";
 import { serviceNames } from "../../lib/routing/index.js";
 import { deliveryQueue } from "../../lib/sessions/session-record.js";
-import { createTestDatabase, type TestDatabase } from "../../lib/testing/postgres.js";
-import { createTestQueuePrefix, type TestQueuePrefix } from "../../lib/testing/rabbitmq.js";
-import { createTestKeyPrefix, type TestKeyPrefix } from "../../lib/testing/redis.js";
-import { removeTestRoot, testZookeeperConnect, uniqueZookeeperRoot } from "../../lib/testing/zookeeper.js";
+import type { TestDatabase } from "../../lib/testing/postgres.js";
+import type { TestQueuePrefix } from "../../lib/testing/rabbitmq.js";
+import type { TestKeyPrefix } from "../../lib/testing/redis.js";
+import { testZookeeperConnect } from "../../lib/testing/zookeeper.js";
+import {
+  ADMIN,
+  APP_ID,
+  freshResources,
+  INTERNAL_SECRET,
+  type Resources,
+  testApps,
+  testLogger,
+  userSign,
+} from "./harness/index.js";
 
-/** The app every cluster test uses, its key, and its configured admin (`adminIds`). */
-export const APP_ID = 10001;
-export const ADMIN_ID = "cluster-admin";
-const PRIVATE_KEY = "cluster-test-private-key";
+/** The app every cluster test uses and its configured admin (`adminIds`): the test app. */
+export { APP_ID };
+export const ADMIN_ID = ADMIN;
 
 /** Service names of the test clusters (the default prefix) and the domain's gRPC target. */
 export const NAMES = serviceNames("whaleshark");
@@ -34,42 +41,62 @@ export const DOMAIN_TARGET = `zk:///${NAMES.domain}`;
 const ZK_SESSION_MS = 4000;
 
 /**
- * What one test cluster owns on the shared servers: a fresh database, a Redis key prefix, an AMQP
- * prefix and a ZooKeeper root, and the environment that points every `whaleshark` process at
- * them: the distributed profile, ZooKeeper discovery, every listener on 127.0.0.1 port 0, the
- * test app with an admin, a shared internal secret, and `extra` last (e.g. short heartbeats).
+ * What one test cluster owns on the shared servers, the one harness's fresh resources
+ * (test/support/harness): a fresh database, a Redis key prefix, an AMQP prefix and a ZooKeeper
+ * root, and the environment that points every `whaleshark` process at them: the distributed
+ * profile, ZooKeeper discovery, every listener on 127.0.0.1 port 0, the test app with its admin,
+ * the shared internal secret, and `extra` last (e.g. short heartbeats).
  */
 export class ClusterResources {
   private constructor(
     readonly env: NodeJS.ProcessEnv,
-    readonly database: TestDatabase,
-    readonly keys: TestKeyPrefix,
-    readonly queues: TestQueuePrefix,
-    readonly root: string,
+    private readonly resources: Resources,
   ) {}
+
+  /** The (empty, unmigrated) database the processes use. */
+  get database(): TestDatabase {
+    return this.resources.postgres as TestDatabase;
+  }
+  /** The cluster's key prefix. */
+  get keys(): TestKeyPrefix {
+    return this.resources.keys as TestKeyPrefix;
+  }
+  /** The cluster's queue prefix. */
+  get queues(): TestQueuePrefix {
+    return this.resources.queues as TestQueuePrefix;
+  }
+  /** The cluster's ZooKeeper root. */
+  get root(): string {
+    return this.resources.zookeeperRoot as string;
+  }
 
   /** Creates the (empty, unmigrated) database and picks the prefixes and root. */
   static async create(extra: Record<string, string> = {}): Promise<ClusterResources> {
-    const database = await createTestDatabase();
-    const keys = createTestKeyPrefix();
-    const queues = createTestQueuePrefix();
-    const root = uniqueZookeeperRoot();
+    const resources = await freshResources({
+      kv: "redis",
+      bus: "rabbitmq",
+      db: "postgres",
+      migrate: false,
+      zookeeper: true,
+    });
+    const keys = resources.keys as TestKeyPrefix;
+    const queues = resources.queues as TestQueuePrefix;
     const inherited: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("WHALESHARK_")) inherited[k] = v;
     const env: NodeJS.ProcessEnv = {
       ...inherited,
       WHALESHARK_PROFILE: "distributed",
       WHALESHARK_NODE_ID: `ws-${randomBytes(4).toString("hex")}`,
-      WHALESHARK_DATABASE_URL: database.url,
+      WHALESHARK_DATABASE_URL: resources.postgres?.url,
       WHALESHARK_REDIS_URL: keys.url,
       WHALESHARK_REDIS__KEY_PREFIX: keys.prefix,
       WHALESHARK_AMQP_URL: queues.url,
       WHALESHARK_AMQP__PREFIX: queues.prefix,
-      WHALESHARK_APPS: JSON.stringify({ [APP_ID]: { privateKey: PRIVATE_KEY, adminIds: [ADMIN_ID] } }),
-      WHALESHARK_DOMAIN__INTERNAL_SECRET: randomBytes(24).toString("hex"),
+      WHALESHARK_APPS: JSON.stringify(testApps()),
+      WHALESHARK_DOMAIN__INTERNAL_SECRET: INTERNAL_SECRET,
       WHALESHARK_DISCOVERY__KIND: "zookeeper",
       WHALESHARK_DISCOVERY__ZOOKEEPER_CONNECT: testZookeeperConnect,
-      WHALESHARK_DISCOVERY__ZOOKEEPER_ROOT: root,
+      WHALESHARK_DISCOVERY__ZOOKEEPER_ROOT: resources.zookeeperRoot,
       WHALESHARK_DISCOVERY__ZOOKEEPER_SESSION_TIMEOUT_MS: String(ZK_SESSION_MS),
       WHALESHARK_DISCOVERY__ADVERTISE_HOST: "127.0.0.1",
       WHALESHARK_GATEWAY__HOST: "127.0.0.1",
@@ -89,17 +116,12 @@ export class ClusterResources {
       WHALESHARK_LOG__LEVEL: "info",
       ...extra,
     };
-    return new ClusterResources(env, database, keys, queues, root);
+    return new ClusterResources(env, resources);
   }
 
   /** A userSign of `userId` for the test app. */
   sign(userId: string): string {
-    return generateUserSign({
-      appId: APP_ID,
-      identifier: userId,
-      privateKey: PRIVATE_KEY,
-      expireSeconds: 3600,
-    });
+    return userSign(userId);
   }
 
   /** Connects to the cluster's ZooKeeper root and makes `zk:///` targets resolve through it here. */
@@ -108,7 +130,7 @@ export class ClusterResources {
       connect: testZookeeperConnect,
       root: this.root,
       sessionTimeoutMs: ZK_SESSION_MS,
-      logger: pino({ level: process.env.WHALESHARK_TEST_LOG ?? "silent" }),
+      logger: testLogger(),
     });
     registerDiscoveryResolver("zk", discovery);
     return discovery;
@@ -121,16 +143,7 @@ export class ClusterResources {
   async remove(gatewayNodeIds: string[]): Promise<void> {
     const logical = [STORE_QUEUES.p2p, STORE_QUEUES.group, ...gatewayNodeIds.map(deliveryQueue)];
     const physical = logical.flatMap((q) => Object.values(queueNames(this.queues.prefix, q)));
-    const steps = [
-      () => this.database.drop(),
-      () => this.keys.cleanup(),
-      () => this.queues.cleanup(physical),
-      () => removeTestRoot(this.root),
-    ];
-    for (const step of steps)
-      await Promise.resolve()
-        .then(step)
-        .catch(() => undefined);
+    await this.resources.close(physical);
   }
 }
 
@@ -156,7 +169,7 @@ export class TestCluster {
   /** Creates and migrates the database and connects to the cluster's ZooKeeper root. */
   static async create(options: { env?: Record<string, string> } = {}): Promise<TestCluster> {
     const resources = await ClusterResources.create(options.env);
-    const logger = pino({ level: process.env.WHALESHARK_TEST_LOG ?? "silent" });
+    const logger = testLogger();
     try {
       const migrate = ClusterMember.spawn({ name: "migrate", args: ["migrate"], env: resources.env });
       const done = await migrate.exited;

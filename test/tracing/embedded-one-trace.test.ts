@@ -5,6 +5,7 @@ import { OtlpReceiver, type ReceivedSpan } from "../../lib/tracing/otlp-receiver
 import { type ChatMessage, WhaleSharkClient } from "../../sdk/index.js";
 import { tcpTransport } from "../../sdk/transport/tcp.js";
 import { isolatedEnv, type RunningCli, startCli } from "../support/cli.js";
+import { APP_ID, APP_KEY } from "../support/harness/app.js";
 
 /**
  * The same trace in the embedded profile (`whaleshark start`): every role in one process, the
@@ -12,9 +13,6 @@ import { isolatedEnv, type RunningCli, startCli } from "../support/cli.js";
  * and the bus in memory behind its journal (headers kept). One P2P message between the demo users
  * is one trace of the four spans, each role's under its own service name (docs/tracing.md).
  */
-
-const APP_ID = 10001;
-const DEMO_KEY = "bantanger"; // the embedded demo app's key (lib/config/load-config.ts)
 
 describe("tracing: one message is one trace under `whaleshark start`", () => {
   let receiver: OtlpReceiver;
@@ -49,7 +47,7 @@ describe("tracing: one message is one trace under `whaleshark start`", () => {
       clientType: 3,
       imei: `${userId}-phone`,
       userSign: () =>
-        generateUserSign({ appId: APP_ID, identifier: userId, privateKey: DEMO_KEY, expireSeconds: 600 }),
+        generateUserSign({ appId: APP_ID, identifier: userId, privateKey: APP_KEY, expireSeconds: 600 }),
     });
     client.on("message", (m) => received.push(m));
     clients.push(client);

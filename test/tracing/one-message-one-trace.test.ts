@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SPANS } from "../../lib/tracing/index.js";
 import { OtlpReceiver, type ReceivedSpan } from "../../lib/tracing/otlp-receiver.js";
 import { seed } from "../cluster/support/app-client.js";
-import { Devices, endpoint, eventually } from "../cluster/support/devices.js";
+import { Devices, endpoint } from "../cluster/support/devices.js";
 import { TestCluster } from "../support/cluster.js";
+import { eventually } from "../support/harness/eventually.js";
 
 /**
  * Issue 18 item 5: OpenTelemetry traces across a message's path, in the distributed profile.
@@ -61,8 +62,10 @@ describe("tracing: one message is one trace across processes", () => {
     const ack = await alicePhone.client.sendP2P({ toId: bob, messageBody: BODY });
     expect(ack).toMatchObject({ code: 200, ok: true });
     const messageKey = String(ack.data?.messageKey);
-    await eventually("bob gets the message", () =>
-      bobPhone.messages.some((m) => String(m.message.messageKey) === messageKey),
+    await eventually(
+      () => bobPhone.messages.some((m) => String(m.message.messageKey) === messageKey),
+      10_000,
+      "bob gets the message",
     );
 
     const [gateway1, gateway2] = [cluster.member("gateway-1").nodeId, cluster.member("gateway-2").nodeId];

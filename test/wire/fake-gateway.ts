@@ -216,13 +216,6 @@ export class FakeGateway {
   }
 }
 
-/** Waits until `predicate` holds, polling every 5 ms; fails after `timeoutMs`. */
-export async function until(predicate: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
+/** Waits until a condition holds (the one `eventually` of the test harness). */
+export { eventually as until } from "../support/harness/eventually.js";
 export { SIGN_OK };

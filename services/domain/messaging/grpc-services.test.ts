@@ -41,6 +41,7 @@ import {
   storeBody,
 } from "../../../test/domain/messaging-harness.js";
 import { appMetadata } from "../../../test/support/grpc-caller.js";
+import { APP_KEY } from "../../../test/support/harness/index.js";
 import { domainServices } from "../services.js";
 
 const SECRET = "messaging-internal-secret-0123456789";
@@ -68,7 +69,7 @@ describe("ChatService and MessageService over gRPC", () => {
   let api: MessageServiceClient;
   const internal = new grpc.Metadata();
   internal.set(INTERNAL_SECRET_METADATA, SECRET);
-  const signed = (userId: string) => appMetadata({ appId: APP, userId, privateKey: "messaging-test-key" });
+  const signed = (userId: string) => appMetadata({ appId: APP, userId, privateKey: APP_KEY });
   const session = (userId: string, imei = `${userId}-phone`): SessionContext => ({
     appId: APP,
     userId,

@@ -203,16 +203,3 @@ export async function userRoutedTo(router: AppClient, prefix: string, gateway: E
   }
   throw new Error(`no ${prefix}-<n> is routed to ${gateway.host}:${gateway.port}`);
 }
-
-/** Polls `check` every 25 ms until it holds. @throws Error naming `what` after `timeoutMs` */
-export async function eventually(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}

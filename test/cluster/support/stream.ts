@@ -1,6 +1,7 @@
 import { expect } from "vitest";
 import type { TestCluster } from "../../support/cluster.js";
-import { type Device, eventually } from "./devices.js";
+import { eventually } from "../../support/harness/eventually.js";
+import type { Device } from "./devices.js";
 
 /** One message of a stream and its final ACK. */
 export interface Sent {
@@ -168,9 +169,9 @@ export async function expectStoredOnce(cluster: TestCluster, sent: Sent[], tag: 
   const keys = sent.map((s) => BigInt(s.key));
   expect(new Set(keys).size).toBe(sent.length);
   await eventually(
-    "every ACKed message stored",
     async () => (await db.messageBody.count({ where: { messageKey: { in: keys } } })) === keys.length,
     20_000,
+    "every ACKed message stored",
   );
   const rows = await db.messageBody.findMany({
     where: { messageId: { startsWith: `${tag}-` } },
@@ -209,9 +210,9 @@ export async function expectDelivered(
   const counts = () =>
     receivers.map((r) => `${r.userId} ${got(r).length}/${expected.get(r.userId)?.length}`).join(", ");
   await eventually(
-    "every ACKed message delivered",
     () => receivers.every((r) => got(r).length >= (expected.get(r.userId)?.length ?? 0)),
     20_000,
+    "every ACKed message delivered",
   ).catch((error: Error) => {
     throw new Error(`${error.message} (${counts()})`);
   });

@@ -11,6 +11,7 @@ import { upperSnake } from "../../../lib/config/env-source.js";
 import type { Config, DeepPartial } from "../../../lib/config/index.js";
 import { startEmbedded } from "../../support/cli.js";
 import { type Caller, grpcCaller } from "../../support/grpc-caller.js";
+import { ADMIN, APP_ID, APP_KEY } from "../../support/harness/index.js";
 import { startCluster } from "./cluster.js";
 import { TestDevice } from "./device.js";
 
@@ -27,9 +28,8 @@ export interface ChatDeployment {
   close(): Promise<void>;
 }
 
-const APP = 10001;
-const KEY = "chat-deployment-key";
-const ADMIN = "admin";
+const APP = APP_ID;
+const KEY = APP_KEY;
 
 /** `whaleshark start` with alice, bob and "club"; `config` as the config section would be written. */
 export async function embeddedChat(config: DeepPartial<Config> = {}): Promise<ChatDeployment> {
