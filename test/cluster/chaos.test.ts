@@ -121,8 +121,12 @@ describe("chaos: the domain SIGKILLed and restarted under a steady load", () => 
       ].join(" "),
     );
 
-    // Retries never doubled the work: at most 1.05 pushes per message.
-    expect(pushes).toBeGreaterThanOrEqual(sent.length);
+    // Retries never doubled the work: at most 1.05 pushes per message. The lower bound only shows
+    // the pushes are counted: every message reached its receiver's app (expectDelivered above),
+    // but on a loaded machine a few reach it by the SDK's gap fill instead of a push (a push that
+    // found the receiver's session past its online window, or a message the killed domain had
+    // accepted and not pushed yet), and a catch-up is not a push.
+    expect(pushes).toBeGreaterThanOrEqual(0.95 * sent.length);
     expect(pushes).toBeLessThanOrEqual(1.05 * sent.length);
     // The latency recovered: the tail of the load is answered far faster than the outage's sends.
     expect(caught.length).toBeGreaterThan(0);
