@@ -78,7 +78,7 @@ describe("ConfigError messages", () => {
     expect(messageOf({ env: { WHALESHARK_REDIS_URL: "http://x" } })).toMatch(/^config: redis\.url /);
   });
 
-  it("never prints a private key or a URL password", () => {
+  it("never prints a private key, a secret or a URL password", () => {
     const short = messageOf({ env: { WHALESHARK_APPS: '{"1":{"privateKey":"tiny"}}' } });
     expect(short).toContain("apps.1.privateKey");
     expect(short).not.toContain("tiny");
@@ -86,6 +86,11 @@ describe("ConfigError messages", () => {
     expect(badJson).not.toContain("s3cr3t-key");
     const url = messageOf({ env: { WHALESHARK_DATABASE_URL: "mysql://u:hunter22@db/x" } });
     expect(url).not.toContain("hunter22");
+    // A secret too short to be accepted is still a secret (it may be a real one, mistyped).
+    const secret = messageOf({ env: { WHALESHARK_DOMAIN__INTERNAL_SECRET: "short-s3cret" } });
+    expect(secret).toContain("domain.internalSecret");
+    expect(secret).toContain("a string of 12 characters");
+    expect(secret).not.toContain("short-s3cret");
   });
 
   it("reports a missing explicit file instead of falling back to defaults", () => {

@@ -26,8 +26,9 @@ const MAX_SHOWN = 80;
 export function describeValue(path: readonly PropertyKey[], value: unknown): string {
   if (value === undefined) return "nothing";
   const last = String(path[path.length - 1] ?? "");
-  // Anything under `apps` may be or contain a private key: show only its shape.
-  if (/privatekey/i.test(last) || path[0] === "apps") {
+  // Anything under `apps` may be or contain a private key, and a key named like a secret
+  // (domain.internalSecret, a password, a token) is one: show only its shape.
+  if (/privatekey|secret|password|token/i.test(last) || path[0] === "apps") {
     if (typeof value === "string") return `a string of ${value.length} characters`;
     if (Array.isArray(value)) return "a list";
     if (typeof value === "object" && value !== null) {
