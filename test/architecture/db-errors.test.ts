@@ -3,24 +3,9 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { KNOWN_READERS, mayReadPrismaErrors, readsPrismaErrors } from "./db-errors.js";
-import { sourceFiles } from "./imports.js";
+import { SCANNED, sourceFiles } from "./imports.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-
-/** Every folder of hand-written TypeScript (as walls.test.ts scans). */
-const SCANNED = [
-  "app",
-  "bin",
-  "lib",
-  "gateway",
-  "services",
-  "sdk",
-  "console",
-  "bench",
-  "test",
-  "scripts",
-  "prisma",
-];
 
 /** The files that read Prisma's error classes or codes. */
 function readers(): string[] {

@@ -92,3 +92,18 @@ export function importEdges(root: string, folders: readonly string[]): ImportEdg
     edgesOf(root, file, readFileSync(join(root, file), "utf8")),
   );
 }
+
+/** Every folder of hand-written TypeScript the architecture tests scan (gen/ is generated and never imports back). */
+export const SCANNED = [
+  "app",
+  "bin",
+  "lib",
+  "gateway",
+  "services",
+  "sdk",
+  "console",
+  "bench",
+  "test",
+  "scripts",
+  "prisma",
+] as const;

@@ -77,11 +77,7 @@ export class ConversationStore {
       await tx.conversationSet.upsert({
         where: { appId_conversationId: { appId, conversationId: id } },
         create: {
-          appId,
-          conversationId: id,
-          conversationType: key.type,
-          fromId: key.owner,
-          toId: key.to,
+          ...newRow(appId, key),
           isMute: flags.isMute ?? 0,
           isTop: flags.isTop ?? 0,
           sequence: BigInt(sequence),
@@ -112,15 +108,7 @@ export class ConversationStore {
       if (row !== null && row.readSequence >= read) return false;
       await tx.conversationSet.upsert({
         where: { appId_conversationId: { appId, conversationId: id } },
-        create: {
-          appId,
-          conversationId: id,
-          conversationType: key.type,
-          fromId: key.owner,
-          toId: key.to,
-          sequence,
-          readSequence: read,
-        },
+        create: { ...newRow(appId, key), sequence, readSequence: read },
         update: { sequence, readSequence: read },
       });
       return true;
@@ -162,14 +150,18 @@ export async function ensureConversations(tx: Tx, appId: number, keys: Conversat
   const data = [];
   for (const k of missing) {
     const sequence = await nextUserSequence(tx, appId, "conversationSeq", k.owner);
-    data.push({
-      appId,
-      conversationId: conversationId(k.type, k.owner, k.to),
-      conversationType: k.type,
-      fromId: k.owner,
-      toId: k.to,
-      sequence: BigInt(sequence),
-    });
+    data.push({ ...newRow(appId, k), sequence: BigInt(sequence) });
   }
   if (data.length > 0) await tx.conversationSet.createMany({ data, skipDuplicates: true });
+}
+
+/** The identity columns of a new conversation row: its app, id, type, owner and peer or group. */
+function newRow(appId: number, key: ConversationKey) {
+  return {
+    appId,
+    conversationId: conversationId(key.type, key.owner, key.to),
+    conversationType: key.type,
+    fromId: key.owner,
+    toId: key.to,
+  };
 }
