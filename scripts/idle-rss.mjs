@@ -17,9 +17,9 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { onLogMessage } from "./log-lines.mjs";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -81,14 +81,7 @@ async function oneRun() {
       clearTimeout(timer);
       reject(new Error(`exited (${code ?? signal}) before "${ready}"`));
     });
-    createInterface({ input: child.stdout }).on("line", (line) => {
-      let msg;
-      try {
-        msg = JSON.parse(line).msg;
-      } catch {
-        return;
-      }
-      if (msg !== ready) return;
+    onLogMessage(child.stdout, ready, () => {
       clearTimeout(timer);
       resolve(Number(process.hrtime.bigint() - t0) / 1e6);
     });

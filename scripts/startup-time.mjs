@@ -7,8 +7,8 @@
 // e.g. WHALESHARK_RUNTIME=tsx node scripts/startup-time.mjs "whaleshark started" start
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { onLogMessage } from "./log-lines.mjs";
 
 const [ready, ...args] = process.argv.slice(2);
 if (!ready || args.length === 0) {
@@ -19,15 +19,7 @@ const bin = fileURLToPath(new URL("../bin/whaleshark.js", import.meta.url));
 const t0 = process.hrtime.bigint();
 const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "inherit"] });
 let seen = false;
-createInterface({ input: child.stdout }).on("line", (line) => {
-  if (seen) return;
-  let msg;
-  try {
-    msg = JSON.parse(line).msg;
-  } catch {
-    return;
-  }
-  if (msg !== ready) return;
+onLogMessage(child.stdout, ready, () => {
   seen = true;
   const wall = Number(process.hrtime.bigint() - t0) / 1e6;
   console.log(`${wall} ms${cpuAndLoad(child.pid)}`);
